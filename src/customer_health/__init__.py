@@ -1,0 +1,109 @@
+"""customer-health: exact, explainable health scores for SaaS customers.
+
+Score one customer::
+
+    import customer_health
+
+    health = customer_health.score(
+        {"id": "acme", "segment": "smb"},
+        [{"customer_id": "acme", "kind": "login", "occurred_at": "2026-06-29T09:00:00Z"}],
+        as_of="2026-06-30",
+    )
+    print(health.explain())
+
+The default model is documented in ``docs/model.md``; factors and segments come from
+plugins (see :mod:`customer_health.plugins`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .exceptions import (
+    ConfigurationError,
+    CustomerHealthError,
+    CustomerNotCreatedError,
+    DuplicateNameError,
+    EventConflictError,
+    FactorError,
+    InvalidCustomerError,
+    InvalidEventError,
+    InvalidInputError,
+    MissingExtraError,
+    PluginError,
+    PluginLoadError,
+    UnknownCustomerError,
+    UnknownFactorError,
+    UnknownSegmentError,
+)
+from .factors import Factor, FactorContext, FactorResult
+from .models import (
+    BUILTIN_KINDS,
+    MODEL_VERSION,
+    ApiCallEvent,
+    Customer,
+    CustomEvent,
+    Event,
+    FactorScore,
+    FeatureUsedEvent,
+    HealthScore,
+    HealthStatus,
+    LoginEvent,
+    PaymentEvent,
+    SupportTicketEvent,
+    event_json_schema,
+)
+from .plugins import hookimpl
+from .scoring import HealthScores, Scorer, ScorerConfig, Thresholds, score
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "MODEL_VERSION",
+    "ApiCallEvent",
+    "ConfigurationError",
+    "CustomEvent",
+    "Customer",
+    "CustomerHealthError",
+    "CustomerNotCreatedError",
+    "DuplicateNameError",
+    "Event",
+    "EventConflictError",
+    "Factor",
+    "FactorContext",
+    "FactorError",
+    "FactorResult",
+    "FactorScore",
+    "FeatureUsedEvent",
+    "HealthScore",
+    "HealthScores",
+    "HealthStatus",
+    "InvalidCustomerError",
+    "InvalidEventError",
+    "InvalidInputError",
+    "LoginEvent",
+    "MissingExtraError",
+    "PaymentEvent",
+    "PluginError",
+    "PluginLoadError",
+    "Scorer",
+    "ScorerConfig",
+    "SupportTicketEvent",
+    "Thresholds",
+    "UnknownCustomerError",
+    "UnknownFactorError",
+    "UnknownSegmentError",
+    "event_json_schema",
+    "hookimpl",
+    "score",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("customer-health")
+        except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+            return "0.0.0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,16 @@
+"""Number formatting for explanations."""
+
+from __future__ import annotations
+
+
+def number(value: float) -> str:
+    """Format ``value`` for people: integers plainly, other numbers with two decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """Return ``"1 invoice"``, ``"2 invoices"`` and so on."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{number(count)} {word}"

@@ -1,0 +1,168 @@
+"""Turning what callers pass (models, dicts, dates) into validated models.
+
+Errors name the offending item (its position, and its ``event_id`` or ``id`` when it
+has one) and the field, so a caller can find it in their own data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .exceptions import (
+    EventConflictError,
+    InvalidCustomerError,
+    InvalidEventError,
+    InvalidInputError,
+)
+from .models import EVENT_LIST_ADAPTER, EVENT_TYPES, Customer, Event, to_utc
+
+__all__ = ["GroupedEvents", "group_events", "resolve_as_of", "validate_customer", "validate_events"]
+
+_MAX_SHOWN = 5
+_DATETIME = TypeAdapter(datetime)
+
+GroupedEvents = dict[str, dict[str, list[Event]]]
+"""customer id -> event kind -> that customer's events of that kind."""
+
+
+def resolve_as_of(as_of: datetime | date | str | None) -> datetime:
+    """Return ``as_of`` as an aware UTC datetime; ``None`` means now (read once)."""
+    if as_of is None:
+        return to_utc(datetime.now().astimezone())
+    if isinstance(as_of, date):
+        return to_utc(as_of)
+    if isinstance(as_of, str):
+        try:
+            return to_utc(_DATETIME.validate_python(as_of))
+        except ValidationError:
+            raise InvalidInputError(
+                f"as_of {as_of!r} is not an ISO 8601 date or datetime"
+            ) from None
+    raise InvalidInputError(f"as_of {as_of!r} is not a datetime, a date or an ISO 8601 string")
+
+
+def _describe_errors(
+    error: ValidationError, label: Callable[[tuple[Any, ...]], str], skip: int
+) -> str:
+    """One line per error (a few at most): who, which field, what is wrong, what was given.
+
+    ``skip`` leading parts of each error location are the item's own position (and the
+    union tag), which ``label`` turns into a name.
+    """
+    lines = []
+    for item in error.errors(include_url=False)[:_MAX_SHOWN]:
+        where = ".".join(str(part) for part in item["loc"][skip:]) or "(the item itself)"
+        got = "" if item["type"] == "missing" else f" (got {item.get('input')!r:.80})"
+        lines.append(f"{label(item['loc'])}: field {where!r}: {item['msg']}{got}")
+    more = error.error_count() - _MAX_SHOWN
+    if more > 0:
+        lines.append(f"... and {more} more errors")
+    return "; ".join(lines)
+
+
+def validate_customer(customer: Customer | Mapping[str, Any], index: int | None = None) -> Customer:
+    """Return ``customer`` as a :class:`Customer`, validating a mapping."""
+    if isinstance(customer, Customer):
+        return customer
+    label = "customer" if index is None else f"customer #{index}"
+    if not isinstance(customer, Mapping):
+        raise InvalidCustomerError(
+            f"{label} is a {type(customer).__name__}; expected a Customer or a mapping"
+        )
+    try:
+        return Customer.model_validate(customer)
+    except ValidationError as exc:
+        if "id" in customer:
+            label += f" (id {customer['id']!r})"
+        raise InvalidCustomerError(_describe_errors(exc, lambda loc: label, 0)) from None
+
+
+def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
+    """Return the events as models; mappings are validated in one pass.
+
+    Models are taken as they are; the order of the result is not the input order.
+    """
+    if isinstance(events, (Mapping, str | bytes)):
+        raise InvalidEventError(
+            f"events must be an iterable of events, not a single {type(events).__name__}"
+        )
+    models: list[Event] = []
+    raw: list[Any] = []
+    positions: list[int] = []
+    types = EVENT_TYPES
+    for index, event in enumerate(events):
+        if type(event) in types:
+            models.append(event)  # type: ignore[arg-type]
+        elif isinstance(event, Mapping):
+            raw.append(event)
+            positions.append(index)
+        elif isinstance(event, types):
+            models.append(event)
+        else:
+            raise InvalidEventError(
+                f"event #{index} is a {type(event).__name__}; expected an event model or a mapping"
+            )
+    if raw:
+        try:
+            models.extend(EVENT_LIST_ADAPTER.validate_python(raw))
+        except ValidationError as exc:
+            label = _event_label(raw, positions)
+            raise InvalidEventError(_describe_errors(exc, label, 2)) from None
+    return models
+
+
+def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, ...]], str]:
+    def label(loc: tuple[Any, ...]) -> str:
+        position = loc[0]
+        text = f"event #{positions[position]}"
+        event_id = raw[position].get("event_id")
+        return text if event_id is None else f"{text} (event_id {event_id!r})"
+
+    return label
+
+
+def group_events(
+    events: Iterable[Event], customer_ids: Iterable[str]
+) -> tuple[GroupedEvents, dict[str, int]]:
+    """Group events by customer and kind in one pass, de-duplicating by ``event_id``.
+
+    Returns the groups (one entry per customer id, events or not) and how many events
+    belong to customers not in ``customer_ids``. Events sharing an ``event_id`` for one
+    customer count once; if their contents differ, :class:`EventConflictError`.
+    """
+    groups: GroupedEvents = {cid: {} for cid in customer_ids}
+    others: dict[str, int] = {}
+    seen: dict[tuple[str, str], Event] = {}
+    get = groups.get
+    for event in events:
+        cid = event.customer_id
+        kinds = get(cid)
+        if kinds is None:
+            others[cid] = others.get(cid, 0) + 1
+            continue
+        event_id = event.event_id
+        if event_id is not None:
+            key = (cid, event_id)
+            first = seen.get(key)
+            if first is not None:
+                if first != event:
+                    raise EventConflictError(
+                        f"event_id {event_id!r} of customer {cid!r} is used by two different "
+                        f"events: {_brief(first)} and {_brief(event)}"
+                    )
+                continue
+            seen[key] = event
+        bucket = kinds.get(event.kind)
+        if bucket is None:
+            kinds[event.kind] = [event]
+        else:
+            bucket.append(event)
+    return groups, others
+
+
+def _brief(event: Event) -> str:
+    return event.model_dump_json(exclude={"customer_id", "event_id"})

@@ -1,0 +1,110 @@
+"""Errors raised by customer-health.
+
+Every error derives from :class:`CustomerHealthError` and from the builtin exception
+that matches it, so ``except ValueError`` keeps working in code that does not know
+this library::
+
+    CustomerHealthError
+    ├── ConfigurationError (ValueError)        weights, thresholds, factor selection
+    │   └── UnknownFactorError (LookupError)   a factor name nobody registered
+    ├── UnknownSegmentError (LookupError)      a segment nobody registered
+    ├── InvalidInputError (ValueError)         input that fails validation
+    │   ├── InvalidEventError                  an event; names the event and the field
+    │   │   └── EventConflictError             one event_id, two different contents
+    │   └── InvalidCustomerError               a customer; names it and the field
+    ├── UnknownCustomerError (LookupError)     events of customers not being scored
+    ├── CustomerNotCreatedError (ValueError)   scoring before the customer existed
+    ├── PluginError                            a plugin misbehaved
+    │   ├── PluginLoadError (ImportError)      an entry point that cannot be loaded
+    │   ├── DuplicateNameError (ValueError)    two plugins register the same name
+    │   └── FactorError (RuntimeError)         a factor raised or returned a bad score
+    └── MissingExtraError (ImportError)        an optional dependency is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "CustomerHealthError",
+    "CustomerNotCreatedError",
+    "DuplicateNameError",
+    "EventConflictError",
+    "FactorError",
+    "InvalidCustomerError",
+    "InvalidEventError",
+    "InvalidInputError",
+    "MissingExtraError",
+    "PluginError",
+    "PluginLoadError",
+    "UnknownCustomerError",
+    "UnknownFactorError",
+    "UnknownSegmentError",
+]
+
+
+class CustomerHealthError(Exception):
+    """Base class of every error this library raises."""
+
+
+class ConfigurationError(CustomerHealthError, ValueError):
+    """A scorer configuration that makes no sense (weights, thresholds, expectations)."""
+
+
+class UnknownFactorError(ConfigurationError, LookupError):
+    """A factor name that no plugin registered."""
+
+
+class UnknownSegmentError(CustomerHealthError, LookupError):
+    """A customer's segment that no plugin registered; the message lists the known ones."""
+
+
+class InvalidInputError(CustomerHealthError, ValueError):
+    """Input that fails validation (an event, a customer, an ``as_of``)."""
+
+
+class InvalidEventError(InvalidInputError):
+    """An event that fails validation; the message names the event and the field."""
+
+
+class EventConflictError(InvalidEventError):
+    """Two events share an ``event_id`` but differ in content."""
+
+
+class InvalidCustomerError(InvalidInputError):
+    """A customer that fails validation; the message names the customer and the field."""
+
+
+class UnknownCustomerError(CustomerHealthError, LookupError):
+    """Events that belong to customers who are not being scored."""
+
+
+class CustomerNotCreatedError(CustomerHealthError, ValueError):
+    """A customer scored at an instant before its ``created_at``."""
+
+
+class PluginError(CustomerHealthError):
+    """A plugin misbehaved; the message names the plugin."""
+
+
+class PluginLoadError(PluginError, ImportError):
+    """An entry point of the ``customer_health`` group failed to load."""
+
+
+class DuplicateNameError(PluginError, ValueError):
+    """Two plugins registered the same factor, segment or expectation; names both."""
+
+
+class FactorError(PluginError, RuntimeError):
+    """A factor raised while scoring, or returned a score outside 0-100 or NaN."""
+
+
+class MissingExtraError(CustomerHealthError, ImportError):
+    """An optional dependency is missing; the message says which extra installs it."""
+
+    def __init__(self, module: str, extra: str, feature: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {module!r}, which is not installed: "
+            f"pip install 'customer-health[{extra}]'"
+        )

@@ -1,0 +1,162 @@
+"""The :class:`Factor` base class that built-in and plugin factors subclass.
+
+A factor turns one customer's events into a score from 0 to 100, or *no data*. It does
+so in two stages so that every engine (Python objects, DataFrames, SQL, Spark) can
+share the arithmetic:
+
+1. **inputs** - per-customer aggregates over the factor's window, named in
+   :attr:`Factor.inputs` and computed from events by :meth:`Factor.aggregate`
+   (engines that hold the events elsewhere compute the same aggregates natively);
+2. **scoring** - :meth:`Factor.compute` turns those aggregates into a
+   :class:`FactorResult`.
+
+A factor that only knows how to look at one customer's events leaves
+:attr:`Factor.inputs` empty and overrides :meth:`Factor.evaluate` instead. It works
+everywhere, but batch engines must hand it each customer's events (the slow path).
+
+The engine hands a factor only the events it asked for: those of its
+:attr:`~Factor.kinds` with ``as_of - window_days < occurred_at <= as_of`` (or
+``occurred_at <= as_of`` when ``window_days`` is ``None``), de-duplicated by
+``event_id``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from .exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from .models import Customer, Event
+
+__all__ = ["Factor", "FactorContext", "FactorResult"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class FactorContext:
+    """What a factor may know about the customer it scores, besides the events."""
+
+    customer: Customer
+    """The customer, ``attributes`` included."""
+    as_of: datetime
+    """The instant of scoring (aware, UTC)."""
+    expectations: Mapping[str, float]
+    """Every expectation of the customer's segment (built-in and plugin keys)."""
+    expected: float | None = None
+    """This factor's own expectation (:attr:`Factor.expectation`), prorated for young
+    customers when :attr:`Factor.prorate` is set; ``None`` if the factor has none."""
+    tenure_days: float | None = None
+    """The customer's age at ``as_of`` in days, or ``None`` if ``created_at`` is unknown."""
+    prorated: bool = False
+    """Whether :attr:`expected` was prorated for a customer younger than the window."""
+
+    @property
+    def segment(self) -> str:
+        """The customer's segment."""
+        return self.customer.segment
+
+
+@dataclass(frozen=True, slots=True)
+class FactorResult:
+    """What a factor returns: a score (or ``None`` for no data) and why."""
+
+    score: float | None
+    """0-100, or ``None`` when the factor has no data for this customer."""
+    explanation: str
+    """One line a person can read, e.g. ``"412 API calls in 30 days; ..."``."""
+    value: float | None = None
+    """The raw value measured (shown beside the score)."""
+    expected: float | None = None
+    """The expectation the value was compared with."""
+    details: Mapping[str, float] = field(default_factory=dict)
+    """Optional extra figures for people and plots; not used by the engine."""
+
+
+class Factor:
+    """Base class of health factors.
+
+    Subclass it, set :attr:`name` (and the other class attributes as needed) and
+    implement either :meth:`aggregate` and :meth:`compute` (preferred: engines can
+    compute the inputs natively) or :meth:`evaluate` alone. Register an instance (or
+    the class) through the ``register_factors`` hook.
+    """
+
+    name: ClassVar[str] = ""
+    """Unique, lowercase ``snake_case`` name; it becomes a column name in frames."""
+    description: ClassVar[str] = ""
+    """One sentence for people: what the factor measures."""
+    kinds: ClassVar[frozenset[str] | None] = None
+    """The event kinds the factor reads; ``None`` means every kind."""
+    window_days: ClassVar[float | None] = None
+    """Only events with ``as_of - window_days < occurred_at <= as_of`` reach the
+    factor; ``None`` passes every event up to ``as_of``."""
+    default_weight: ClassVar[float] = 1.0
+    """The weight used unless the scorer is configured otherwise."""
+    expectation: ClassVar[str | None] = None
+    """The key of the segment expectation the factor compares with, if any."""
+    prorate: ClassVar[bool] = False
+    """Prorate the expectation for customers younger than :attr:`window_days`."""
+    inputs: ClassVar[tuple[str, ...]] = ()
+    """Names of the per-customer aggregates :meth:`aggregate` returns; empty for a
+    factor that only implements :meth:`evaluate`."""
+
+    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
+        """Return this customer's :attr:`inputs` computed from its events."""
+        raise NotImplementedError(f"factor {self.name!r} does not implement aggregate()")
+
+    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
+        """Score the customer from its :attr:`inputs` alone."""
+        raise NotImplementedError(f"factor {self.name!r} does not implement compute()")
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        """Score one customer from its events (default: :meth:`aggregate` then :meth:`compute`)."""
+        return self.compute(self.aggregate(events, ctx), ctx)
+
+    @property
+    def vectorized(self) -> bool:
+        """Whether the factor separates its inputs from its scoring (engines' fast path)."""
+        return bool(self.inputs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    @classmethod
+    def check_definition(cls) -> None:
+        """Raise :class:`ConfigurationError` if the class attributes make no sense."""
+        where = f"factor class {cls.__module__}.{cls.__qualname__}"
+        if not isinstance(cls.name, str) or not _NAME.match(cls.name):
+            raise ConfigurationError(
+                f"{where} has name {cls.name!r}; a factor needs a lowercase snake_case name"
+            )
+        weight = cls.default_weight
+        if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+            raise ConfigurationError(
+                f"factor {cls.name!r} has default_weight {weight!r}; it must be finite and >= 0"
+            )
+        window = cls.window_days
+        if window is not None and (not math.isfinite(window) or window <= 0):
+            raise ConfigurationError(
+                f"factor {cls.name!r} has window_days {window!r}; it must be > 0 or None"
+            )
+        if cls.prorate and (window is None or cls.expectation is None):
+            raise ConfigurationError(
+                f"factor {cls.name!r} sets prorate but has no window_days or expectation"
+            )
+        overrides_evaluate = cls.evaluate is not Factor.evaluate
+        splits = cls.aggregate is not Factor.aggregate and cls.compute is not Factor.compute
+        if cls.inputs and not splits:
+            raise ConfigurationError(
+                f"factor {cls.name!r} declares inputs {cls.inputs!r} but does not "
+                "implement both aggregate() and compute()"
+            )
+        if not overrides_evaluate and not splits:
+            raise ConfigurationError(
+                f"factor {cls.name!r} implements neither evaluate() nor aggregate() and compute()"
+            )

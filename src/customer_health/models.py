@@ -1,0 +1,295 @@
+"""The data types: customers, events and the scores computed from them.
+
+All models are immutable pydantic v2 models that round-trip through JSON and publish a
+JSON schema (``Customer.model_json_schema()``, ``event_json_schema()``).
+
+Time: every instant is UTC. A timezone-aware datetime is converted to UTC; a naive
+datetime is read as UTC. Instants keep microsecond resolution (finer parts are
+truncated when parsed from text).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+)
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "MODEL_VERSION",
+    "ApiCallEvent",
+    "CustomEvent",
+    "Customer",
+    "Event",
+    "FactorScore",
+    "FeatureUsedEvent",
+    "HealthScore",
+    "HealthStatus",
+    "LoginEvent",
+    "PaymentEvent",
+    "SupportTicketEvent",
+    "event_json_schema",
+    "to_utc",
+]
+
+MODEL_VERSION = "1"
+"""The version of the default scoring model (``scoring-model.md``) this release computes."""
+
+
+def to_utc(value: datetime | date) -> datetime:
+    """Return ``value`` as an aware UTC datetime.
+
+    A naive datetime is read as UTC, an aware one is converted, and a ``date`` means
+    00:00 UTC that day.
+    """
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    if value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
+
+
+def _id_str(value: Any) -> Any:
+    # Integer ids are read as their decimal string; bools are not integers here.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number here")
+    return value
+
+
+UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(to_utc)]
+"""A datetime read as UTC (naive) or converted to UTC (aware)."""
+
+Identifier: TypeAlias = Annotated[str, BeforeValidator(_id_str), Field(min_length=1)]
+"""A case-sensitive, untrimmed, non-empty string id; an integer is read as its decimal string."""
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class Customer(BaseModel):
+    """A customer of the SaaS product being scored.
+
+    ``attributes`` is a free-form mapping that plugin factors may read.
+    """
+
+    model_config = _FROZEN
+
+    id: Identifier
+    segment: Annotated[str, Field(min_length=1)]
+    name: str | None = None
+    created_at: UtcDatetime | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class _EventBase(BaseModel):
+    model_config = _FROZEN
+
+    customer_id: Identifier
+    occurred_at: UtcDatetime
+    event_id: Identifier | None = None
+
+
+class ApiCallEvent(_EventBase):
+    """API usage; one event may stand for many calls (``quantity``, default 1)."""
+
+    kind: Literal["api_call"] = "api_call"
+    quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 1
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _missing_quantity_is_one(cls, value: Any) -> Any:
+        return 1 if value is None else value
+
+
+class LoginEvent(_EventBase):
+    """A login, optionally by a known user."""
+
+    kind: Literal["login"] = "login"
+    user_id: Identifier | None = None
+
+
+class FeatureUsedEvent(_EventBase):
+    """Use of a named product feature."""
+
+    kind: Literal["feature_used"] = "feature_used"
+    feature: Annotated[str, Field(min_length=1)]
+
+
+class PaymentEvent(_EventBase):
+    """An invoice: when it was due, when (if yet) it was paid, and its amount."""
+
+    kind: Literal["payment"] = "payment"
+    due_at: UtcDatetime
+    paid_at: UtcDatetime | None = None
+    amount: (
+        Annotated[float, BeforeValidator(_not_bool), Field(ge=0, allow_inf_nan=False)] | None
+    ) = None
+
+
+Priority: TypeAlias = Literal["low", "normal", "high", "urgent"]
+
+
+class SupportTicketEvent(_EventBase):
+    """A support ticket with its priority (default ``normal``) and resolution time."""
+
+    kind: Literal["support_ticket"] = "support_ticket"
+    priority: Priority = "normal"
+    resolved_at: UtcDatetime | None = None
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _missing_priority_is_normal(cls, value: Any) -> Any:
+        return "normal" if value is None else value
+
+
+BUILTIN_KINDS: frozenset[str] = frozenset(
+    {"api_call", "login", "feature_used", "payment", "support_ticket"}
+)
+"""The event kinds the default model defines; any other kind is a :class:`CustomEvent`."""
+
+
+class CustomEvent(_EventBase):
+    """An event of a kind the built-in factors do not know; plugins may score it."""
+
+    kind: Annotated[str, Field(min_length=1)]
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _not_builtin(cls, value: str) -> str:
+        if value in BUILTIN_KINDS:
+            raise ValueError(f"kind {value!r} is built in; use its own event type")
+        return value
+
+
+def _event_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if kind in BUILTIN_KINDS else "custom"
+
+
+Event: TypeAlias = Annotated[
+    Annotated[ApiCallEvent, Tag("api_call")]
+    | Annotated[LoginEvent, Tag("login")]
+    | Annotated[FeatureUsedEvent, Tag("feature_used")]
+    | Annotated[PaymentEvent, Tag("payment")]
+    | Annotated[SupportTicketEvent, Tag("support_ticket")]
+    | Annotated[CustomEvent, Tag("custom")],
+    Discriminator(_event_tag),
+]
+"""Any event: a discriminated union on ``kind``; unknown kinds become :class:`CustomEvent`."""
+
+EVENT_TYPES: tuple[type[_EventBase], ...] = (
+    ApiCallEvent,
+    LoginEvent,
+    FeatureUsedEvent,
+    PaymentEvent,
+    SupportTicketEvent,
+    CustomEvent,
+)
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+def event_json_schema() -> dict[str, Any]:
+    """Return the JSON schema of one event (any kind)."""
+    return EVENT_ADAPTER.json_schema()
+
+
+class HealthStatus(StrEnum):
+    """Where a score falls: ``healthy``, ``at_risk``, ``critical``, or ``unknown`` (no data)."""
+
+    HEALTHY = "healthy"
+    AT_RISK = "at_risk"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return value
+
+
+_OptionalFinite: TypeAlias = Annotated[float | None, AfterValidator(_finite_or_none)]
+
+
+class FactorScore(BaseModel):
+    """One factor's part of a health score, with what it measured and why."""
+
+    model_config = _FROZEN
+
+    name: str
+    score: Annotated[float, Field(ge=0, le=100)] | None
+    """0-100, or ``None`` when the factor has no data."""
+    weight: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    contribution: Annotated[float, Field(allow_inf_nan=False)]
+    """``weight * score / sum of weights with data``; the contributions add up to the score."""
+    value: _OptionalFinite = None
+    """The raw value the factor measured (calls, days, mean late days, load, ...)."""
+    expected: _OptionalFinite = None
+    """The expectation the value was compared with (prorated for young customers)."""
+    explanation: str
+    """One line a person can read."""
+
+
+class HealthScore(BaseModel):
+    """A customer's health at an instant: the score, its status and every factor's part."""
+
+    model_config = _FROZEN
+
+    customer_id: str
+    as_of: UtcDatetime
+    score: Annotated[float, Field(ge=0, le=100)] | None
+    """The weighted mean of the factors with data, unrounded; ``None`` when none has data."""
+    status: HealthStatus
+    coverage: Annotated[float, Field(ge=0, le=1)]
+    """The share of the configured weight carried by factors with data."""
+    factors: tuple[FactorScore, ...]
+    model_version: str = MODEL_VERSION
+    fingerprint: str
+    """A stable hash of the configuration (weights, thresholds, expectations, factors)."""
+
+    def factor(self, name: str) -> FactorScore:
+        """Return the part of the factor called ``name``."""
+        for factor in self.factors:
+            if factor.name == name:
+                return factor
+        known = ", ".join(f.name for f in self.factors)
+        raise KeyError(f"no factor {name!r} in this score; it has: {known}")
+
+    def explain(self) -> str:
+        """Return a few lines a person can read: the score, then one line per factor."""
+        head = (
+            f"{self.customer_id}: {self.status.value}"
+            if self.score is None
+            else f"{self.customer_id}: {self.score:.1f} ({self.status.value})"
+        )
+        lines = [f"{head}, coverage {self.coverage:.0%}, as of {self.as_of.isoformat()}"]
+        for f in self.factors:
+            shown = "no data" if f.score is None else f"{f.score:5.1f}"
+            lines.append(f"  {f.name:<20} {shown:>7}  {f.explanation}")
+        return "\n".join(lines)

@@ -1,0 +1,561 @@
+"""The scoring engine: a configuration (weights, thresholds, factors) plus plugins.
+
+:class:`Scorer` resolves the plugins once, checks the configuration and then scores
+one customer (:meth:`Scorer.score`) or many (:meth:`Scorer.score_many`) exactly as
+``docs/model.md`` (the default model, version 1) defines. Scoring is pure: it reads
+no clock except to default ``as_of`` to now (once per call) and keeps no state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._inputs import group_events, resolve_as_of, validate_customer, validate_events
+from .builtin.factors import days
+from .exceptions import (
+    ConfigurationError,
+    CustomerNotCreatedError,
+    FactorError,
+    InvalidCustomerError,
+    UnknownCustomerError,
+    UnknownFactorError,
+    UnknownSegmentError,
+)
+from .factors import Factor, FactorContext, FactorResult
+from .models import MODEL_VERSION, Customer, Event, FactorScore, HealthScore, HealthStatus
+from .plugins.manager import (
+    ALLOW_ENV,
+    BLOCK_ENV,
+    PluginManager,
+    Registry,
+    collect,
+    get_plugin_manager,
+)
+
+__all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score"]
+
+_SHOWN = 5
+
+
+class Thresholds(BaseModel):
+    """Status thresholds: ``healthy`` if score >= healthy, ``at_risk`` if >= at_risk."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    healthy: float = Field(default=70.0, ge=0, le=100, allow_inf_nan=False)
+    at_risk: float = Field(default=40.0, ge=0, le=100, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.at_risk > self.healthy:
+            raise ValueError(
+                f"thresholds out of order: at_risk ({self.at_risk}) must not exceed "
+                f"healthy ({self.healthy})"
+            )
+        return self
+
+    def status(self, score: float | None) -> HealthStatus:
+        """The status of ``score``, compared after rounding to 9 decimal places."""
+        if score is None:
+            return HealthStatus.UNKNOWN
+        rounded = round(score, 9)
+        if rounded >= self.healthy:
+            return HealthStatus.HEALTHY
+        if rounded >= self.at_risk:
+            return HealthStatus.AT_RISK
+        return HealthStatus.CRITICAL
+
+
+class ScorerConfig(BaseModel):
+    """A scorer's resolved configuration; its :attr:`fingerprint` is stored with scores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model_version: str = MODEL_VERSION
+    factors: tuple[str, ...]
+    """The factor names, sorted."""
+    weights: dict[str, float]
+    thresholds: Thresholds
+    expectations: dict[str, dict[str, float]]
+    """Every segment's expectations."""
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of this configuration."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class HealthScores(list[HealthScore]):
+    """The scores of a batch, in the order of the customers given.
+
+    Besides the scores it reports who was left out: :attr:`not_created` lists the
+    customers created after ``as_of`` (they did not exist yet), and
+    :attr:`skipped_events` counts the events of customers not in the batch that were
+    skipped at the caller's request.
+    """
+
+    not_created: tuple[str, ...] = ()
+    skipped_events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Active:
+    """A configured factor, with what the engine needs at hand."""
+
+    factor: Factor
+    name: str
+    plugin: str
+    weight: float
+    kinds: tuple[str, ...] | None
+    window: timedelta | None
+    window_days: float | None
+    expectation: str | None
+    prorate: bool
+
+
+UnknownCustomers = Literal["error", "skip"]
+
+
+class Scorer:
+    """A configured scoring engine.
+
+    :param weights: weights by factor name; factors not named keep their default.
+        Weights must be finite and >= 0, and not all zero.
+    :param thresholds: a :class:`Thresholds` or a mapping (``healthy``, ``at_risk``).
+    :param factors: the names of the factors to use (default: every registered one).
+    :param plugins: extra plugin objects to register in-process.
+    :param block_plugins: plugin names not to load (adds to ``CUSTOMER_HEALTH_BLOCK_PLUGINS``).
+    :param allow_plugins: only these entry points load (else ``CUSTOMER_HEALTH_ALLOW_PLUGINS``).
+    :param entry_points: load installed plugins from the ``customer_health`` entry points.
+    :param plugin_manager: a ready plugin manager; the three arguments above are then unused.
+    """
+
+    def __init__(
+        self,
+        *,
+        weights: Mapping[str, float] | None = None,
+        thresholds: Thresholds | Mapping[str, float] | None = None,
+        factors: Iterable[str] | None = None,
+        plugins: Iterable[object] = (),
+        block_plugins: Iterable[str] | None = None,
+        allow_plugins: Iterable[str] | None = None,
+        entry_points: bool = True,
+        plugin_manager: PluginManager | None = None,
+    ) -> None:
+        pm = plugin_manager or get_plugin_manager(
+            plugins=plugins, block=block_plugins, allow=allow_plugins, entry_points=entry_points
+        )
+        self.registry: Registry = collect(pm)
+        """What the plugins registered."""
+        selected = self._select(factors)
+        resolved_weights = self._weights(selected, weights or {})
+        self.thresholds: Thresholds = _thresholds(thresholds)
+        self._active = tuple(self._activate(name, resolved_weights[name]) for name in selected)
+        self._total_weight = math.fsum(resolved_weights.values())
+        self.config = ScorerConfig(
+            factors=tuple(sorted(selected)),
+            weights=resolved_weights,
+            thresholds=self.thresholds,
+            expectations={name: dict(exp) for name, exp in self.registry.segments.items()},
+        )
+        self.fingerprint: str = self.config.fingerprint
+        self._segments = {
+            name: MappingProxyType(dict(exp)) for name, exp in self.registry.segments.items()
+        }
+
+    # -- configuration --------------------------------------------------------------
+
+    def _select(self, factors: Iterable[str] | None) -> list[str]:
+        known = self.registry.factors
+        if factors is None:
+            selected = list(known)
+        else:
+            if isinstance(factors, str):
+                raise ConfigurationError(
+                    f"factors={factors!r} is a string; pass a list of factor names"
+                )
+            selected = list(dict.fromkeys(factors))
+            unknown = [name for name in selected if name not in known]
+            if unknown:
+                raise UnknownFactorError(
+                    f"unknown factor {unknown[0]!r}; known factors: {', '.join(sorted(known))}"
+                )
+        if not selected:
+            raise ConfigurationError(
+                "no factors to score with: select at least one "
+                f"(known factors: {', '.join(sorted(known)) or 'none; is a plugin blocked?'})"
+            )
+        return selected
+
+    def _weights(self, selected: list[str], given: Mapping[str, float]) -> dict[str, float]:
+        factors = self.registry.factors
+        for name in given:
+            if name not in factors:
+                raise UnknownFactorError(
+                    f"weight given for unknown factor {name!r}; "
+                    f"known factors: {', '.join(sorted(factors))}"
+                )
+            if name not in selected:
+                raise ConfigurationError(
+                    f"weight given for factor {name!r}, which is not among the selected "
+                    f"factors ({', '.join(selected)})"
+                )
+        weights: dict[str, float] = {}
+        for name in selected:
+            value = given.get(name, factors[name].default_weight)
+            number_like = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number_like or not math.isfinite(value) or value < 0:
+                raise ConfigurationError(
+                    f"weight of factor {name!r} is {value!r}; weights must be finite numbers >= 0"
+                )
+            weights[name] = float(value)
+        if not any(weights.values()):
+            raise ConfigurationError(
+                f"all factor weights are zero ({weights}); at least one must be > 0"
+            )
+        return weights
+
+    def _activate(self, name: str, weight: float) -> _Active:
+        factor = self.registry.factors[name]
+        window_days = factor.window_days
+        return _Active(
+            factor=factor,
+            name=name,
+            plugin=self.registry.factor_plugins[name],
+            weight=weight,
+            kinds=None if factor.kinds is None else tuple(sorted(factor.kinds)),
+            window=None if window_days is None else timedelta(days=window_days),
+            window_days=window_days,
+            expectation=factor.expectation,
+            prorate=factor.prorate,
+        )
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """The names of the factors in use, in scoring order."""
+        return tuple(active.name for active in self._active)
+
+    @property
+    def weights(self) -> Mapping[str, float]:
+        """The weight of each factor in use."""
+        return MappingProxyType(self.config.weights)
+
+    @property
+    def segments(self) -> Mapping[str, Mapping[str, float]]:
+        """Every known segment's expectations."""
+        return MappingProxyType(self._segments)
+
+    def factor(self, name: str) -> Factor:
+        """Return the factor object in use called ``name``."""
+        for active in self._active:
+            if active.name == name:
+                return active.factor
+        raise UnknownFactorError(
+            f"factor {name!r} is not in use; in use: {', '.join(self.factors)}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Scorer factors={list(self.factors)} fingerprint={self.fingerprint[:12]}>"
+
+    # -- scoring --------------------------------------------------------------------
+
+    def score(
+        self,
+        customer: Customer | Mapping[str, Any],
+        events: Iterable[Event | Mapping[str, Any]],
+        *,
+        as_of: datetime | date | str | None = None,
+    ) -> HealthScore:
+        """Score one customer at ``as_of`` (default: now) from its events.
+
+        Events of other customers are ignored. Raises :class:`CustomerNotCreatedError`
+        if the customer was created after ``as_of``.
+        """
+        instant = resolve_as_of(as_of)
+        model = validate_customer(customer)
+        _check_created(model, instant)
+        groups, _ = group_events(validate_events(events), (model.id,))
+        return self._score_customer(model, groups[model.id], instant, self._windows(instant))
+
+    def score_many(
+        self,
+        customers: Iterable[Customer | Mapping[str, Any]],
+        events: Iterable[Event | Mapping[str, Any]],
+        *,
+        as_of: datetime | date | str | None = None,
+        unknown_customers: UnknownCustomers = "error",
+    ) -> HealthScores:
+        """Score many customers at one ``as_of``, grouping the events in one pass.
+
+        Events of customers not in ``customers`` raise :class:`UnknownCustomerError`
+        naming a few of them, or are skipped (and counted) with
+        ``unknown_customers="skip"``. Customers created after ``as_of`` are left out
+        and listed in :attr:`HealthScores.not_created`.
+        """
+        if unknown_customers not in ("error", "skip"):
+            raise ConfigurationError(
+                f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'"
+            )
+        instant = resolve_as_of(as_of)
+        models = _unique_customers(customers)
+        groups, others = group_events(validate_events(events), models)
+        if others and unknown_customers == "error":
+            raise UnknownCustomerError(_unknown_message(others))
+        windows = self._windows(instant)
+        result = HealthScores()
+        not_created = []
+        for cid, model in models.items():
+            if model.created_at is not None and model.created_at > instant:
+                not_created.append(cid)
+                continue
+            result.append(self._score_customer(model, groups[cid], instant, windows))
+        result.not_created = tuple(not_created)
+        result.skipped_events = sum(others.values())
+        return result
+
+    def _windows(self, as_of: datetime) -> tuple[datetime | None, ...]:
+        return tuple(None if a.window is None else as_of - a.window for a in self._active)
+
+    def expectations(self, customer: Customer) -> Mapping[str, float]:
+        """The expectations of ``customer``'s segment; unknown segments are an error."""
+        try:
+            return self._segments[customer.segment]
+        except KeyError:
+            raise UnknownSegmentError(
+                f"unknown segment {customer.segment!r} of customer {customer.id!r}; "
+                f"known segments: {', '.join(sorted(self._segments)) or 'none'}"
+            ) from None
+
+    def context(self, customer: Customer, as_of: datetime, name: str) -> FactorContext:
+        """The :class:`FactorContext` factor ``name`` sees for ``customer`` at ``as_of``."""
+        active = next((a for a in self._active if a.name == name), None)
+        if active is None:
+            raise UnknownFactorError(f"factor {name!r} is not in use; in use: {self.factors}")
+        tenure = _tenure(customer, as_of)
+        return self._context(active, customer, as_of, self.expectations(customer), tenure)
+
+    def _context(
+        self,
+        active: _Active,
+        customer: Customer,
+        as_of: datetime,
+        segment: Mapping[str, float],
+        tenure: float | None,
+    ) -> FactorContext:
+        expected = None
+        prorated = False
+        if active.expectation is not None:
+            expected = segment.get(active.expectation)
+            if expected is None:
+                raise ConfigurationError(
+                    f"segment {customer.segment!r} has no expectation {active.expectation!r}, "
+                    f"which factor {active.name!r} (plugin {active.plugin!r}) needs"
+                )
+            window = active.window_days
+            if active.prorate and tenure is not None and window is not None and tenure < window:
+                expected = expected * max(1.0, tenure) / window
+                prorated = True
+        return FactorContext(
+            customer=customer,
+            as_of=as_of,
+            expectations=segment,
+            expected=expected,
+            tenure_days=tenure,
+            prorated=prorated,
+        )
+
+    def _score_customer(
+        self,
+        customer: Customer,
+        kinds: Mapping[str, list[Event]],
+        as_of: datetime,
+        windows: Sequence[datetime | None],
+    ) -> HealthScore:
+        segment = self.expectations(customer)
+        tenure = _tenure(customer, as_of)
+        results: list[tuple[_Active, FactorResult]] = []
+        for active, since in zip(self._active, windows, strict=True):
+            ctx = self._context(active, customer, as_of, segment, tenure)
+            events = _select(kinds, active.kinds, since, as_of)
+            results.append((active, _evaluate(active, events, ctx)))
+        return self._combine(customer.id, as_of, results)
+
+    def combine(
+        self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]
+    ) -> HealthScore:
+        """Build the :class:`HealthScore` from every factor's result (for other engines)."""
+        missing = [a.name for a in self._active if a.name not in results]
+        if missing:
+            raise ConfigurationError(f"no result for factors {missing}")
+        pairs = [(a, _checked(a, results[a.name])) for a in self._active]
+        return self._combine(customer_id, as_of, pairs)
+
+    def _combine(
+        self, customer_id: str, as_of: datetime, results: Sequence[tuple[_Active, FactorResult]]
+    ) -> HealthScore:
+        with_data = math.fsum(a.weight for a, r in results if r.score is not None)
+        score: float | None = None
+        if with_data > 0:
+            total = math.fsum(a.weight * r.score for a, r in results if r.score is not None)
+            score = min(100.0, max(0.0, total / with_data))
+        parts = tuple(
+            FactorScore.model_construct(
+                name=a.name,
+                score=r.score,
+                weight=a.weight,
+                contribution=(
+                    0.0 if r.score is None or with_data <= 0 else a.weight * r.score / with_data
+                ),
+                value=r.value,
+                expected=r.expected,
+                explanation=r.explanation,
+            )
+            for a, r in results
+        )
+        return HealthScore.model_construct(
+            customer_id=customer_id,
+            as_of=as_of,
+            score=score,
+            status=self.thresholds.status(score),
+            coverage=with_data / self._total_weight,
+            factors=parts,
+            model_version=MODEL_VERSION,
+            fingerprint=self.fingerprint,
+        )
+
+
+def _thresholds(value: Thresholds | Mapping[str, float] | None) -> Thresholds:
+    if value is None:
+        return Thresholds()
+    if isinstance(value, Thresholds):
+        return value
+    try:
+        return Thresholds.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'thresholds'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(f"invalid thresholds {dict(value)!r}: {problems}") from None
+
+
+def _tenure(customer: Customer, as_of: datetime) -> float | None:
+    created = customer.created_at
+    return None if created is None else days(as_of - created)
+
+
+def _check_created(customer: Customer, as_of: datetime) -> None:
+    if customer.created_at is not None and customer.created_at > as_of:
+        raise CustomerNotCreatedError(
+            f"customer {customer.id!r} was created at {customer.created_at.isoformat()}, "
+            f"after as_of {as_of.isoformat()}: it did not exist yet"
+        )
+
+
+def _unique_customers(customers: Iterable[Customer | Mapping[str, Any]]) -> dict[str, Customer]:
+    if isinstance(customers, Mapping | str | bytes | Customer):
+        raise InvalidCustomerError(
+            f"customers must be an iterable of customers, not a single {type(customers).__name__}"
+        )
+    models: dict[str, Customer] = {}
+    for index, raw in enumerate(customers):
+        model = validate_customer(raw, index)
+        if model.id in models:
+            raise InvalidCustomerError(f"customer #{index}: id {model.id!r} appears twice")
+        models[model.id] = model
+    return models
+
+
+def _unknown_message(others: Mapping[str, int]) -> str:
+    shown = ", ".join(repr(cid) for cid in sorted(others)[:_SHOWN])
+    more = "" if len(others) <= _SHOWN else f" and {len(others) - _SHOWN} more"
+    return (
+        f"{sum(others.values())} events belong to {len(others)} customers not among the "
+        f"customers scored: {shown}{more}; pass unknown_customers='skip' to skip them"
+    )
+
+
+def _select(
+    kinds: Mapping[str, list[Event]],
+    wanted: tuple[str, ...] | None,
+    since: datetime | None,
+    as_of: datetime,
+) -> list[Event]:
+    pool: Iterable[Event]
+    if wanted is None:
+        pool = [event for bucket in kinds.values() for event in bucket]
+    elif len(wanted) == 1:
+        pool = kinds.get(wanted[0], ())
+    else:
+        pool = [event for kind in wanted for event in kinds.get(kind, ())]
+    if since is None:
+        return [event for event in pool if event.occurred_at <= as_of]
+    return [event for event in pool if since < event.occurred_at <= as_of]
+
+
+def _evaluate(active: _Active, events: list[Event], ctx: FactorContext) -> FactorResult:
+    try:
+        result = active.factor.evaluate(events, ctx)
+    except Exception as exc:
+        raise FactorError(
+            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} "
+            f"while scoring customer {ctx.customer.id!r}"
+        ) from exc
+    return _checked(active, result)
+
+
+def _checked(active: _Active, result: Any) -> FactorResult:
+    where = f"factor {active.name!r} (plugin {active.plugin!r})"
+    if not isinstance(result, FactorResult):
+        raise FactorError(f"{where} returned {result!r}; expected a FactorResult")
+    score = result.score
+    if score is not None:
+        number_like = isinstance(score, int | float) and not isinstance(score, bool)
+        if not number_like or not (0.0 <= score <= 100.0):  # NaN fails this too
+            raise FactorError(f"{where} returned score {score!r}; scores must be within 0-100")
+    for label, value in (("value", result.value), ("expected", result.expected)):
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            raise FactorError(f"{where} returned {label} {value!r}; expected a finite number")
+    if not isinstance(result.explanation, str):
+        raise FactorError(f"{where} returned explanation {result.explanation!r}; expected text")
+    return result
+
+
+@lru_cache(maxsize=8)
+def _default_scorer(block: str | None, allow: str | None) -> Scorer:
+    del block, allow  # part of the cache key: the environment the plugins were chosen in
+    return Scorer()
+
+
+def default_scorer() -> Scorer:
+    """The scorer :func:`score` uses: defaults and installed plugins (built once per
+    plugin environment, i.e. per value of the block and allow variables)."""
+    return _default_scorer(os.environ.get(BLOCK_ENV), os.environ.get(ALLOW_ENV))
+
+
+def score(
+    customer: Customer | Mapping[str, Any],
+    events: Iterable[Event | Mapping[str, Any]],
+    *,
+    as_of: datetime | date | str | None = None,
+) -> HealthScore:
+    """Score one customer at ``as_of`` (default: now) with the default model and plugins.
+
+    ``customer`` is a :class:`Customer` or a mapping; ``events`` an iterable of event
+    models or mappings (as from JSON); events of other customers are ignored.
+    """
+    return default_scorer().score(customer, events, as_of=as_of)
