@@ -72,7 +72,7 @@ class ApiUsage(_Usage):
     what = "API call"
 
     def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        calls: int = sum(e.quantity for e in events)  # type: ignore[union-attr]
+        calls: int = sum(e.quantity for e in events)  # type: ignore[union-attr,misc]
         return {"calls": float(calls)}
 
 
