@@ -1,0 +1,123 @@
+"""Named hypothesis strategies for customers and events (the attrs habit: one place)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+BASE_AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
+US = timedelta(microseconds=1)
+DAY = timedelta(days=1)
+ZONES = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+
+as_ofs = st.builds(
+    lambda us: BASE_AS_OF + us * US, st.integers(min_value=-(10**12), max_value=10**12)
+)
+"""Instants around mid-2026, at microsecond resolution."""
+
+# Offsets before as_of (negative: after it), with every window edge and its neighbours.
+_EDGES = [
+    timedelta(0),
+    US,
+    -US,
+    *(d * DAY + e for d in (30, 90, 180) for e in (timedelta(0), US, -US)),
+]
+offsets = st.one_of(
+    st.sampled_from(_EDGES),
+    st.builds(lambda us: us * US, st.integers(min_value=-5 * 86_400_000_000, max_value=200 * 86_400_000_000)),
+)
+"""How long before ``as_of`` something happened."""
+
+
+@st.composite
+def instants(draw: st.DrawFn, as_of: datetime) -> datetime:
+    """An instant near ``as_of``, shown naive (UTC) or aware in one of several zones."""
+    moment = as_of - draw(offsets)
+    style = draw(st.sampled_from(["utc", "naive", "zone"]))
+    if style == "naive":
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    if style == "zone":
+        return moment.astimezone(draw(st.sampled_from(ZONES)))
+    return moment
+
+
+@st.composite
+def customers(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[str, Any]:
+    """A customer created up to 60 days before ``as_of`` (often young), or of unknown age."""
+    customer: dict[str, Any] = {
+        "id": customer_id,
+        "segment": draw(st.sampled_from(["enterprise", "smb", "startup"])),
+    }
+    if draw(st.booleans()):
+        age = draw(
+            st.one_of(
+                st.sampled_from([timedelta(0), US, DAY, 30 * DAY - US, 30 * DAY]),
+                st.builds(lambda us: us * US, st.integers(0, 60 * 86_400_000_000)),
+            )
+        )
+        customer["created_at"] = as_of - age
+    return customer
+
+
+@st.composite
+def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[str, Any]:
+    """One event of any kind for ``customer_id``, with times at and around window edges."""
+    kind = draw(
+        st.sampled_from(["api_call", "login", "feature_used", "payment", "support_ticket", "nps"])
+    )
+    event: dict[str, Any] = {
+        "customer_id": customer_id,
+        "kind": kind,
+        "occurred_at": draw(instants(as_of)),
+    }
+    if kind == "api_call":
+        quantity = draw(st.one_of(st.none(), st.integers(1, 400), st.just("absent")))
+        if quantity != "absent":
+            event["quantity"] = quantity
+    elif kind == "login":
+        event["user_id"] = draw(st.one_of(st.none(), st.sampled_from(["u1", "u2"])))
+    elif kind == "feature_used":
+        event["feature"] = draw(st.sampled_from(["search", "export", "sso", "api", "Search", "a", "b", "c", "d"]))
+    elif kind == "payment":
+        event["due_at"] = draw(instants(as_of))
+        if draw(st.booleans()):
+            delay = draw(st.integers(-10 * 86_400_000_000, 70 * 86_400_000_000)) * US
+            event["paid_at"] = event["due_at"] + delay
+        else:
+            event["paid_at"] = None
+        if draw(st.booleans()):
+            event["amount"] = draw(st.floats(0, 1e6, allow_nan=False))
+    elif kind == "support_ticket":
+        priority = draw(st.sampled_from([None, "low", "normal", "high", "urgent", "absent"]))
+        if priority != "absent":
+            event["priority"] = priority
+        if draw(st.booleans()):
+            delay = draw(st.integers(0, 60 * 86_400_000_000)) * US
+            event["resolved_at"] = event["occurred_at"] + delay
+    else:
+        event["properties"] = {"score": draw(st.integers(0, 10))}
+    return event
+
+
+@st.composite
+def histories(
+    draw: st.DrawFn, as_of: datetime, customer_id: str = "c1", max_size: int = 40
+) -> list[dict[str, Any]]:
+    """A customer's events, some carrying an ``event_id`` and some recorded twice."""
+    items = draw(st.lists(events(as_of, customer_id), max_size=max_size))
+    for index, item in enumerate(items):
+        if draw(st.booleans()):
+            item["event_id"] = f"{customer_id}-e{index}"
+    duplicates = [
+        dict(item)
+        for item in items
+        if "event_id" in item and draw(st.integers(0, 3)) == 0
+    ]
+    return items + duplicates
+
+
+def json_like(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event as it would arrive in JSON: datetimes as ISO 8601 strings."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.items()}
