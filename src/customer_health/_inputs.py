@@ -6,7 +6,7 @@ has one) and the field, so a caller can find it in their own data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -20,13 +20,16 @@ from .exceptions import (
 )
 from .models import EVENT_LIST_ADAPTER, EVENT_TYPES, Customer, Event, to_utc
 
-__all__ = ["GroupedEvents", "group_events", "resolve_as_of", "validate_customer", "validate_events"]
+__all__ = [
+    "Route",
+    "feed_events",
+    "resolve_as_of",
+    "validate_customer",
+    "validate_events",
+]
 
 _MAX_SHOWN = 5
 _DATETIME = TypeAdapter(datetime)
-
-GroupedEvents = dict[str, dict[str, list[Event]]]
-"""customer id -> event kind -> that customer's events of that kind."""
 
 
 def resolve_as_of(as_of: datetime | date | str | None) -> datetime:
@@ -125,43 +128,71 @@ def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, .
     return label
 
 
-def group_events(
-    events: Iterable[Event], customer_ids: Iterable[str]
-) -> tuple[GroupedEvents, dict[str, int]]:
-    """Group events by customer and kind in one pass, de-duplicating by ``event_id``.
+Route = tuple[datetime | None, Callable[[Event], None]]
+"""Where an event goes: ``(since, add)`` - ``add(event)`` if ``since < occurred_at``."""
 
-    Returns the groups (one entry per customer id, events or not) and how many events
-    belong to customers not in ``customer_ids``. Events sharing an ``event_id`` for one
-    customer count once; if their contents differ, :class:`EventConflictError`.
+
+def feed_events(
+    events: Iterable[Event],
+    customer_ids: Container[str],
+    as_of: datetime,
+    routes: Mapping[str, Sequence[Route]],
+    every_kind: Sequence[Route] = (),
+) -> dict[str, int]:
+    """Hand each event to the routes of its kind, in one pass over the events.
+
+    Only events of ``customer_ids`` with ``occurred_at <= as_of`` are handed on, after
+    de-duplication: events sharing an ``event_id`` for one customer count once, and
+    if their contents differ, :class:`EventConflictError` names the id (whenever they
+    occurred: de-duplication comes before any window). ``every_kind`` routes receive
+    events of any kind. Returns how many events belong to other customers, per id.
     """
-    groups: GroupedEvents = {cid: {} for cid in customer_ids}
     others: dict[str, int] = {}
-    seen: dict[tuple[str, str], Event] = {}
-    get = groups.get
+    # Keyed by event_id alone (ids are usually unique across customers); an id shared
+    # by several customers moves to ``shared``, keyed by (customer, id).
+    seen: dict[str, Event] = {}
+    shared: dict[tuple[str, str], Event] = {}
+    get_routes = routes.get
     for event in events:
         cid = event.customer_id
-        kinds = get(cid)
-        if kinds is None:
+        if cid not in customer_ids:
             others[cid] = others.get(cid, 0) + 1
             continue
         event_id = event.event_id
         if event_id is not None:
-            key = (cid, event_id)
-            first = seen.get(key)
-            if first is not None:
-                if first != event:
-                    raise EventConflictError(
-                        f"event_id {event_id!r} of customer {cid!r} is used by two different "
-                        f"events: {_brief(first)} and {_brief(event)}"
-                    )
+            first = seen.get(event_id)
+            if first is None:
+                seen[event_id] = event
+            elif first.customer_id != cid:
+                first = shared.get((cid, event_id))
+                if first is None:
+                    shared[cid, event_id] = event
+                else:
+                    _check_same(first, event)
+                    continue
+            else:
+                _check_same(first, event)
                 continue
-            seen[key] = event
-        bucket = kinds.get(event.kind)
-        if bucket is None:
-            kinds[event.kind] = [event]
-        else:
-            bucket.append(event)
-    return groups, others
+        occurred = event.occurred_at
+        if occurred > as_of:
+            continue
+        targets = get_routes(event.kind)
+        if targets is not None:
+            for since, add in targets:
+                if since is None or since < occurred:
+                    add(event)
+        for since, add in every_kind:
+            if since is None or since < occurred:
+                add(event)
+    return others
+
+
+def _check_same(first: Event, event: Event) -> None:
+    if first != event:
+        raise EventConflictError(
+            f"event_id {event.event_id!r} of customer {event.customer_id!r} is used by two "
+            f"different events: {_brief(first)} and {_brief(event)}"
+        )
 
 
 def _brief(event: Event) -> str:

@@ -5,8 +5,11 @@ so in two stages so that every engine (Python objects, DataFrames, SQL, Spark) c
 share the arithmetic:
 
 1. **inputs** - per-customer aggregates over the factor's window, named in
-   :attr:`Factor.inputs` and computed from events by :meth:`Factor.aggregate`
-   (engines that hold the events elsewhere compute the same aggregates natively);
+   :attr:`Factor.inputs` and computed from events by :meth:`Factor.aggregate` (one
+   customer) or by the :class:`Accumulator` of :meth:`Factor.accumulator` (many
+   customers, in one pass). Inputs depend
+   only on the events and ``as_of``, so engines that hold the events elsewhere
+   (DataFrames, SQL) can compute the same aggregates natively;
 2. **scoring** - :meth:`Factor.compute` turns those aggregates into a
    :class:`FactorResult`.
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -34,7 +37,7 @@ from .exceptions import ConfigurationError
 if TYPE_CHECKING:
     from .models import Customer, Event
 
-__all__ = ["Factor", "FactorContext", "FactorResult"]
+__all__ = ["Accumulator", "Factor", "FactorContext", "FactorResult"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -61,6 +64,21 @@ class FactorContext:
     def segment(self) -> str:
         """The customer's segment."""
         return self.customer.segment
+
+
+@dataclass(frozen=True, slots=True)
+class Accumulator:
+    """A factor's batch form: computes many customers' inputs in one pass over events.
+
+    ``add`` receives each event of the factor's kinds in its window; ``inputs``
+    then returns, for every customer, the same mapping :meth:`Factor.aggregate`
+    would. Two plain functions (closures over the running sums) keep ``add`` fast.
+    """
+
+    add: Callable[[Event], None]
+    """Take one event into account."""
+    inputs: Callable[[], dict[str, dict[str, float]]]
+    """Return the inputs of every customer, keyed by customer id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +125,50 @@ class Factor:
     """Names of the per-customer aggregates :meth:`aggregate` returns; empty for a
     factor that only implements :meth:`evaluate`."""
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        """Return this customer's :attr:`inputs` computed from its events."""
-        raise NotImplementedError(f"factor {self.name!r} does not implement aggregate()")
+    def aggregate(self, events: Sequence[Event], as_of: datetime) -> dict[str, float]:
+        """Return one customer's :attr:`inputs`, computed from its events.
+
+        ``events`` are the customer's events of the factor's kinds in its window.
+        Inputs depend on the events and ``as_of`` only - never on the customer - so
+        that engines can compute them where the data lives. The default feeds the
+        events to :meth:`accumulator`.
+        """
+        customer_id = events[0].customer_id if events else ""
+        accumulator = self.accumulator(as_of, (customer_id,))
+        for event in events:
+            accumulator.add(event)
+        return accumulator.inputs()[customer_id]
+
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        """Return an :class:`Accumulator` of many customers' inputs, fed in one pass.
+
+        The engine hands each event (of the factor's kinds, in its window, of one of
+        ``customer_ids``) to ``add`` as it reads the events, then asks for the inputs
+        of every customer. This is the batch form; override it with a tight ``add``
+        when speed matters. The default groups events by customer and calls
+        :meth:`aggregate` for each.
+        """
+        grouped: dict[str, list[Event]] = {cid: [] for cid in customer_ids}
+
+        def add(event: Event) -> None:
+            grouped[event.customer_id].append(event)
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {cid: self.aggregate(mine, as_of) for cid, mine in grouped.items()}
+
+        return Accumulator(add, inputs)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        """Score the customer from its :attr:`inputs` alone."""
+        """Score the customer from its :attr:`inputs` alone (cheap arithmetic)."""
         raise NotImplementedError(f"factor {self.name!r} does not implement compute()")
 
     def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
-        """Score one customer from its events (default: :meth:`aggregate` then :meth:`compute`)."""
-        return self.compute(self.aggregate(events, ctx), ctx)
+        """Score one customer from its events.
+
+        The default is ``compute(aggregate(events, ctx.as_of), ctx)``; a factor that
+        only knows how to look at one customer's events overrides this alone.
+        """
+        return self.compute(self.aggregate(events, ctx.as_of), ctx)
 
     @property
     def vectorized(self) -> bool:
@@ -131,32 +182,57 @@ class Factor:
     def check_definition(cls) -> None:
         """Raise :class:`ConfigurationError` if the class attributes make no sense."""
         where = f"factor class {cls.__module__}.{cls.__qualname__}"
-        if not isinstance(cls.name, str) or not _NAME.match(cls.name):
+        if not isinstance(cls.name, str) or not _NAME.fullmatch(cls.name):
             raise ConfigurationError(
                 f"{where} has name {cls.name!r}; a factor needs a lowercase snake_case name"
             )
         weight = cls.default_weight
-        if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+        if not _is_number(weight) or not math.isfinite(weight) or weight < 0:
             raise ConfigurationError(
                 f"factor {cls.name!r} has default_weight {weight!r}; it must be finite and >= 0"
             )
         window = cls.window_days
-        if window is not None and (not math.isfinite(window) or window <= 0):
+        if window is not None and (
+            not _is_number(window) or not math.isfinite(window) or window <= 0
+        ):
             raise ConfigurationError(
                 f"factor {cls.name!r} has window_days {window!r}; it must be > 0 or None"
             )
+        for label, names in (("kinds", cls.kinds), ("inputs", cls.inputs)):
+            # A bare string would be read as its characters: no event (or input) matches.
+            if names is not None and (
+                isinstance(names, str)
+                or not isinstance(names, Collection)
+                or not all(isinstance(n, str) and n for n in names)
+            ):
+                raise ConfigurationError(
+                    f"factor {cls.name!r} has {label} {names!r}; it must be a collection of "
+                    "non-empty strings" + (" or None" if label == "kinds" else "")
+                )
         if cls.prorate and (window is None or cls.expectation is None):
             raise ConfigurationError(
                 f"factor {cls.name!r} sets prorate but has no window_days or expectation"
             )
         overrides_evaluate = cls.evaluate is not Factor.evaluate
-        splits = cls.aggregate is not Factor.aggregate and cls.compute is not Factor.compute
+        aggregates = (
+            cls.aggregate is not Factor.aggregate or cls.accumulator is not Factor.accumulator
+        )
+        splits = aggregates and cls.compute is not Factor.compute
         if cls.inputs and not splits:
             raise ConfigurationError(
-                f"factor {cls.name!r} declares inputs {cls.inputs!r} but does not "
-                "implement both aggregate() and compute()"
+                f"factor {cls.name!r} declares inputs {cls.inputs!r} but does not implement "
+                "compute() and aggregate() (or accumulator())"
             )
         if not overrides_evaluate and not splits:
             raise ConfigurationError(
                 f"factor {cls.name!r} implements neither evaluate() nor aggregate() and compute()"
             )
+        if not cls.inputs and not overrides_evaluate:
+            raise ConfigurationError(
+                f"factor {cls.name!r} implements aggregate() and compute() but declares no "
+                "inputs; name them in the inputs class attribute"
+            )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

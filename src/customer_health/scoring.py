@@ -8,20 +8,22 @@ no clock except to default ``as_of`` to now (once per call) and keeps no state.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._inputs import group_events, resolve_as_of, validate_customer, validate_events
+from ._inputs import Route, feed_events, resolve_as_of, validate_customer, validate_events
 from .builtin.factors import days
 from .exceptions import (
     ConfigurationError,
@@ -37,6 +39,7 @@ from .models import MODEL_VERSION, Customer, Event, FactorScore, HealthScore, He
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
+    BUILTIN_PLUGIN,
     PluginManager,
     Registry,
     collect,
@@ -46,6 +49,7 @@ from .plugins.manager import (
 __all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score"]
 
 _SHOWN = 5
+_T = TypeVar("_T")
 
 
 class Thresholds(BaseModel):
@@ -288,8 +292,8 @@ class Scorer:
         instant = resolve_as_of(as_of)
         model = validate_customer(customer)
         _check_created(model, instant)
-        groups, _ = group_events(validate_events(events), (model.id,))
-        return self._score_customer(model, groups[model.id], instant, self._windows(instant))
+        scores, _ = self._run([model], validate_events(events), instant)
+        return scores[0]
 
     def score_many(
         self,
@@ -299,7 +303,7 @@ class Scorer:
         as_of: datetime | date | str | None = None,
         unknown_customers: UnknownCustomers = "error",
     ) -> HealthScores:
-        """Score many customers at one ``as_of``, grouping the events in one pass.
+        """Score many customers at one ``as_of``, going over the events in one pass.
 
         Events of customers not in ``customers`` raise :class:`UnknownCustomerError`
         naming a few of them, or are skipped (and counted) with
@@ -312,23 +316,59 @@ class Scorer:
             )
         instant = resolve_as_of(as_of)
         models = _unique_customers(customers)
-        groups, others = group_events(validate_events(events), models)
-        if others and unknown_customers == "error":
-            raise UnknownCustomerError(_unknown_message(others))
-        windows = self._windows(instant)
-        result = HealthScores()
-        not_created = []
-        for cid, model in models.items():
-            if model.created_at is not None and model.created_at > instant:
-                not_created.append(cid)
-                continue
-            result.append(self._score_customer(model, groups[cid], instant, windows))
-        result.not_created = tuple(not_created)
-        result.skipped_events = sum(others.values())
+        alive = {
+            cid: model
+            for cid, model in models.items()
+            if model.created_at is None or model.created_at <= instant
+        }
+        scores, others = self._run(list(alive.values()), validate_events(events), instant)
+        unknown = {cid: n for cid, n in others.items() if cid not in models}
+        if unknown and unknown_customers == "error":
+            raise UnknownCustomerError(_unknown_message(unknown))
+        result = HealthScores(scores)
+        result.not_created = tuple(cid for cid in models if cid not in alive)
+        result.skipped_events = sum(unknown.values())
         return result
 
-    def _windows(self, as_of: datetime) -> tuple[datetime | None, ...]:
-        return tuple(None if a.window is None else as_of - a.window for a in self._active)
+    def _run(
+        self, customers: Sequence[Customer], events: Iterable[Event], as_of: datetime
+    ) -> tuple[list[HealthScore], dict[str, int]]:
+        """Score ``customers`` (who all exist at ``as_of``) in one pass over ``events``.
+
+        Returns the scores and how many events belonged to other customers, per id.
+        """
+        with _collector_paused():
+            return self._run_unpaused(customers, events, as_of)
+
+    def _run_unpaused(
+        self, customers: Sequence[Customer], events: Iterable[Event], as_of: datetime
+    ) -> tuple[list[HealthScore], dict[str, int]]:
+        ids = [customer.id for customer in customers]
+        plans = [_Plan(active, as_of, ids) for active in self._active]
+        routes: dict[str, list[Route]] = {}
+        every_kind: list[Route] = []
+        for plan in plans:
+            kinds = plan.active.kinds
+            for kind in kinds if kinds is not None else ():
+                routes.setdefault(kind, []).append(plan.route)
+            if kinds is None:
+                every_kind.append(plan.route)
+        others = feed_events(events, set(ids), as_of, routes, every_kind)
+        for plan in plans:
+            plan.finish()
+        scores = []
+        for customer in customers:
+            segment = self.expectations(customer)
+            tenure = _tenure(customer, as_of)
+            results = [
+                (
+                    plan.active,
+                    plan.result(self._context(plan.active, customer, as_of, segment, tenure)),
+                )
+                for plan in plans
+            ]
+            scores.append(self._combine(customer.id, as_of, results))
+        return scores, others
 
     def expectations(self, customer: Customer) -> Mapping[str, float]:
         """The expectations of ``customer``'s segment; unknown segments are an error."""
@@ -378,22 +418,6 @@ class Scorer:
             prorated=prorated,
         )
 
-    def _score_customer(
-        self,
-        customer: Customer,
-        kinds: Mapping[str, list[Event]],
-        as_of: datetime,
-        windows: Sequence[datetime | None],
-    ) -> HealthScore:
-        segment = self.expectations(customer)
-        tenure = _tenure(customer, as_of)
-        results: list[tuple[_Active, FactorResult]] = []
-        for active, since in zip(self._active, windows, strict=True):
-            ctx = self._context(active, customer, as_of, segment, tenure)
-            events = _select(kinds, active.kinds, since, as_of)
-            results.append((active, _evaluate(active, events, ctx)))
-        return self._combine(customer.id, as_of, results)
-
     def combine(
         self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]
     ) -> HealthScore:
@@ -413,7 +437,7 @@ class Scorer:
             total = math.fsum(a.weight * r.score for a, r in results if r.score is not None)
             score = min(100.0, max(0.0, total / with_data))
         parts = tuple(
-            FactorScore.model_construct(
+            FactorScore(
                 name=a.name,
                 score=r.score,
                 weight=a.weight,
@@ -426,7 +450,7 @@ class Scorer:
             )
             for a, r in results
         )
-        return HealthScore.model_construct(
+        return HealthScore(
             customer_id=customer_id,
             as_of=as_of,
             score=score,
@@ -489,22 +513,99 @@ def _unknown_message(others: Mapping[str, int]) -> str:
     )
 
 
-def _select(
-    kinds: Mapping[str, list[Event]],
-    wanted: tuple[str, ...] | None,
-    since: datetime | None,
-    as_of: datetime,
-) -> list[Event]:
-    pool: Iterable[Event]
-    if wanted is None:
-        pool = [event for bucket in kinds.values() for event in bucket]
-    elif len(wanted) == 1:
-        pool = kinds.get(wanted[0], ())
-    else:
-        pool = [event for kind in wanted for event in kinds.get(kind, ())]
-    if since is None:
-        return [event for event in pool if event.occurred_at <= as_of]
-    return [event for event in pool if since < event.occurred_at <= as_of]
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch runs.
+
+    A batch allocates a few hundred thousand small containers (inputs, results); each
+    time that crosses the collector's threshold, a full collection walks every object
+    the caller holds - millions of events - which costs more than the scoring itself.
+    Nothing the engine allocates forms reference cycles, so reference counting frees
+    it all; the collector is resumed (if it was running) as soon as the batch ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _Plan:
+    """How one factor takes part in a run: its route for events, then its results."""
+
+    def __init__(self, active: _Active, as_of: datetime, ids: list[str]) -> None:
+        self.active = active
+        self.inputs: Mapping[str, Mapping[str, float]] = {}
+        self.grouped: dict[str, list[Event]] | None = None
+        since = None if active.window is None else as_of - active.window
+        factor = active.factor
+        if factor.vectorized:
+            self.accumulator = _guard(active, "accumulator", factor.accumulator, as_of, ids)
+            add = self.accumulator.add
+        else:
+            grouped: dict[str, list[Event]] = {cid: [] for cid in ids}
+            self.grouped = grouped
+
+            def add(event: Event) -> None:
+                grouped[event.customer_id].append(event)
+
+        if active.plugin != BUILTIN_PLUGIN and factor.vectorized:
+            add = _guarded_add(active, add)
+        self.route: Route = (since, add)
+
+    def finish(self) -> None:
+        """Collect the accumulated inputs (vectorised factors)."""
+        if self.grouped is None:
+            self.inputs = _guard(self.active, "inputs", self.accumulator.inputs)
+
+    def result(self, ctx: FactorContext) -> FactorResult:
+        """The factor's result for the customer of ``ctx``."""
+        if self.grouped is not None:
+            return _evaluate(self.active, self.grouped[ctx.customer.id], ctx)
+        return _compute(self.active, self.inputs, ctx)
+
+
+def _guard(active: _Active, what: str, function: Callable[..., _T], *args: Any) -> _T:
+    try:
+        return function(*args)
+    except Exception as exc:
+        raise FactorError(
+            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} in {what}()"
+        ) from exc
+
+
+def _guarded_add(active: _Active, add: Callable[[Event], None]) -> Callable[[Event], None]:
+    def guarded(event: Event) -> None:
+        try:
+            add(event)
+        except Exception as exc:
+            raise FactorError(
+                f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} while "
+                f"accumulating an event of customer {event.customer_id!r}"
+            ) from exc
+
+    return guarded
+
+
+def _compute(
+    active: _Active, inputs: Mapping[str, Mapping[str, float]], ctx: FactorContext
+) -> FactorResult:
+    mine = inputs.get(ctx.customer.id)
+    if mine is None:
+        raise FactorError(
+            f"factor {active.name!r} (plugin {active.plugin!r}) gave no inputs for customer "
+            f"{ctx.customer.id!r} from aggregate_many()"
+        )
+    try:
+        result = active.factor.compute(mine, ctx)
+    except Exception as exc:
+        raise FactorError(
+            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} "
+            f"while scoring customer {ctx.customer.id!r}"
+        ) from exc
+    return _checked(active, result)
 
 
 def _evaluate(active: _Active, events: list[Event], ctx: FactorContext) -> FactorResult:

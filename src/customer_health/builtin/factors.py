@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
 
 from .._format import number, plural
-from ..factors import Factor, FactorContext, FactorResult
-
-if TYPE_CHECKING:
-    from ..models import Event
+from ..factors import Accumulator, Factor, FactorContext, FactorResult
 
 __all__ = [
     "BUILTIN_FACTORS",
@@ -71,9 +68,16 @@ class ApiUsage(_Usage):
     inputs = ("calls",)
     what = "API call"
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        calls: int = sum(e.quantity for e in events)  # type: ignore[union-attr,misc]
-        return {"calls": float(calls)}
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        calls = dict.fromkeys(customer_ids, 0)
+
+        def add(event: Any) -> None:
+            calls[event.customer_id] += event.quantity
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {cid: {"calls": float(n)} for cid, n in calls.items()}
+
+        return Accumulator(add, inputs)
 
 
 class LoginFrequency(_Usage):
@@ -86,8 +90,17 @@ class LoginFrequency(_Usage):
     expectation = "login_days_30d"
     inputs = ("days",)
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        return {"days": float(len({e.occurred_at.date() for e in events}))}
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        dates: dict[str, set[date]] = {cid: set() for cid in customer_ids}
+
+        def add(event: Any) -> None:
+            # occurred_at is in UTC, so its date is the UTC calendar date
+            dates[event.customer_id].add(event.occurred_at.date())
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {cid: {"days": float(len(found))} for cid, found in dates.items()}
+
+        return Accumulator(add, inputs)
 
     def _describe(self, value: float) -> str:
         return f"logins on {plural(value, 'distinct day')}"
@@ -104,8 +117,16 @@ class FeatureAdoption(_Usage):
     inputs = ("features",)
     what = "distinct feature"
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        return {"features": float(len({e.feature for e in events}))}  # type: ignore[union-attr]
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        features: dict[str, set[str]] = {cid: set() for cid in customer_ids}
+
+        def add(event: Any) -> None:
+            features[event.customer_id].add(event.feature)
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {cid: {"features": float(len(found))} for cid, found in features.items()}
+
+        return Accumulator(add, inputs)
 
     def _describe(self, value: float) -> str:
         return plural(value, "distinct feature") + " used"
@@ -124,23 +145,29 @@ class PaymentTimeliness(Factor):
     default_weight = 0.25
     inputs = ("invoices", "late_days", "credit")
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        as_of = ctx.as_of
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
         since = as_of - timedelta(days=self.due_window_days)
-        invoices = 0
-        late_total = 0.0
-        credit = 0.0
-        for event in events:
-            due: Any = event.due_at  # type: ignore[union-attr]
+        sums = {cid: [0.0, 0.0, 0.0] for cid in customer_ids}  # invoices, late days, credit
+
+        def add(event: Any) -> None:
+            due: datetime = event.due_at
             if not since < due <= as_of:
-                continue
-            paid = event.paid_at  # type: ignore[union-attr]
+                return
+            paid: datetime | None = event.paid_at
             settled = paid if paid is not None and paid <= as_of else as_of
             late = max(0.0, days(settled - due))
-            invoices += 1
-            late_total += late
-            credit += max(0.0, 1.0 - late / 30.0)
-        return {"invoices": float(invoices), "late_days": late_total, "credit": credit}
+            acc = sums[event.customer_id]
+            acc[0] += 1
+            acc[1] += late
+            acc[2] += max(0.0, 1.0 - late / 30.0)
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {
+                cid: {"invoices": n, "late_days": late, "credit": credit}
+                for cid, (n, late, credit) in sums.items()
+            }
+
+        return Accumulator(add, inputs)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         invoices = inputs["invoices"]
@@ -171,18 +198,26 @@ class SupportTickets(Factor):
     expectation = "tickets_90d"
     inputs = ("load", "tickets", "open")
 
-    def aggregate(self, events: Sequence[Event], ctx: FactorContext) -> dict[str, float]:
-        as_of = ctx.as_of
-        load = 0.0
-        open_tickets = 0
-        for event in events:
-            weight = PRIORITY_WEIGHTS[event.priority]  # type: ignore[union-attr]
-            resolved = event.resolved_at  # type: ignore[union-attr]
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        sums = {cid: [0.0, 0.0, 0.0] for cid in customer_ids}  # load, tickets, open
+
+        def add(event: Any) -> None:
+            weight = PRIORITY_WEIGHTS[event.priority]
+            resolved: datetime | None = event.resolved_at
+            acc = sums[event.customer_id]
+            acc[1] += 1
             if resolved is None or resolved > as_of:
                 weight *= UNRESOLVED_FACTOR
-                open_tickets += 1
-            load += weight
-        return {"load": load, "tickets": float(len(events)), "open": float(open_tickets)}
+                acc[2] += 1
+            acc[0] += weight
+
+        def inputs() -> dict[str, dict[str, float]]:
+            return {
+                cid: {"load": load, "tickets": n, "open": unresolved}
+                for cid, (load, n, unresolved) in sums.items()
+            }
+
+        return Accumulator(add, inputs)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         load = inputs["load"]
