@@ -403,3 +403,17 @@ def test_explain_lists_every_factor(as_of: datetime) -> None:
     assert "no data" in text
     with pytest.raises(KeyError, match="no factor 'nps'"):
         customer_health.score(SMB, [], as_of=as_of).factor("nps")
+
+
+def test_segments_are_typed_expectations() -> None:
+    """Scorer.segments gives each segment as a SegmentExpectations model with the model's values."""
+    smb = Scorer().segments["smb"]
+    assert isinstance(smb, customer_health.SegmentExpectations)
+    assert smb.expectations == {
+        "api_calls_30d": 500,
+        "login_days_30d": 15,
+        "features_30d": 5,
+        "tickets_90d": 4,
+    }
+    with pytest.raises(ValueError, match="greater than 0"):
+        customer_health.SegmentExpectations(segment="x", expectations={"api_calls_30d": 0})

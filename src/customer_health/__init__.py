@@ -55,6 +55,7 @@ from .models import (
 )
 from .plugins import hookimpl
 from .scoring import HealthScores, Scorer, ScorerConfig, Thresholds, score
+from .segments import SegmentExpectations
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -87,6 +88,7 @@ __all__ = [
     "PluginLoadError",
     "Scorer",
     "ScorerConfig",
+    "SegmentExpectations",
     "SupportTicketEvent",
     "Thresholds",
     "UnknownCustomerError",

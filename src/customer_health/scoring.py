@@ -45,6 +45,7 @@ from .plugins.manager import (
     collect,
     get_plugin_manager,
 )
+from .segments import SegmentExpectations
 
 __all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score"]
 
@@ -259,9 +260,14 @@ class Scorer:
         return MappingProxyType(self.config.weights)
 
     @property
-    def segments(self) -> Mapping[str, Mapping[str, float]]:
-        """Every known segment's expectations."""
-        return MappingProxyType(self._segments)
+    def segments(self) -> Mapping[str, SegmentExpectations]:
+        """Every known segment with its expectations."""
+        return MappingProxyType(
+            {
+                name: SegmentExpectations(segment=name, expectations=dict(values))
+                for name, values in self._segments.items()
+            }
+        )
 
     def factor(self, name: str) -> Factor:
         """Return the factor object in use called ``name``."""

@@ -11,11 +11,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from .exceptions import ConfigurationError
 
-__all__ = ["BUILTIN_SEGMENTS", "check_expectations"]
+__all__ = ["BUILTIN_SEGMENTS", "SegmentExpectations", "check_expectations"]
+
+
+class SegmentExpectations(BaseModel):
+    """A segment and what a healthy customer of that size does (every value > 0)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    segment: Annotated[str, Field(min_length=1)]
+    expectations: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]]
+    """Expectation key (``api_calls_30d``, ...) to value."""
+
 
 BUILTIN_SEGMENTS: Mapping[str, Mapping[str, float]] = {
     "enterprise": {
