@@ -17,7 +17,7 @@ plugins (see :mod:`customer_health.plugins`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from .exceptions import (
     ConfigurationError,
@@ -100,7 +100,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

@@ -1,0 +1,215 @@
+"""Development sessions: tests, lint, typecheck, build and benchmarks.
+
+``python3 -m nox`` runs the default sessions (the README's test command and CI use
+exactly this); ``python3 -m nox -s tests -- -x -k plugin`` runs one with pytest
+arguments; ``python3 -m nox -s bench`` runs the benchmark (not a default session).
+
+Virtual environments are made with uv when it is installed (``pip install nox uv``),
+else with virtualenv. A Python version that is not installed is skipped, not failed,
+and never downloaded (``--download-python auto`` on the command line allows it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+VERSION: str = PYPROJECT["project"]["version"]
+
+PYTHON = "3.11"
+"""The Python of the full, coverage-gated run and of lint, typecheck and build."""
+CORE_PYTHONS = ["3.12", "3.13"]
+"""The other supported Pythons: the suite without the slow tests."""
+
+SEPARATE_EXTRAS = frozenset({"spark"})
+"""Extras too heavy for every run; they get sessions of their own."""
+EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEPARATE_EXTRAS)
+"""The extras the test sessions install: every other one declared in pyproject.toml."""
+
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5", "uv"]
+"""uv is there for tests that build virtual environments (the third-party plugin)."""
+RUFF = "ruff~=0.17.6"
+MYPY = "mypy~=2.4.1"
+PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "uv|virtualenv"
+# CI=true makes missing interpreters an error by default; here they are skipped.
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["tests", "tests_core", "lint", "typecheck", "build"]
+if hasattr(nox.options, "download_python"):  # nox >= 2025.2.9
+    nox.options.download_python = "never"
+
+
+def _use_pyenv_pythons() -> None:
+    """Expose the newest installed pyenv 3.11/3.12/3.13 through pyenv's shims.
+
+    pyenv's ``python3.12`` shim only runs when 3.12 is an active version, so when
+    ``PYENV_VERSION`` is unset it is set to the newest patch release of each Python
+    the sessions use (3.11 first, so ``python3`` stays 3.11).
+    """
+    if os.environ.get("PYENV_VERSION") or shutil.which("pyenv") is None:
+        return
+    try:
+        listed = subprocess.run(
+            ["pyenv", "versions", "--bare"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    wanted = [PYTHON, *CORE_PYTHONS]
+    newest: dict[str, tuple[int, str]] = {}
+    for line in listed.splitlines():
+        match = re.fullmatch(r"(3\.\d+)\.(\d+)", line.strip())
+        if match and match[1] in wanted:
+            patch = int(match[2])
+            if match[1] not in newest or patch > newest[match[1]][0]:
+                newest[match[1]] = (patch, match[0])
+    if newest:
+        os.environ["PYENV_VERSION"] = ":".join(newest[v][1] for v in wanted if v in newest)
+
+
+_use_pyenv_pythons()
+
+
+def _project() -> list[str]:
+    """The project, editable, with the extras the tests use."""
+    return ["-e", f".[{','.join(EXTRAS)}]" if EXTRAS else "."]
+
+
+def _uv(session: nox.Session) -> bool:
+    return session.venv_backend == "uv"
+
+
+def _python_in(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite under branch coverage; fails below ``fail_under`` (pyproject).
+
+    With pytest arguments (a subset of the suite) the report is shown but not gated.
+    """
+    session.install(*_project(), *TEST_DEPS)
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    if PYPROJECT.get("tool", {}).get("coverage", {}).get("run", {}).get("parallel"):
+        session.run("coverage", "combine", "--quiet")
+    if session.posargs:
+        session.run("coverage", "report", "--fail-under=0")
+    else:
+        session.run("coverage", "report")
+
+
+@nox.session(python=CORE_PYTHONS)
+def tests_core(session: nox.Session) -> None:
+    """The suite without the slow tests (those building wheels and venvs), no coverage."""
+    session.install(*_project(), *TEST_DEPS)
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install(RUFF)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src and tests/typing (pyproject), then on the example plugin."""
+    session.install(*_project(), MYPY)
+    session.run("mypy", *session.posargs)
+    if not session.posargs:
+        session.run("mypy", f"{PLUGIN_DIST}/src")
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Build the sdist and wheel, check them, and install the wheel in a fresh venv."""
+    uv = _uv(session)
+    session.install("twine", *([] if uv else ["build"]))
+    with tempfile.TemporaryDirectory(prefix="customer-health-build-") as tmp:
+        out = Path(tmp) / "dist"
+        if uv:
+            session.run("uv", "build", "--quiet", "--out-dir", str(out), ".")
+        else:
+            session.run("python", "-m", "build", "--outdir", str(out), ".")
+        wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+        if len(wheels) != 1 or len(sdists) != 1:
+            session.error(f"expected one wheel and one sdist in {out}, got {os.listdir(out)}")
+        session.run("twine", "check", "--strict", str(wheels[0]), str(sdists[0]))
+        _check_contents(session, wheels[0], sdists[0])
+
+        venv = Path(tmp) / "venv"
+        python = _python_in(venv)
+        if uv:
+            base = _python_in(Path(session.virtualenv.location))
+            session.run("uv", "venv", "--quiet", "--python", str(base), str(venv))
+            session.run("uv", "pip", "install", "--quiet", "--python", str(python), str(wheels[0]))
+        else:
+            session.run("python", "-m", "venv", str(venv))
+            session.run(
+                str(python), "-m", "pip", "install", "--quiet", str(wheels[0]), external=True
+            )
+        probe = "import customer_health as m; print(m.__version__); print(m.__file__)"
+        output = session.run(
+            str(python), "-c", probe, external=True, silent=True, env=_env_for(venv)
+        )
+        version, _, location = str(output).strip().partition("\n")
+        if version != VERSION:
+            session.error(f"the installed wheel reports version {version!r}, not {VERSION!r}")
+        if not Path(location).resolve().is_relative_to(venv.resolve()):
+            session.error(f"customer_health was imported from {location}, not from the wheel")
+        script = python.with_name("customer-health")
+        session.run(str(script), "--help", external=True, silent=True, env=_env_for(venv))
+        session.log(f"wheel {wheels[0].name}: version {version}, console script OK")
+
+
+def _env_for(venv: Path) -> dict[str, str]:
+    return {"VIRTUAL_ENV": str(venv), "PYTHONPATH": "", "PYTHONSAFEPATH": "1"}
+
+
+def _check_contents(session: nox.Session, wheel: Path, sdist: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for required in ("customer_health/__init__.py", "customer_health/py.typed"):
+        if required not in names:
+            session.error(f"{wheel.name} lacks {required}")
+    stray = sorted({name.split("/")[0] for name in names} - {"customer_health"})
+    stray = [top for top in stray if not top.endswith(".dist-info")]
+    if stray:
+        session.error(f"{wheel.name} installs more than customer_health: {stray}")
+    with tarfile.open(sdist) as archive:
+        members = {name.partition("/")[2] for name in archive.getnames()}
+    for required in (
+        "pyproject.toml",
+        "noxfile.py",
+        "src/customer_health/__init__.py",
+        "tests/conftest.py",
+    ):
+        if required not in members:
+            session.error(f"{sdist.name} lacks {required}")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark ``Scorer.score_many`` (not a default session); arguments go to the script."""
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_score_many.py", *session.posargs)
