@@ -76,6 +76,9 @@ class PluginManager(pluggy.PluginManager):
         name = name or _default_name(plugin)
         if self.is_blocked(name):
             return None
+        registered = self.get_name(plugin)
+        if registered is not None:
+            return registered  # the same object again, under another name: nothing to add
         known = self.get_plugin(name)
         if known is not None and known is not plugin:
             first = self.infos.get(name)
@@ -83,8 +86,6 @@ class PluginManager(pluggy.PluginManager):
                 f"two plugins are named {name!r}: {_describe(first)} and "
                 f"{_describe(_info(name, plugin, dist))}; block one with {BLOCK_ENV}"
             )
-        if known is plugin:
-            return name
         try:
             self.register(plugin, name=name)
             self.check_pending()
