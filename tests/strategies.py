@@ -26,7 +26,10 @@ _EDGES = [
 ]
 offsets = st.one_of(
     st.sampled_from(_EDGES),
-    st.builds(lambda us: us * US, st.integers(min_value=-5 * 86_400_000_000, max_value=200 * 86_400_000_000)),
+    st.builds(
+        lambda us: us * US,
+        st.integers(min_value=-5 * 86_400_000_000, max_value=200 * 86_400_000_000),
+    ),
 )
 """How long before ``as_of`` something happened."""
 
@@ -79,7 +82,9 @@ def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[st
     elif kind == "login":
         event["user_id"] = draw(st.one_of(st.none(), st.sampled_from(["u1", "u2"])))
     elif kind == "feature_used":
-        event["feature"] = draw(st.sampled_from(["search", "export", "sso", "api", "Search", "a", "b", "c", "d"]))
+        event["feature"] = draw(
+            st.sampled_from(["search", "export", "sso", "api", "Search", "a", "b", "c", "d"])
+        )
     elif kind == "payment":
         event["due_at"] = draw(instants(as_of))
         if draw(st.booleans()):
@@ -111,9 +116,7 @@ def histories(
         if draw(st.booleans()):
             item["event_id"] = f"{customer_id}-e{index}"
     duplicates = [
-        dict(item)
-        for item in items
-        if "event_id" in item and draw(st.integers(0, 3)) == 0
+        dict(item) for item in items if "event_id" in item and draw(st.integers(0, 3)) == 0
     ]
     return items + duplicates
 

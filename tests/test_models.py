@@ -11,8 +11,8 @@ import pytest
 import customer_health
 from customer_health import (
     ApiCallEvent,
-    CustomEvent,
     Customer,
+    CustomEvent,
     HealthScore,
     HealthStatus,
     InvalidCustomerError,
@@ -55,7 +55,8 @@ def test_times_are_utc() -> None:
         2026, 1, 1, 12, tzinfo=UTC
     )
     converted = one(kind="login", occurred_at=datetime(2026, 1, 1, 12, tzinfo=zone)).occurred_at
-    assert converted == datetime(2026, 1, 1, 10, tzinfo=UTC) and converted.tzinfo is UTC
+    assert converted == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert converted.tzinfo is UTC
     fine = one(kind="login", occurred_at="2026-01-01T00:00:00.123456789Z").occurred_at
     assert fine.microsecond == 123456
     assert one(kind="login", occurred_at=date(2026, 1, 1)).occurred_at == datetime(
@@ -165,7 +166,8 @@ def test_health_scores_round_trip_through_json(as_of: datetime) -> None:
     )
     again = HealthScore.model_validate_json(result.model_dump_json())
     assert again == result
-    assert isinstance(again.status, HealthStatus) and again.status is result.status
+    assert isinstance(again.status, HealthStatus)
+    assert again.status is result.status
     assert str(HealthStatus.AT_RISK) == "at_risk"
 
 

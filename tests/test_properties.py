@@ -89,7 +89,8 @@ def test_more_usage_never_lowers_the_score(case: Any, kind: str, extra: int) -> 
         for i in range(extra)
     ]
     after = customer_health.score(customer, events + added, as_of=as_of)
-    assert before.score is not None and after.score is not None
+    assert before.score is not None
+    assert after.score is not None
     assert after.score >= before.score - TOL
 
 
@@ -142,7 +143,9 @@ def test_scaling_all_weights_changes_nothing(case: Any, k: float) -> None:
     scaled = Scorer(weights={name: w * k for name, w in default.weights.items()})
     a = default.score(customer, events, as_of=as_of)
     b = scaled.score(customer, events, as_of=as_of)
-    assert close(a.score, b.score) and a.status == b.status and close(a.coverage, b.coverage)
+    assert close(a.score, b.score)
+    assert a.status == b.status
+    assert close(a.coverage, b.coverage)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,7 +19,11 @@ def worked_example(as_of: datetime) -> list[dict[str, Any]]:
         for i in range(4)
     ]
     events += [
-        {"customer_id": "acme", "kind": "login", "occurred_at": as_of - i * day - timedelta(hours=2)}
+        {
+            "customer_id": "acme",
+            "kind": "login",
+            "occurred_at": as_of - i * day - timedelta(hours=2),
+        }
         for i in range(12)
     ]
     events += [
@@ -58,7 +62,9 @@ def worked_example(as_of: datetime) -> list[dict[str, Any]]:
 def test_worked_example_scores_78_75_healthy(as_of: datetime) -> None:
     """The model's worked example gives 78.75, healthy, coverage 1.0, factor by factor."""
     result = customer_health.score(
-        {"id": "acme", "segment": "smb", "created_at": "2020-01-01"}, worked_example(as_of), as_of=as_of
+        {"id": "acme", "segment": "smb", "created_at": "2020-01-01"},
+        worked_example(as_of),
+        as_of=as_of,
     )
     assert result.score == pytest.approx(78.75, abs=1e-9)
     assert result.status is HealthStatus.HEALTHY

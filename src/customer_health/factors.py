@@ -209,6 +209,13 @@ class Factor:
                     f"factor {cls.name!r} has {label} {names!r}; it must be a collection of "
                     "non-empty strings" + (" or None" if label == "kinds" else "")
                 )
+        if cls.expectation is not None and (
+            not isinstance(cls.expectation, str) or not cls.expectation
+        ):
+            raise ConfigurationError(
+                f"factor {cls.name!r} has expectation {cls.expectation!r}; it must be the "
+                "non-empty key of a segment expectation, or None"
+            )
         if cls.prorate and (window is None or cls.expectation is None):
             raise ConfigurationError(
                 f"factor {cls.name!r} sets prorate but has no window_days or expectation"

@@ -390,7 +390,9 @@ class Scorer:
         """The :class:`FactorContext` factor ``name`` sees for ``customer`` at ``as_of``."""
         active = next((a for a in self._active if a.name == name), None)
         if active is None:
-            raise UnknownFactorError(f"factor {name!r} is not in use; in use: {self.factors}")
+            raise UnknownFactorError(
+                f"factor {name!r} is not in use; in use: {', '.join(self.factors)}"
+            )
         tenure = _tenure(customer, as_of)
         return self._context(active, customer, as_of, self.expectations(customer), tenure)
 
@@ -602,7 +604,7 @@ def _compute(
     if mine is None:
         raise FactorError(
             f"factor {active.name!r} (plugin {active.plugin!r}) gave no inputs for customer "
-            f"{ctx.customer.id!r} from aggregate_many()"
+            f"{ctx.customer.id!r} from its accumulator"
         )
     try:
         result = active.factor.compute(mine, ctx)
@@ -637,8 +639,10 @@ def _checked(active: _Active, result: Any) -> FactorResult:
     for label, value in (("value", result.value), ("expected", result.expected)):
         if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
             raise FactorError(f"{where} returned {label} {value!r}; expected a finite number")
-    if not isinstance(result.explanation, str):
-        raise FactorError(f"{where} returned explanation {result.explanation!r}; expected text")
+    if not isinstance(result.explanation, str) or not result.explanation.strip():
+        raise FactorError(
+            f"{where} returned explanation {result.explanation!r}; expected a line of text"
+        )
     return result
 
 
