@@ -36,7 +36,7 @@ from .exceptions import (
     UnknownFactorError,
     UnknownSegmentError,
 )
-from .factors import Factor, FactorContext, FactorResult
+from .factors import Accumulator, Factor, FactorContext, FactorResult
 from .models import (
     BUILTIN_KINDS,
     MODEL_VERSION,
@@ -60,6 +60,7 @@ from .segments import SegmentExpectations
 __all__ = [
     "BUILTIN_KINDS",
     "MODEL_VERSION",
+    "Accumulator",
     "ApiCallEvent",
     "ConfigurationError",
     "CustomEvent",

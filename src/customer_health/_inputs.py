@@ -121,9 +121,11 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
 def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, ...]], str]:
     def label(loc: tuple[Any, ...]) -> str:
         position = loc[0]
-        text = f"event #{positions[position]}"
-        event_id = raw[position].get("event_id")
-        return text if event_id is None else f"{text} (event_id {event_id!r})"
+        event = raw[position]
+        about = [repr(event["kind"])] if isinstance(event.get("kind"), str) else []
+        if event.get("event_id") is not None:
+            about.append(f"event_id {event['event_id']!r}")
+        return f"event #{positions[position]}" + (f" ({', '.join(about)})" if about else "")
 
     return label
 

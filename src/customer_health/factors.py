@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -93,8 +93,6 @@ class FactorResult:
     """The raw value measured (shown beside the score)."""
     expected: float | None = None
     """The expectation the value was compared with."""
-    details: Mapping[str, float] = field(default_factory=dict)
-    """Optional extra figures for people and plots; not used by the engine."""
 
 
 class Factor:

@@ -286,7 +286,7 @@ class HealthScore(BaseModel):
         head = (
             f"{self.customer_id}: {self.status.value}"
             if self.score is None
-            else f"{self.customer_id}: {self.score:.1f} ({self.status.value})"
+            else f"{self.customer_id}: {self.score:.2f} ({self.status.value})"
         )
         lines = [f"{head}, coverage {self.coverage:.0%}, as of {self.as_of.isoformat()}"]
         for f in self.factors:

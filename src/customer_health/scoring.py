@@ -23,6 +23,7 @@ from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ._format import plural
 from ._inputs import Route, feed_events, resolve_as_of, validate_customer, validate_events
 from .builtin.factors import days
 from .exceptions import (
@@ -181,6 +182,7 @@ class Scorer:
         self._segments = {
             name: MappingProxyType(dict(exp)) for name, exp in self.registry.segments.items()
         }
+        self._check_expectations()
 
     # -- configuration --------------------------------------------------------------
 
@@ -248,6 +250,17 @@ class Scorer:
             expectation=factor.expectation,
             prorate=factor.prorate,
         )
+
+    def _check_expectations(self) -> None:
+        """Every segment must have every expectation a factor in use compares with."""
+        for segment, values in self._segments.items():
+            for active in self._active:
+                if active.expectation is not None and active.expectation not in values:
+                    raise ConfigurationError(
+                        f"segment {segment!r} has no expectation {active.expectation!r}, which "
+                        f"factor {active.name!r} (plugin {active.plugin!r}) needs; add it "
+                        "through register_expectations, or leave the factor out"
+                    )
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -407,12 +420,7 @@ class Scorer:
         expected = None
         prorated = False
         if active.expectation is not None:
-            expected = segment.get(active.expectation)
-            if expected is None:
-                raise ConfigurationError(
-                    f"segment {customer.segment!r} has no expectation {active.expectation!r}, "
-                    f"which factor {active.name!r} (plugin {active.plugin!r}) needs"
-                )
+            expected = segment[active.expectation]  # present: checked when built
             window = active.window_days
             if active.prorate and tenure is not None and window is not None and tenure < window:
                 expected = expected * max(1.0, tenure) / window
@@ -515,9 +523,11 @@ def _unique_customers(customers: Iterable[Customer | Mapping[str, Any]]) -> dict
 def _unknown_message(others: Mapping[str, int]) -> str:
     shown = ", ".join(repr(cid) for cid in sorted(others)[:_SHOWN])
     more = "" if len(others) <= _SHOWN else f" and {len(others) - _SHOWN} more"
+    events = plural(sum(others.values()), "event")
+    verb = "belongs" if sum(others.values()) == 1 else "belong"
     return (
-        f"{sum(others.values())} events belong to {len(others)} customers not among the "
-        f"customers scored: {shown}{more}; pass unknown_customers='skip' to skip them"
+        f"{events} {verb} to {plural(len(others), 'customer')} not among the customers "
+        f"scored: {shown}{more}; pass unknown_customers='skip' to skip them"
     )
 
 

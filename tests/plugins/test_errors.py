@@ -31,6 +31,9 @@ from .helpers import AS_OF, NPS_TARGETS, NpsScore, nps_event
 
 SMB = {"id": "c1", "segment": "smb"}
 
+ALL_NPS_TARGETS = {name: {"nps_target": target} for name, target in NPS_TARGETS.items()}
+"""nps_target for every built-in segment, as register_expectations takes it."""
+
 
 def scoring(
     scorer: Scorer, customer: dict[str, Any], events: list[dict[str, Any]], many: bool
@@ -208,31 +211,32 @@ def test_expectations_that_are_not_a_mapping_are_named() -> None:
 
 
 def test_segment_lacking_an_expectation_a_factor_needs_is_named() -> None:
-    """Scoring a customer of a plugin segment without an expectation that a factor needs
-    is a configuration error naming the segment, the key, the factor and its plugin."""
+    """A plugin segment without an expectation that a factor in use needs is a
+    configuration error when the scorer is built, naming the segment, key, factor and
+    plugin; leaving the factors out makes the configuration whole again."""
     plugin = testing.make_plugin(
         segments={"nonprofit": {"api_calls_30d": 10, "login_days_30d": 2}}, name="ngo"
     )
-    scorer = testing.make_scorer(plugin)
     with pytest.raises(
         ConfigurationError,
         match=r"segment 'nonprofit' has no expectation 'features_30d', which factor "
         r"'feature_adoption' \(plugin 'builtin'\) needs",
     ):
-        scorer.score({"id": "c1", "segment": "nonprofit"}, [], as_of=AS_OF)
+        testing.make_scorer(plugin)
+    scorer = testing.make_scorer(plugin, factors=["api_usage", "login_frequency"])
+    assert scorer.score({"id": "c1", "segment": "nonprofit"}, [], as_of=AS_OF).score == 0
 
 
 def test_builtin_segment_lacking_a_plugin_expectation_is_named() -> None:
-    """A plugin factor whose expectation a built-in segment lacks is named when scoring."""
+    """A plugin factor whose expectation a built-in segment lacks is named when the
+    scorer is built, not at the first customer of that segment."""
     plugin = testing.make_plugin(NpsScore(), expectations={"smb": {"nps_target": 7}}, name="n")
-    scorer = testing.make_scorer(plugin)
-    assert scorer.score(SMB, [], as_of=AS_OF).factor("nps").score is None
     with pytest.raises(
         ConfigurationError,
-        match=r"segment 'startup' has no expectation 'nps_target', which factor 'nps' "
-        r"\(plugin 'n'\) needs",
+        match=r"segment '(enterprise|startup)' has no expectation 'nps_target', which factor "
+        r"'nps' \(plugin 'n'\) needs",
     ):
-        scorer.score_many([SMB, {"id": "c2", "segment": "startup"}], [], as_of=AS_OF)
+        testing.make_scorer(plugin)
 
 
 # -- what a plugin registers ---------------------------------------------------------------
@@ -405,7 +409,7 @@ class BadAggregate(NpsScore):
 def test_vectorised_factor_raising_in_aggregate_is_named(many: bool) -> None:
     """A vectorised factor raising while its inputs are aggregated is a FactorError naming
     the factor and its plugin, chained to the original exception."""
-    plugin = testing.make_plugin(BadAggregate(), expectations={"smb": {"nps_target": 7}}, name="p")
+    plugin = testing.make_plugin(BadAggregate(), expectations=ALL_NPS_TARGETS, name="p")
     scorer = testing.make_scorer(plugin)
     answer = nps_event(AS_OF, 9, customer_id="c2")
     answer["properties"] = {"comment": "no score"}
@@ -429,7 +433,7 @@ class BadCompute(NpsScore):
 @pytest.mark.parametrize("many", [False, True], ids=["score", "score_many"])
 def test_bad_result_from_compute_is_named(many: bool) -> None:
     """The fast path (aggregate + compute) checks results the same way."""
-    plugin = testing.make_plugin(BadCompute(), expectations={"smb": {"nps_target": 7}}, name="p")
+    plugin = testing.make_plugin(BadCompute(), expectations=ALL_NPS_TARGETS, name="p")
     scorer = testing.make_scorer(plugin)
     run = scoring(scorer, {"id": "c2", "segment": "smb"}, [nps_event(AS_OF, 9, "c2")], many)
     with pytest.raises(FactorError, match=r"factor 'bad_compute' \(plugin 'p'\) returned score"):
@@ -445,7 +449,7 @@ def test_customer_of_an_unknown_segment_lists_the_known_ones(many: bool) -> None
     segment and customer and listing the known segments, plugin ones included."""
     plugin = testing.make_plugin(
         NpsScore(),
-        segments={"nonprofit": {**NPS_TARGETS, "tickets_90d": 1}},
+        segments={"nonprofit": {**NPS_TARGETS, "tickets_90d": 1, "nps_target": 5}},
         expectations={name: {"nps_target": target} for name, target in NPS_TARGETS.items()},
         name="ngo",
     )

@@ -117,7 +117,10 @@ def test_make_plugin_registers_factors_segments_and_expectations() -> None:
         NpsScore, segments={"ngo": {"nps_target": 3}}, expectations={"smb": {"nps_target": 7}}
     )
     assert plugin.__name__ == "make_plugin(nps,ngo,smb)"  # type: ignore[attr-defined]
-    scorer = testing.make_scorer(plugin)
+    others = testing.make_plugin(
+        expectations={"enterprise": {"nps_target": 8}, "startup": {"nps_target": 6}}, name="o"
+    )
+    scorer = testing.make_scorer(plugin, others, factors=["nps"])
     assert scorer.registry.factor_plugins["nps"] == "make_plugin(nps,ngo,smb)"
     assert scorer.segments["ngo"].expectations == {"nps_target": 3.0}
     assert scorer.segments["smb"].expectations["nps_target"] == 7.0
@@ -209,7 +212,7 @@ def test_check_factor_leaves_out_customers_not_created_yet() -> None:
 def test_check_factor_needs_the_scorer_for_plugin_expectations() -> None:
     """Without the scorer that adds its expectations, a factor's context cannot be built,
     and the configuration error says which expectation is missing."""
-    with pytest.raises(ConfigurationError, match=r"segment 'smb' has no expectation 'nps_target'"):
+    with pytest.raises(ConfigurationError, match=r"segment '\w+' has no expectation 'nps_target'"):
         testing.check_factor(NpsScore(), [{"id": "c1", "segment": "smb"}], [], as_of=AS_OF)
 
 

@@ -31,11 +31,15 @@ def days(delta: timedelta) -> float:
 
 def _expected_text(ctx: FactorContext) -> str:
     assert ctx.expected is not None
-    text = f"{ctx.segment} customers are expected {number(ctx.expected)}"
-    if ctx.prorated:
-        assert ctx.tenure_days is not None
-        text += f" (prorated: the customer is {number(ctx.tenure_days)} days old)"
-    return text
+    if not ctx.prorated:
+        return f"{ctx.segment} customers are expected {number(ctx.expected)}"
+    assert ctx.tenure_days is not None
+    full = ctx.expected * 30 / max(1.0, ctx.tenure_days)
+    return (
+        f"{ctx.segment} customers are expected {number(full)} in 30 days, prorated to "
+        f"{number(ctx.expected)} for a customer {number(ctx.tenure_days)} days old "
+        "(one day at least)"
+    )
 
 
 class _Usage(Factor):
