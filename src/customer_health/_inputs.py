@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _MAX_SHOWN = 5
+_MODEL_TYPES = frozenset(EVENT_TYPES)
 _DATETIME = TypeAdapter(datetime)
 
 
@@ -93,11 +94,14 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
         raise InvalidEventError(
             f"events must be an iterable of events, not a single {type(events).__name__}"
         )
+    items = events if isinstance(events, list) else list(events)
+    if set(map(type, items)) <= _MODEL_TYPES:
+        return items  # type: ignore[return-value]  # all built models: nothing to do
     models: list[Event] = []
     raw: list[Any] = []
     positions: list[int] = []
     types = EVENT_TYPES
-    for index, event in enumerate(events):
+    for index, event in enumerate(items):
         if type(event) in types:
             models.append(event)  # type: ignore[arg-type]
         elif isinstance(event, Mapping):
@@ -154,7 +158,9 @@ def feed_events(
     # by several customers moves to ``shared``, keyed by (customer, id).
     seen: dict[str, Event] = {}
     shared: dict[tuple[str, str], Event] = {}
-    get_routes = routes.get
+    # Most kinds have exactly one route: look those up without a loop.
+    single_get = {kind: found[0] for kind, found in routes.items() if len(found) == 1}.get
+    several_get = {kind: found for kind, found in routes.items() if len(found) > 1}.get
     for event in events:
         cid = event.customer_id
         if cid not in customer_ids:
@@ -178,14 +184,19 @@ def feed_events(
         occurred = event.occurred_at
         if occurred > as_of:
             continue
-        targets = get_routes(event.kind)
-        if targets is not None:
-            for since, add in targets:
-                if since is None or since < occurred:
-                    add(event)
-        for since, add in every_kind:
+        route = single_get(event.kind)
+        if route is not None:
+            since, add = route
             if since is None or since < occurred:
                 add(event)
+        else:
+            for since, add in several_get(event.kind, ()):
+                if since is None or since < occurred:
+                    add(event)
+        if every_kind:
+            for since, add in every_kind:
+                if since is None or since < occurred:
+                    add(event)
     return others
 
 

@@ -42,9 +42,14 @@ __all__ = ["Accumulator", "Factor", "FactorContext", "FactorResult"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FactorContext:
-    """What a factor may know about the customer it scores, besides the events."""
+    """What a factor may know about the customer it scores, besides the events.
+
+    Read it, don't change it: the engine makes a fresh one for every factor and
+    customer (it is not frozen because that would make it several times slower to
+    create, and a batch creates one per factor and customer).
+    """
 
     customer: Customer
     """The customer, ``attributes`` included."""

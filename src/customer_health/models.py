@@ -10,7 +10,6 @@ truncated when parsed from text).
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
@@ -228,13 +227,7 @@ class HealthStatus(StrEnum):
         return self.value
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a finite number")
-    return value
-
-
-_OptionalFinite: TypeAlias = Annotated[float | None, AfterValidator(_finite_or_none)]
+_OptionalFinite: TypeAlias = Annotated[float, Field(allow_inf_nan=False)] | None
 
 
 class FactorScore(BaseModel):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ._format import plural
 from ._inputs import Route, feed_events, resolve_as_of, validate_customer, validate_events
-from .builtin.factors import days
+from .builtin.factors import BUILTIN_FACTORS, days
 from .exceptions import (
     ConfigurationError,
     CustomerNotCreatedError,
@@ -131,6 +131,10 @@ class _Active:
     window_days: float | None
     expectation: str | None
     prorate: bool
+    where: str
+    """``factor 'x' (plugin 'y')``, for error messages."""
+    trusted: bool
+    """A built-in factor, whose results need no checking."""
 
 
 UnknownCustomers = Literal["error", "skip"]
@@ -171,7 +175,8 @@ class Scorer:
         resolved_weights = self._weights(selected, weights or {})
         self.thresholds: Thresholds = _thresholds(thresholds)
         self._active = tuple(self._activate(name, resolved_weights[name]) for name in selected)
-        self._total_weight = math.fsum(resolved_weights.values())
+        # Summed in scoring order, like the weights with data, so full coverage is exactly 1.
+        self._total_weight = sum(active.weight for active in self._active)
         self.config = ScorerConfig(
             factors=tuple(sorted(selected)),
             weights=resolved_weights,
@@ -249,6 +254,8 @@ class Scorer:
             window_days=window_days,
             expectation=factor.expectation,
             prorate=factor.prorate,
+            where=f"factor {name!r} (plugin {self.registry.factor_plugins[name]!r})",
+            trusted=type(factor) in BUILTIN_FACTORS,
         )
 
     def _check_expectations(self) -> None:
@@ -425,14 +432,7 @@ class Scorer:
             if active.prorate and tenure is not None and window is not None and tenure < window:
                 expected = expected * max(1.0, tenure) / window
                 prorated = True
-        return FactorContext(
-            customer=customer,
-            as_of=as_of,
-            expectations=segment,
-            expected=expected,
-            tenure_days=tenure,
-            prorated=prorated,
-        )
+        return FactorContext(customer, as_of, segment, expected, tenure, prorated)
 
     def combine(
         self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]
@@ -447,10 +447,14 @@ class Scorer:
     def _combine(
         self, customer_id: str, as_of: datetime, results: Sequence[tuple[_Active, FactorResult]]
     ) -> HealthScore:
-        with_data = math.fsum(a.weight for a, r in results if r.score is not None)
+        with_data = 0.0
+        total = 0.0
+        for active, result in results:
+            if result.score is not None:
+                with_data += active.weight
+                total += active.weight * result.score
         score: float | None = None
         if with_data > 0:
-            total = math.fsum(a.weight * r.score for a, r in results if r.score is not None)
             score = min(100.0, max(0.0, total / with_data))
         parts = tuple(
             FactorScore(
@@ -471,7 +475,7 @@ class Scorer:
             as_of=as_of,
             score=score,
             status=self.thresholds.status(score),
-            coverage=with_data / self._total_weight,
+            coverage=min(1.0, with_data / self._total_weight),
             factors=parts,
             model_version=MODEL_VERSION,
             fingerprint=self.fingerprint,
@@ -638,7 +642,9 @@ def _evaluate(active: _Active, events: list[Event], ctx: FactorContext) -> Facto
 
 
 def _checked(active: _Active, result: Any) -> FactorResult:
-    where = f"factor {active.name!r} (plugin {active.plugin!r})"
+    if active.trusted:
+        return result  # type: ignore[no-any-return]
+    where = active.where
     if not isinstance(result, FactorResult):
         raise FactorError(f"{where} returned {result!r}; expected a FactorResult")
     score = result.score

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from .._format import number, plural
@@ -50,7 +50,7 @@ class _Usage(Factor):
     what: ClassVar[str] = ""
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        (value,) = (inputs[name] for name in self.inputs)
+        value = inputs[self.inputs[0]]
         expected = ctx.expected
         assert expected is not None
         score = 100.0 * min(1.0, value / expected)
@@ -95,11 +95,11 @@ class LoginFrequency(_Usage):
     inputs = ("days",)
 
     def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        dates: dict[str, set[date]] = {cid: set() for cid in customer_ids}
+        dates: dict[str, set[int]] = {cid: set() for cid in customer_ids}
 
         def add(event: Any) -> None:
-            # occurred_at is in UTC, so its date is the UTC calendar date
-            dates[event.customer_id].add(event.occurred_at.date())
+            # occurred_at is in UTC, so its ordinal is that of the UTC calendar date
+            dates[event.customer_id].add(event.occurred_at.toordinal())
 
         def inputs() -> dict[str, dict[str, float]]:
             return {cid: {"days": float(len(found))} for cid, found in dates.items()}
