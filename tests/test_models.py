@@ -169,6 +169,10 @@ def test_health_scores_round_trip_through_json(as_of: datetime) -> None:
     )
     again = HealthScore.model_validate_json(result.model_dump_json())
     assert again == result
+    # the engine builds scores without re-validating them: they must be what validation builds
+    assert HealthScore.model_validate(result.model_dump()) == result
+    assert result.model_dump(exclude_unset=True) == again.model_dump(exclude_unset=True)
+    assert result.factors[0].model_fields_set == again.factors[0].model_fields_set
     assert isinstance(again.status, HealthStatus)
     assert again.status is result.status
     assert str(HealthStatus.AT_RISK) == "at_risk"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -102,13 +102,11 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     positions: list[int] = []
     types = EVENT_TYPES
     for index, event in enumerate(items):
-        if type(event) in types:
-            models.append(event)  # type: ignore[arg-type]
+        if isinstance(event, types):
+            models.append(cast("Event", event))
         elif isinstance(event, Mapping):
             raw.append(event)
             positions.append(index)
-        elif isinstance(event, types):
-            models.append(event)
         else:
             raise InvalidEventError(
                 f"event #{index} is a {type(event).__name__}; expected an event model or a mapping"
@@ -158,9 +156,12 @@ def feed_events(
     # by several customers moves to ``shared``, keyed by (customer, id).
     seen: dict[str, Event] = {}
     shared: dict[tuple[str, str], Event] = {}
-    # Most kinds have exactly one route: look those up without a loop.
-    single_get = {kind: found[0] for kind, found in routes.items() if len(found) == 1}.get
-    several_get = {kind: found for kind, found in routes.items() if len(found) > 1}.get
+    # Every kind's routes, every_kind ones included; kinds no route names get just
+    # those. Most kinds have exactly one route: look those up without a loop.
+    combined = {kind: (*found, *every_kind) for kind, found in routes.items()}
+    single_get = {kind: found[0] for kind, found in combined.items() if len(found) == 1}.get
+    several_get = {kind: found for kind, found in combined.items() if len(found) > 1}.get
+    every = tuple(every_kind)
     for event in events:
         cid = event.customer_id
         if cid not in customer_ids:
@@ -190,11 +191,7 @@ def feed_events(
             if since is None or since < occurred:
                 add(event)
         else:
-            for since, add in several_get(event.kind, ()):
-                if since is None or since < occurred:
-                    add(event)
-        if every_kind:
-            for since, add in every_kind:
+            for since, add in several_get(event.kind, every):
                 if since is None or since < occurred:
                     add(event)
     return others

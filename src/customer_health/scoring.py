@@ -36,7 +36,15 @@ from .exceptions import (
     UnknownSegmentError,
 )
 from .factors import Factor, FactorContext, FactorResult
-from .models import MODEL_VERSION, Customer, Event, FactorScore, HealthScore, HealthStatus
+from .models import (
+    MODEL_VERSION,
+    Customer,
+    Event,
+    FactorScore,
+    HealthScore,
+    HealthStatus,
+    trusted,
+)
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
@@ -457,28 +465,36 @@ class Scorer:
         if with_data > 0:
             score = min(100.0, max(0.0, total / with_data))
         parts = tuple(
-            FactorScore(
-                name=a.name,
-                score=r.score,
-                weight=a.weight,
-                contribution=(
-                    0.0 if r.score is None or with_data <= 0 else a.weight * r.score / with_data
-                ),
-                value=r.value,
-                expected=r.expected,
-                explanation=r.explanation,
+            trusted(
+                FactorScore,
+                {
+                    "name": a.name,
+                    "score": r.score,
+                    "weight": a.weight,
+                    "contribution": (
+                        a.weight * r.score / with_data
+                        if r.score is not None and with_data > 0
+                        else 0.0
+                    ),
+                    "value": r.value,
+                    "expected": r.expected,
+                    "explanation": r.explanation,
+                },
             )
             for a, r in results
         )
-        return HealthScore(
-            customer_id=customer_id,
-            as_of=as_of,
-            score=score,
-            status=self.thresholds.status(score),
-            coverage=min(1.0, with_data / self._total_weight),
-            factors=parts,
-            model_version=MODEL_VERSION,
-            fingerprint=self.fingerprint,
+        return trusted(
+            HealthScore,
+            {
+                "customer_id": customer_id,
+                "as_of": as_of,
+                "score": score,
+                "status": self.thresholds.status(score),
+                "coverage": min(1.0, with_data / self._total_weight),
+                "factors": parts,
+                "model_version": MODEL_VERSION,
+                "fingerprint": self.fingerprint,
+            },
         )
 
 
