@@ -441,3 +441,23 @@ def test_segments_are_typed_expectations() -> None:
     }
     with pytest.raises(ValueError, match="greater than 0"):
         customer_health.SegmentExpectations(segment="x", expectations={"api_calls_30d": 0})
+
+
+def test_the_garbage_collector_is_resumed_after_scoring(as_of: datetime) -> None:
+    """Scoring pauses the cyclic collector only while it runs, errors included."""
+    import gc
+
+    assert gc.isenabled()
+    customer_health.score(SMB, [ev("login", as_of)], as_of=as_of)
+    assert gc.isenabled()
+    with pytest.raises(EventConflictError):
+        Scorer().score_many(
+            [SMB], [ev("login", as_of, event_id="x"), ev("api_call", as_of, event_id="x")]
+        )
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        customer_health.score(SMB, [], as_of=as_of)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

@@ -48,7 +48,6 @@ from .models import (
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
-    BUILTIN_PLUGIN,
     PluginManager,
     Registry,
     collect,
@@ -326,7 +325,8 @@ class Scorer:
         instant = resolve_as_of(as_of)
         model = validate_customer(customer)
         _check_created(model, instant)
-        scores, _ = self._run([model], validate_events(events), instant)
+        with _collector_paused():
+            scores, _ = self._run([model], validate_events(events), instant)
         return scores[0]
 
     def score_many(
@@ -355,7 +355,8 @@ class Scorer:
             for cid, model in models.items()
             if model.created_at is None or model.created_at <= instant
         }
-        scores, others = self._run(list(alive.values()), validate_events(events), instant)
+        with _collector_paused():
+            scores, others = self._run(list(alive.values()), validate_events(events), instant)
         unknown = {cid: n for cid, n in others.items() if cid not in models}
         if unknown and unknown_customers == "error":
             raise UnknownCustomerError(_unknown_message(unknown))
@@ -371,12 +372,6 @@ class Scorer:
 
         Returns the scores and how many events belonged to other customers, per id.
         """
-        with _collector_paused():
-            return self._run_unpaused(customers, events, as_of)
-
-    def _run_unpaused(
-        self, customers: Sequence[Customer], events: Iterable[Event], as_of: datetime
-    ) -> tuple[list[HealthScore], dict[str, int]]:
         ids = [customer.id for customer in customers]
         plans = [_Plan(active, as_of, ids) for active in self._active]
         routes: dict[str, list[Route]] = {}
@@ -589,7 +584,7 @@ class _Plan:
             def add(event: Event) -> None:
                 grouped[event.customer_id].append(event)
 
-        if active.plugin != BUILTIN_PLUGIN and factor.vectorized:
+        if not active.trusted and factor.vectorized:
             add = _guarded_add(active, add)
         self.route: Route = (since, add)
 
