@@ -1,0 +1,78 @@
+"""The documentation's Python examples run, and print what the pages say they print."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_SRC = ROOT / "tests" / "plugin_dist" / "ch_example_plugin" / "src"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)
+# Between an example and its output, at most a short line such as "Output:".
+GAP = re.compile(r"\A\s*(?:[^\n`]{0,40}\n)?\s*\Z")
+
+
+def examples(page: Path) -> list[tuple[int, str, str | None]]:
+    """Each Python block of ``page`` with its line, its code and the output shown after it."""
+    text = page.read_text(encoding="utf-8")
+    blocks = list(FENCE.finditer(text))
+    found = []
+    for block, following in zip(blocks, [*blocks[1:], None], strict=True):
+        if block[1] != "python":
+            continue
+        output = None
+        if (
+            following is not None
+            and following[1] in ("", "text")
+            and GAP.match(text[block.end() : following.start()])
+        ):
+            output = following[2]
+        found.append((text.count("\n", 0, block.start()) + 1, block[2], output))
+    return found
+
+
+def run(page: Path) -> list[tuple[int, str, str | None]]:
+    """Run the page's examples in order in one namespace; return what each printed.
+
+    An example that defines ``test_*`` functions has them called, as pytest would; an
+    exception it raises is "printed" as pytest shows it (``Type: message``).
+    """
+    namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
+    results = []
+    for line, code, output in examples(page):
+        printed = io.StringIO()
+        before = set(namespace)
+        with contextlib.redirect_stdout(printed):
+            try:
+                exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
+                for name in sorted(set(namespace) - before):
+                    if name.startswith("test_") and callable(namespace[name]):
+                        namespace[name]()
+            except Exception as exc:
+                if output is None:
+                    raise
+                print(f"{type(exc).__name__}: {exc}")
+        results.append((line, printed.getvalue(), output))
+    return results
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_examples_print_what_the_page_shows(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Python example runs; where the page shows its output, that is the output."""
+    monkeypatch.syspath_prepend(str(PLUGIN_SRC))  # the plugin tutorial imports its example
+    for line, printed, output in run(page):
+        if output is not None:
+            assert printed == output, f"{page.name}:{line} printed:\n{printed}"
+
+
+def test_the_plugin_tutorial_shows_the_tested_example_plugin() -> None:
+    """The plugin module printed in the tutorial is the one the suite builds and installs."""
+    shown = [code for _, code, _ in examples(ROOT / "docs" / "writing-a-plugin.md")]
+    real = (PLUGIN_SRC / "ch_example_plugin" / "__init__.py").read_text(encoding="utf-8")
+    assert real in shown
