@@ -603,7 +603,7 @@ def _customer_columns(rng: Generator, n: int, base: Any) -> dict[str, Any]:
     young = rng.random(n) < 0.05
     age[young] = rng.uniform(0.25, 29.5, int(young.sum()))
     created = base - (age * _DAY_US).astype(np.int64).astype("timedelta64[us]")
-    created[(rng.random(n) < 0.1) & ~young] = np.datetime64("NaT")
+    created[(rng.random(n) < 0.1) & ~young] = np.datetime64("NaT", "us")
     width = max(6, len(str(n - 1)))
     return {
         "id": _labels("c", np.arange(n), width),
@@ -748,7 +748,7 @@ def _invoices(
     unpaid = (
         rng.random(rows.size) < np.array([_PROFILE_PARAMS[p].unpaid for p in PROFILES])[profile]
     )
-    paid[unpaid] = np.datetime64("NaT")
+    paid[unpaid] = np.datetime64("NaT", "us")
     paid_at[rows] = paid
     low_amount = np.array([_AMOUNTS[s][0] for s in SEGMENTS])[people["segment_code"][owner]]
     high_amount = np.array([_AMOUNTS[s][1] for s in SEGMENTS])[people["segment_code"][owner]]
@@ -765,7 +765,7 @@ def _mark_edges(events: dict[str, Any], people: dict[str, Any], base: Any, rows:
 
     day = np.timedelta64(_DAY_US, "us")
     times = (base, base - 30 * day, base - 90 * day, base - 194 * day)
-    nat = np.datetime64("NaT")
+    nat = np.datetime64("NaT", "us")
     for row in range(rows):
         events["customer_id"][row] = people["id"][0]
         events["occurred_at"][row] = times[row]

@@ -158,7 +158,8 @@ class Scorer:
     :param block_plugins: plugin names not to load (adds to ``CUSTOMER_HEALTH_BLOCK_PLUGINS``).
     :param allow_plugins: only these entry points load (else ``CUSTOMER_HEALTH_ALLOW_PLUGINS``).
     :param entry_points: load installed plugins from the ``customer_health`` entry points.
-    :param plugin_manager: a ready plugin manager; the three arguments above are then unused.
+    :param plugin_manager: a ready plugin manager; the four plugin arguments above are then
+        unused.
     """
 
     def __init__(
