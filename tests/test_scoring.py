@@ -133,7 +133,10 @@ def test_young_customers_have_prorated_usage_expectations(as_of: datetime) -> No
     api = factor(result, "api_usage")
     assert api.expected == pytest.approx(500 * 6 / 30)
     assert api.score == pytest.approx(50.0)
-    assert "prorated" in api.explanation
+    assert api.explanation == (
+        "50 API calls in 30 days; smb customers are expected 500 in 30 days, prorated to "
+        "100 for a customer 6 days old"
+    )
     assert factor(result, "support_tickets").expected == 4
     assert factor(result, "login_frequency").expected == pytest.approx(15 * 6 / 30)
 
@@ -143,6 +146,10 @@ def test_proration_uses_at_least_one_day(as_of: datetime) -> None:
     customer = {**SMB, "created_at": as_of - timedelta(hours=3)}
     result = customer_health.score(customer, [], as_of=as_of)
     assert factor(result, "feature_adoption").expected == pytest.approx(5 / 30)
+    assert factor(result, "feature_adoption").explanation.endswith(
+        "smb customers are expected 5 in 30 days, prorated to 0.17 for a customer 0.12 days "
+        "old (counted as one day)"
+    )
 
 
 def test_customers_30_days_old_are_not_prorated(as_of: datetime) -> None:

@@ -35,10 +35,10 @@ def _expected_text(ctx: FactorContext) -> str:
         return f"{ctx.segment} customers are expected {number(ctx.expected)}"
     assert ctx.tenure_days is not None
     full = ctx.expected * 30 / max(1.0, ctx.tenure_days)
+    floor = " (counted as one day)" if ctx.tenure_days < 1 else ""
     return (
         f"{ctx.segment} customers are expected {number(full)} in 30 days, prorated to "
-        f"{number(ctx.expected)} for a customer {number(ctx.tenure_days)} days old "
-        "(one day at least)"
+        f"{number(ctx.expected)} for a customer {number(ctx.tenure_days)} days old{floor}"
     )
 
 
