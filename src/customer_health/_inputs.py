@@ -163,11 +163,14 @@ def feed_events(
     several_get = {kind: found for kind, found in combined.items() if len(found) > 1}.get
     every = tuple(every_kind)
     for event in events:
-        cid = event.customer_id
+        # A pydantic model keeps its fields in __dict__; reading them there is faster
+        # than attribute access, and this loop runs once per event.
+        fields = event.__dict__
+        cid = fields["customer_id"]
         if cid not in customer_ids:
             others[cid] = others.get(cid, 0) + 1
             continue
-        event_id = event.event_id
+        event_id = fields["event_id"]
         if event_id is not None:
             first = seen.get(event_id)
             if first is None:
@@ -182,16 +185,17 @@ def feed_events(
             else:
                 _check_same(first, event)
                 continue
-        occurred = event.occurred_at
+        occurred = fields["occurred_at"]
         if occurred > as_of:
             continue
-        route = single_get(event.kind)
+        kind = fields["kind"]
+        route = single_get(kind)
         if route is not None:
             since, add = route
             if since is None or since < occurred:
                 add(event)
         else:
-            for since, add in several_get(event.kind, every):
+            for since, add in several_get(kind, every):
                 if since is None or since < occurred:
                     add(event)
     return others

@@ -8,28 +8,25 @@ no clock except to default ``as_of`` to now (once per call) and keeps no state.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ._engine import ActiveFactor, Plan, checked, collector_paused, routes_of
 from ._format import plural
-from ._inputs import Route, feed_events, resolve_as_of, validate_customer, validate_events
-from .builtin.factors import BUILTIN_FACTORS, days
+from ._inputs import feed_events, resolve_as_of, validate_customer, validate_events
+from .builtin.factors import days
 from .exceptions import (
     ConfigurationError,
     CustomerNotCreatedError,
-    FactorError,
     InvalidCustomerError,
     UnknownCustomerError,
     UnknownFactorError,
@@ -58,7 +55,6 @@ from .segments import SegmentExpectations
 __all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score"]
 
 _SHOWN = 5
-_T = TypeVar("_T")
 
 
 class Thresholds(BaseModel):
@@ -123,25 +119,6 @@ class HealthScores(list[HealthScore]):
 
     not_created: tuple[str, ...] = ()
     skipped_events: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Active:
-    """A configured factor, with what the engine needs at hand."""
-
-    factor: Factor
-    name: str
-    plugin: str
-    weight: float
-    kinds: tuple[str, ...] | None
-    window: timedelta | None
-    window_days: float | None
-    expectation: str | None
-    prorate: bool
-    where: str
-    """``factor 'x' (plugin 'y')``, for error messages."""
-    trusted: bool
-    """A built-in factor, whose results need no checking."""
 
 
 UnknownCustomers = Literal["error", "skip"]
@@ -249,22 +226,9 @@ class Scorer:
             )
         return weights
 
-    def _activate(self, name: str, weight: float) -> _Active:
-        factor = self.registry.factors[name]
-        window_days = factor.window_days
-        return _Active(
-            factor=factor,
-            name=name,
-            plugin=self.registry.factor_plugins[name],
-            weight=weight,
-            kinds=None if factor.kinds is None else tuple(sorted(factor.kinds)),
-            window=None if window_days is None else timedelta(days=window_days),
-            window_days=window_days,
-            expectation=factor.expectation,
-            prorate=factor.prorate,
-            where=f"factor {name!r} (plugin {self.registry.factor_plugins[name]!r})",
-            trusted=type(factor) in BUILTIN_FACTORS,
-        )
+    def _activate(self, name: str, weight: float) -> ActiveFactor:
+        plugin = self.registry.factor_plugins[name]
+        return ActiveFactor.of(self.registry.factors[name], name, plugin, weight)
 
     def _check_expectations(self) -> None:
         """Every segment must have every expectation a factor in use compares with."""
@@ -273,8 +237,8 @@ class Scorer:
                 if active.expectation is not None and active.expectation not in values:
                     raise ConfigurationError(
                         f"segment {segment!r} has no expectation {active.expectation!r}, which "
-                        f"factor {active.name!r} (plugin {active.plugin!r}) needs; add it "
-                        "through register_expectations, or leave the factor out"
+                        f"{active.where} needs; add it through register_expectations, or leave "
+                        "the factor out"
                     )
 
     @property
@@ -326,7 +290,7 @@ class Scorer:
         instant = resolve_as_of(as_of)
         model = validate_customer(customer)
         _check_created(model, instant)
-        with _collector_paused():
+        with collector_paused():
             scores, _ = self._run([model], validate_events(events), instant)
         return scores[0]
 
@@ -356,7 +320,7 @@ class Scorer:
             for cid, model in models.items()
             if model.created_at is None or model.created_at <= instant
         }
-        with _collector_paused():
+        with collector_paused():
             scores, others = self._run(list(alive.values()), validate_events(events), instant)
         unknown = {cid: n for cid, n in others.items() if cid not in models}
         if unknown and unknown_customers == "error":
@@ -374,16 +338,8 @@ class Scorer:
         Returns the scores and how many events belonged to other customers, per id.
         """
         ids = [customer.id for customer in customers]
-        plans = [_Plan(active, as_of, ids) for active in self._active]
-        routes: dict[str, list[Route]] = {}
-        every_kind: list[Route] = []
-        for plan in plans:
-            kinds = plan.active.kinds
-            for kind in kinds if kinds is not None else ():
-                routes.setdefault(kind, []).append(plan.route)
-            if kinds is None:
-                every_kind.append(plan.route)
-        others = feed_events(events, set(ids), as_of, routes, every_kind)
+        plans = [Plan(active, as_of, ids) for active in self._active]
+        others = feed_events(events, set(ids), as_of, *routes_of(plans))
         for plan in plans:
             plan.finish()
         scores = []
@@ -422,7 +378,7 @@ class Scorer:
 
     def _context(
         self,
-        active: _Active,
+        active: ActiveFactor,
         customer: Customer,
         as_of: datetime,
         segment: Mapping[str, float],
@@ -445,11 +401,14 @@ class Scorer:
         missing = [a.name for a in self._active if a.name not in results]
         if missing:
             raise ConfigurationError(f"no result for factors {missing}")
-        pairs = [(a, _checked(a, results[a.name])) for a in self._active]
+        pairs = [(a, checked(a, results[a.name])) for a in self._active]
         return self._combine(customer_id, as_of, pairs)
 
     def _combine(
-        self, customer_id: str, as_of: datetime, results: Sequence[tuple[_Active, FactorResult]]
+        self,
+        customer_id: str,
+        as_of: datetime,
+        results: Sequence[tuple[ActiveFactor, FactorResult]],
     ) -> HealthScore:
         with_data = 0.0
         total = 0.0
@@ -545,133 +504,6 @@ def _unknown_message(others: Mapping[str, int]) -> str:
         f"{events} {verb} to {plural(len(others), 'customer')} not among the customers "
         f"scored: {shown}{more}; pass unknown_customers='skip' to skip them"
     )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch runs.
-
-    A batch allocates a few hundred thousand small containers (inputs, results); each
-    time that crosses the collector's threshold, a full collection walks every object
-    the caller holds - millions of events - which costs more than the scoring itself.
-    Nothing the engine allocates forms reference cycles, so reference counting frees
-    it all; the collector is resumed (if it was running) as soon as the batch ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-class _Plan:
-    """How one factor takes part in a run: its route for events, then its results."""
-
-    def __init__(self, active: _Active, as_of: datetime, ids: list[str]) -> None:
-        self.active = active
-        self.inputs: Mapping[str, Mapping[str, float]] = {}
-        self.grouped: dict[str, list[Event]] | None = None
-        since = None if active.window is None else as_of - active.window
-        factor = active.factor
-        if factor.vectorized:
-            self.accumulator = _guard(active, "accumulator", factor.accumulator, as_of, ids)
-            add = self.accumulator.add
-        else:
-            grouped: dict[str, list[Event]] = {cid: [] for cid in ids}
-            self.grouped = grouped
-
-            def add(event: Event) -> None:
-                grouped[event.customer_id].append(event)
-
-        if not active.trusted and factor.vectorized:
-            add = _guarded_add(active, add)
-        self.route: Route = (since, add)
-
-    def finish(self) -> None:
-        """Collect the accumulated inputs (vectorised factors)."""
-        if self.grouped is None:
-            self.inputs = _guard(self.active, "inputs", self.accumulator.inputs)
-
-    def result(self, ctx: FactorContext) -> FactorResult:
-        """The factor's result for the customer of ``ctx``."""
-        if self.grouped is not None:
-            return _evaluate(self.active, self.grouped[ctx.customer.id], ctx)
-        return _compute(self.active, self.inputs, ctx)
-
-
-def _guard(active: _Active, what: str, function: Callable[..., _T], *args: Any) -> _T:
-    try:
-        return function(*args)
-    except Exception as exc:
-        raise FactorError(
-            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} in {what}()"
-        ) from exc
-
-
-def _guarded_add(active: _Active, add: Callable[[Event], None]) -> Callable[[Event], None]:
-    def guarded(event: Event) -> None:
-        try:
-            add(event)
-        except Exception as exc:
-            raise FactorError(
-                f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} while "
-                f"accumulating an event of customer {event.customer_id!r}"
-            ) from exc
-
-    return guarded
-
-
-def _compute(
-    active: _Active, inputs: Mapping[str, Mapping[str, float]], ctx: FactorContext
-) -> FactorResult:
-    mine = inputs.get(ctx.customer.id)
-    if mine is None:
-        raise FactorError(
-            f"factor {active.name!r} (plugin {active.plugin!r}) gave no inputs for customer "
-            f"{ctx.customer.id!r} from its accumulator"
-        )
-    try:
-        result = active.factor.compute(mine, ctx)
-    except Exception as exc:
-        raise FactorError(
-            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} "
-            f"while scoring customer {ctx.customer.id!r}"
-        ) from exc
-    return _checked(active, result)
-
-
-def _evaluate(active: _Active, events: list[Event], ctx: FactorContext) -> FactorResult:
-    try:
-        result = active.factor.evaluate(events, ctx)
-    except Exception as exc:
-        raise FactorError(
-            f"factor {active.name!r} (plugin {active.plugin!r}) raised {exc!r} "
-            f"while scoring customer {ctx.customer.id!r}"
-        ) from exc
-    return _checked(active, result)
-
-
-def _checked(active: _Active, result: Any) -> FactorResult:
-    if active.trusted:
-        return result  # type: ignore[no-any-return]
-    where = active.where
-    if not isinstance(result, FactorResult):
-        raise FactorError(f"{where} returned {result!r}; expected a FactorResult")
-    score = result.score
-    if score is not None:
-        number_like = isinstance(score, int | float) and not isinstance(score, bool)
-        if not number_like or not (0.0 <= score <= 100.0):  # NaN fails this too
-            raise FactorError(f"{where} returned score {score!r}; scores must be within 0-100")
-    for label, value in (("value", result.value), ("expected", result.expected)):
-        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
-            raise FactorError(f"{where} returned {label} {value!r}; expected a finite number")
-    if not isinstance(result.explanation, str) or not result.explanation.strip():
-        raise FactorError(
-            f"{where} returned explanation {result.explanation!r}; expected a line of text"
-        )
-    return result
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,202 @@
+"""The engine's inner workings: one pass over the events, then per-customer results.
+
+:class:`~customer_health.Scorer` configures; this module runs. A run makes a
+:class:`Plan` per factor in use (its accumulator, or per-customer lists for factors
+that only evaluate), feeds every event to the plans of its kind in one pass
+(:func:`customer_health._inputs.feed_events`), then asks each plan for each
+customer's :class:`~customer_health.FactorResult`, checking what plugins return.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from ._inputs import Route
+from .builtin.factors import BUILTIN_FACTORS
+from .exceptions import FactorError
+from .factors import Factor, FactorContext, FactorResult
+from .models import Event
+
+__all__ = ["ActiveFactor", "Plan", "checked", "collector_paused", "routes_of"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFactor:
+    """A factor in use, with its weight and what the engine needs at hand."""
+
+    factor: Factor
+    name: str
+    plugin: str
+    weight: float
+    kinds: tuple[str, ...] | None
+    window: timedelta | None
+    window_days: float | None
+    expectation: str | None
+    prorate: bool
+    where: str
+    """``factor 'x' (plugin 'y')``, for error messages."""
+    trusted: bool
+    """A built-in factor, whose results need no checking."""
+
+    @classmethod
+    def of(cls, factor: Factor, name: str, plugin: str, weight: float) -> ActiveFactor:
+        """Describe ``factor`` (registered by ``plugin``) in use with ``weight``."""
+        window_days = factor.window_days
+        return cls(
+            factor=factor,
+            name=name,
+            plugin=plugin,
+            weight=weight,
+            kinds=None if factor.kinds is None else tuple(sorted(factor.kinds)),
+            window=None if window_days is None else timedelta(days=window_days),
+            window_days=window_days,
+            expectation=factor.expectation,
+            prorate=factor.prorate,
+            where=f"factor {name!r} (plugin {plugin!r})",
+            trusted=type(factor) in BUILTIN_FACTORS,
+        )
+
+
+def routes_of(plans: Sequence[Plan]) -> tuple[dict[str, list[Route]], list[Route]]:
+    """The routes of ``plans`` by event kind, and those of plans reading every kind."""
+    routes: dict[str, list[Route]] = {}
+    every_kind: list[Route] = []
+    for plan in plans:
+        kinds = plan.active.kinds
+        if kinds is None:
+            every_kind.append(plan.route)
+        else:
+            for kind in kinds:
+                routes.setdefault(kind, []).append(plan.route)
+    return routes, every_kind
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch runs.
+
+    A batch allocates a few hundred thousand small containers (inputs, results); each
+    time that crosses the collector's threshold, a full collection walks every object
+    the caller holds - millions of events - which costs more than the scoring itself.
+    Nothing the engine allocates forms reference cycles, so reference counting frees
+    it all; the collector is resumed (if it was running) as soon as the batch ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Plan:
+    """How one factor takes part in a run: its route for events, then its results."""
+
+    def __init__(self, active: ActiveFactor, as_of: datetime, ids: list[str]) -> None:
+        self.active = active
+        self.inputs: Mapping[str, Mapping[str, float]] = {}
+        self.grouped: dict[str, list[Event]] | None = None
+        since = None if active.window is None else as_of - active.window
+        factor = active.factor
+        if factor.vectorized:
+            self.accumulator = _guard(active, "accumulator", factor.accumulator, as_of, ids)
+            add = self.accumulator.add
+        else:
+            grouped: dict[str, list[Event]] = {cid: [] for cid in ids}
+            self.grouped = grouped
+
+            def add(event: Event) -> None:
+                grouped[event.customer_id].append(event)
+
+        if not active.trusted and factor.vectorized:
+            add = _guarded_add(active, add)
+        self.route: Route = (since, add)
+
+    def finish(self) -> None:
+        """Collect the accumulated inputs (vectorised factors)."""
+        if self.grouped is None:
+            self.inputs = _guard(self.active, "inputs", self.accumulator.inputs)
+
+    def result(self, ctx: FactorContext) -> FactorResult:
+        """The factor's result for the customer of ``ctx``."""
+        if self.grouped is not None:
+            return _evaluate(self.active, self.grouped[ctx.customer.id], ctx)
+        return _compute(self.active, self.inputs, ctx)
+
+
+def _guard(active: ActiveFactor, what: str, function: Callable[..., _T], *args: Any) -> _T:
+    try:
+        return function(*args)
+    except Exception as exc:
+        raise FactorError(f"{active.where} raised {exc!r} in {what}()") from exc
+
+
+def _guarded_add(active: ActiveFactor, add: Callable[[Event], None]) -> Callable[[Event], None]:
+    def guarded(event: Event) -> None:
+        try:
+            add(event)
+        except Exception as exc:
+            raise FactorError(
+                f"{active.where} raised {exc!r} while accumulating an event of customer "
+                f"{event.customer_id!r}"
+            ) from exc
+
+    return guarded
+
+
+def _compute(
+    active: ActiveFactor, inputs: Mapping[str, Mapping[str, float]], ctx: FactorContext
+) -> FactorResult:
+    mine = inputs.get(ctx.customer.id)
+    if mine is None:
+        raise FactorError(
+            f"{active.where} gave no inputs for customer {ctx.customer.id!r} from its accumulator"
+        )
+    return _call(active, ctx, active.factor.compute, mine)
+
+
+def _evaluate(active: ActiveFactor, events: list[Event], ctx: FactorContext) -> FactorResult:
+    return _call(active, ctx, active.factor.evaluate, events)
+
+
+def _call(
+    active: ActiveFactor, ctx: FactorContext, method: Callable[[Any, FactorContext], Any], arg: Any
+) -> FactorResult:
+    """``method(arg, ctx)``, with what goes wrong named after the factor and customer."""
+    try:
+        result = method(arg, ctx)
+    except Exception as exc:
+        raise FactorError(
+            f"{active.where} raised {exc!r} while scoring customer {ctx.customer.id!r}"
+        ) from exc
+    return checked(active, result)
+
+
+def checked(active: ActiveFactor, result: Any) -> FactorResult:
+    if active.trusted:
+        return result  # type: ignore[no-any-return]
+    where = active.where
+    if not isinstance(result, FactorResult):
+        raise FactorError(f"{where} returned {result!r}; expected a FactorResult")
+    score = result.score
+    if score is not None:
+        number_like = isinstance(score, int | float) and not isinstance(score, bool)
+        if not number_like or not (0.0 <= score <= 100.0):  # NaN fails this too
+            raise FactorError(f"{where} returned score {score!r}; scores must be within 0-100")
+    for label, value in (("value", result.value), ("expected", result.expected)):
+        if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            raise FactorError(f"{where} returned {label} {value!r}; expected a finite number")
+    if not isinstance(result.explanation, str) or not result.explanation.strip():
+        raise FactorError(
+            f"{where} returned explanation {result.explanation!r}; expected a line of text"
+        )
+    return result
