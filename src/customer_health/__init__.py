@@ -23,6 +23,7 @@ from .exceptions import (
     ConfigurationError,
     CustomerHealthError,
     CustomerNotCreatedError,
+    CustomersLeftOutWarning,
     DuplicateNameError,
     EventConflictError,
     FactorError,
@@ -32,6 +33,7 @@ from .exceptions import (
     MissingExtraError,
     PluginError,
     PluginLoadError,
+    SlowPathWarning,
     UnknownCustomerError,
     UnknownFactorError,
     UnknownSegmentError,
@@ -54,7 +56,7 @@ from .models import (
     event_json_schema,
 )
 from .plugins import hookimpl
-from .scoring import HealthScores, Scorer, ScorerConfig, Thresholds, score
+from .scoring import HealthScores, Scorer, ScorerConfig, Thresholds, score, score_frame
 from .segments import SegmentExpectations
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "Customer",
     "CustomerHealthError",
     "CustomerNotCreatedError",
+    "CustomersLeftOutWarning",
     "DuplicateNameError",
     "Event",
     "EventConflictError",
@@ -90,6 +93,7 @@ __all__ = [
     "Scorer",
     "ScorerConfig",
     "SegmentExpectations",
+    "SlowPathWarning",
     "SupportTicketEvent",
     "Thresholds",
     "UnknownCustomerError",
@@ -98,6 +102,7 @@ __all__ = [
     "event_json_schema",
     "hookimpl",
     "score",
+    "score_frame",
 ]
 
 

@@ -19,6 +19,10 @@ this library::
     │   ├── DuplicateNameError (ValueError)    two plugins register the same name
     │   └── FactorError (RuntimeError)         a factor raised or returned a bad score
     └── MissingExtraError (ImportError)        an optional dependency is not installed
+
+Warnings (``UserWarning``): :class:`CustomersLeftOutWarning` when a frame's customers
+were created after ``as_of``, :class:`SlowPathWarning` when a factor without a frame
+form is scored one customer at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "ConfigurationError",
     "CustomerHealthError",
     "CustomerNotCreatedError",
+    "CustomersLeftOutWarning",
     "DuplicateNameError",
     "EventConflictError",
     "FactorError",
@@ -36,6 +41,7 @@ __all__ = [
     "MissingExtraError",
     "PluginError",
     "PluginLoadError",
+    "SlowPathWarning",
     "UnknownCustomerError",
     "UnknownFactorError",
     "UnknownSegmentError",
@@ -108,3 +114,11 @@ class MissingExtraError(CustomerHealthError, ImportError):
             f"{feature} needs {module!r}, which is not installed: "
             f"pip install 'customer-health[{extra}]'"
         )
+
+
+class CustomersLeftOutWarning(UserWarning):
+    """Customers created after ``as_of`` were left out of a frame's scores."""
+
+
+class SlowPathWarning(UserWarning):
+    """A factor without a frame form is scored one customer at a time (slowly)."""

@@ -30,11 +30,13 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    import narwhals.stable.v2 as nw
+
     from .models import Customer, Event
 
 __all__ = ["Accumulator", "Factor", "FactorContext", "FactorResult"]
@@ -160,6 +162,32 @@ class Factor:
             return {cid: self.aggregate(mine, as_of) for cid, mine in grouped.items()}
 
         return Accumulator(add, inputs)
+
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any] | None:
+        """The batch form on DataFrames: the inputs of every customer with events.
+
+        ``events`` is a narwhals LazyFrame of the factor's events (its kinds, in its
+        window, de-duplicated) with the event columns (``customer_id``, ``kind``,
+        ``occurred_at``, ``quantity``, ``feature``, ``due_at``, ``paid_at``,
+        ``amount``, ``priority``, ``resolved_at``, ``user_id``, ``properties``); every
+        instant, ``as_of`` included, is a naive datetime in UTC. Return one row per
+        ``customer_id`` with a column per input; customers without a row get the
+        inputs of no events. Return ``None`` (the default) when the factor has no frame
+        form: frame engines then hand it each customer's events (the slow path).
+        """
+        return None
+
+    def frame_score(
+        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
+    ) -> tuple[nw.Expr, nw.Expr] | None:
+        """Vectorised :meth:`compute`: ``(score, value)`` expressions over the inputs.
+
+        ``inputs`` are column expressions, one per input; ``expected`` is this factor's
+        expectation per customer (prorated like ``FactorContext.expected``), or None.
+        The score must be null where :meth:`compute` gives no data. ``None`` (the
+        default) makes frame engines call :meth:`compute` row by row.
+        """
+        return None
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         """Score the customer from its :attr:`inputs` alone (cheap arithmetic)."""

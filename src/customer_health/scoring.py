@@ -28,6 +28,7 @@ from .exceptions import (
     ConfigurationError,
     CustomerNotCreatedError,
     InvalidCustomerError,
+    MissingExtraError,
     UnknownCustomerError,
     UnknownFactorError,
     UnknownSegmentError,
@@ -52,7 +53,7 @@ from .plugins.manager import (
 )
 from .segments import SegmentExpectations
 
-__all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score"]
+__all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score", "score_frame"]
 
 _SHOWN = 5
 
@@ -330,6 +331,43 @@ class Scorer:
         result.skipped_events = sum(unknown.values())
         return result
 
+    def score_frame(
+        self,
+        customers: Any,
+        events: Any,
+        *,
+        as_of: datetime | date | str | None = None,
+        columns: Mapping[str, str] | None = None,
+        unknown_customers: UnknownCustomers = "error",
+    ) -> Any:
+        """Score the customers of a DataFrame from a DataFrame of events.
+
+        ``customers`` and ``events`` are pandas or polars (eager or lazy) DataFrames,
+        pyarrow Tables or DuckDB relations; the result has the type of ``customers``:
+        one row per customer with ``customer_id``, ``score``, ``status``,
+        ``coverage`` and, per factor, ``<factor>`` (its score) and ``<factor>_value``.
+        ``columns`` maps your column names onto the expected ones
+        (``{"ts": "occurred_at"}``). Naive timestamps are read as UTC. Unknown
+        customers' events and customers created after ``as_of`` are handled as in
+        :meth:`score_many` (the latter with a :class:`CustomersLeftOutWarning`).
+        Needs an extra: ``pip install 'customer-health[polars]'`` (or ``pandas``,
+        ``arrow``, ``duckdb``).
+        """
+        try:
+            from .frames import score_frame
+        except ImportError as exc:
+            if isinstance(exc, MissingExtraError):
+                raise
+            raise MissingExtraError(exc.name or "polars", "polars", "score_frame()") from exc
+        return score_frame(
+            self,
+            customers,
+            events,
+            as_of=as_of,
+            columns=columns,
+            unknown_customers=unknown_customers,
+        )
+
     def _run(
         self, customers: Sequence[Customer], events: Iterable[Event], as_of: datetime
     ) -> tuple[list[HealthScore], dict[str, int]]:
@@ -516,6 +554,24 @@ def default_scorer() -> Scorer:
     """The scorer :func:`score` uses: defaults and installed plugins (built once per
     plugin environment, i.e. per value of the block and allow variables)."""
     return _default_scorer(os.environ.get(BLOCK_ENV), os.environ.get(ALLOW_ENV))
+
+
+def score_frame(
+    customers: Any,
+    events: Any,
+    *,
+    as_of: datetime | date | str | None = None,
+    scorer: Scorer | None = None,
+    columns: Mapping[str, str] | None = None,
+    unknown_customers: UnknownCustomers = "error",
+) -> Any:
+    """Score DataFrames with ``scorer`` (default: the default model and installed plugins).
+
+    See :meth:`Scorer.score_frame`.
+    """
+    return (scorer or default_scorer()).score_frame(
+        customers, events, as_of=as_of, columns=columns, unknown_customers=unknown_customers
+    )
 
 
 def score(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._format import number, plural
 from ..factors import Accumulator, Factor, FactorContext, FactorResult
+
+if TYPE_CHECKING:
+    import narwhals.stable.v2 as nw
 
 __all__ = [
     "BUILTIN_FACTORS",
@@ -60,6 +63,14 @@ class _Usage(Factor):
     def _describe(self, value: float) -> str:
         return plural(value, self.what)
 
+    def frame_score(
+        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
+    ) -> tuple[nw.Expr, nw.Expr]:
+        from .frames import usage_score
+
+        assert expected is not None
+        return usage_score(inputs[self.inputs[0]], expected)
+
 
 class ApiUsage(_Usage):
     """API calls in the last 30 days against the segment's expectation."""
@@ -83,6 +94,11 @@ class ApiUsage(_Usage):
 
         return Accumulator(add, inputs)
 
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+        from .frames import calls_inputs
+
+        return calls_inputs(events)
+
 
 class LoginFrequency(_Usage):
     """Distinct UTC days with a login in the last 30 days."""
@@ -105,6 +121,11 @@ class LoginFrequency(_Usage):
             return {cid: {"days": float(len(found))} for cid, found in dates.items()}
 
         return Accumulator(add, inputs)
+
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+        from .frames import login_inputs
+
+        return login_inputs(events)
 
     def _describe(self, value: float) -> str:
         return f"logins on {plural(value, 'distinct day')}"
@@ -131,6 +152,11 @@ class FeatureAdoption(_Usage):
             return {cid: {"features": float(len(found))} for cid, found in features.items()}
 
         return Accumulator(add, inputs)
+
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+        from .frames import features_inputs
+
+        return features_inputs(events)
 
     def _describe(self, value: float) -> str:
         return plural(value, "distinct feature") + " used"
@@ -172,6 +198,18 @@ class PaymentTimeliness(Factor):
             }
 
         return Accumulator(add, inputs)
+
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+        from .frames import payment_inputs
+
+        return payment_inputs(events, as_of, self.due_window_days)
+
+    def frame_score(
+        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
+    ) -> tuple[nw.Expr, nw.Expr]:
+        from .frames import payment_score
+
+        return payment_score(inputs)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         invoices = inputs["invoices"]
@@ -222,6 +260,19 @@ class SupportTickets(Factor):
             }
 
         return Accumulator(add, inputs)
+
+    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+        from .frames import tickets_inputs
+
+        return tickets_inputs(events, as_of)
+
+    def frame_score(
+        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
+    ) -> tuple[nw.Expr, nw.Expr]:
+        from .frames import tickets_score
+
+        assert expected is not None
+        return tickets_score(inputs["load"], expected)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         load = inputs["load"]

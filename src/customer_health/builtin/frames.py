@@ -1,0 +1,110 @@
+"""The built-in factors' frame forms, in narwhals: one implementation for every engine.
+
+Each ``*_inputs`` function takes the factor's events (its kinds, in its window,
+de-duplicated, instants as naive UTC) and returns one row per customer with the same
+inputs :meth:`~customer_health.Factor.aggregate` computes. Flags are computed as
+columns first and then aggregated plainly: conditional aggregation inside
+``group_by`` is not reliable on every backend. Each ``*_score`` function is the
+vectorised ``compute``; the arithmetic is written in the same order as the Python
+form so that both give the same floating-point results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from .factors import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
+
+__all__ = [
+    "calls_inputs",
+    "features_inputs",
+    "login_inputs",
+    "payment_inputs",
+    "payment_score",
+    "tickets_inputs",
+    "tickets_score",
+    "usage_score",
+]
+
+_MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+def calls_inputs(events: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """``calls``: the sum of ``quantity`` (null already read as 1)."""
+    return events.group_by("customer_id").agg(
+        nw.col("quantity").sum().cast(nw.Float64()).alias("calls")
+    )
+
+
+def login_inputs(events: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """``days``: distinct UTC dates with a login."""
+    days = events.select("customer_id", nw.col("occurred_at").dt.date().alias("day")).unique()
+    return days.group_by("customer_id").agg(nw.len().cast(nw.Float64()).alias("days"))
+
+
+def features_inputs(events: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+    """``features``: distinct feature names."""
+    used = events.select("customer_id", "feature").unique()
+    return used.group_by("customer_id").agg(nw.len().cast(nw.Float64()).alias("features"))
+
+
+def payment_inputs(
+    events: nw.LazyFrame[Any], as_of: datetime, due_window_days: float
+) -> nw.LazyFrame[Any]:
+    """``invoices``, ``late_days`` and ``credit`` over invoices due in the window."""
+    since = as_of - timedelta(days=due_window_days)
+    due = nw.col("due_at")
+    paid = nw.col("paid_at")
+    settled = nw.when(~paid.is_null() & (paid <= as_of)).then(paid).otherwise(nw.lit(as_of))
+    late_us = (settled - due).dt.total_microseconds()
+    late = nw.when(late_us > 0).then(late_us / _MICROSECONDS_PER_DAY).otherwise(0.0)
+    invoices = events.filter(due > since, due <= as_of).with_columns(late_days=late)
+    credit = 1.0 - nw.col("late_days") / 30.0
+    invoices = invoices.with_columns(credit=nw.when(credit > 0).then(credit).otherwise(0.0))
+    return invoices.group_by("customer_id").agg(
+        nw.len().cast(nw.Float64()).alias("invoices"),
+        nw.col("late_days").sum(),
+        nw.col("credit").sum(),
+    )
+
+
+def tickets_inputs(events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
+    """``load``, ``tickets`` and ``open``: priority weights, open tickets weighing more."""
+    weight = nw.lit(PRIORITY_WEIGHTS["normal"])
+    for priority, value in PRIORITY_WEIGHTS.items():
+        weight = nw.when(nw.col("priority") == priority).then(value).otherwise(weight)
+    resolved = nw.col("resolved_at")
+    unresolved = resolved.is_null() | (resolved > as_of)
+    flagged = events.with_columns(
+        open=nw.when(unresolved).then(1.0).otherwise(0.0),
+        load=nw.when(unresolved).then(weight * UNRESOLVED_FACTOR).otherwise(weight),
+    )
+    return flagged.group_by("customer_id").agg(
+        nw.col("load").sum(),
+        nw.len().cast(nw.Float64()).alias("tickets"),
+        nw.col("open").sum(),
+    )
+
+
+def usage_score(value: nw.Expr, expected: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
+    """``100 * min(1, value / expected)``; never no data."""
+    ratio = value / expected
+    return 100.0 * nw.when(ratio < 1.0).then(ratio).otherwise(1.0), value
+
+
+def payment_score(inputs: Mapping[str, nw.Expr]) -> tuple[nw.Expr, nw.Expr]:
+    """The mean invoice credit; no data without invoices."""
+    invoices = inputs["invoices"]
+    has = invoices > 0
+    score = nw.when(has).then(100.0 * inputs["credit"] / invoices)
+    value = nw.when(has).then(inputs["late_days"] / invoices)
+    return score, value
+
+
+def tickets_score(load: nw.Expr, expected: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
+    """100 up to the expected load, then ``100 * expected / load``."""
+    return nw.when(load <= expected).then(100.0).otherwise(100.0 * expected / load), load

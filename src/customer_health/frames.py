@@ -1,0 +1,610 @@
+"""Scoring DataFrames: pandas, polars, pyarrow and DuckDB in, the same type out.
+
+:func:`score_frame` reads the customers and events frames into polars (a no-op for
+polars input), checks and normalises them exactly as the object path does (UTC
+instants, defaults, per-kind fields, ``event_id`` de-duplication), computes every
+factor's inputs with its frame form (narwhals expressions, so the same code can run on
+other engines), scores them with vectorised expressions, and hands back a frame of
+the customers' type. Factors without a frame form get their customers' events as
+models, one customer at a time (slower; a :class:`SlowPathWarning` says so).
+
+Inside, every instant is a naive ``datetime[us]`` in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import (
+    CustomersLeftOutWarning,
+    EventConflictError,
+    InvalidCustomerError,
+    InvalidEventError,
+    InvalidInputError,
+    MissingExtraError,
+    SlowPathWarning,
+    UnknownCustomerError,
+    UnknownSegmentError,
+)
+from .models import BUILTIN_KINDS, Customer, to_utc
+
+try:
+    import narwhals.stable.v2 as nw
+    import polars as pl
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingExtraError(exc.name or "polars", "polars", "score_frame()") from exc
+
+if TYPE_CHECKING:
+    from ._engine import ActiveFactor
+    from .factors import FactorResult
+    from .scoring import Scorer
+
+__all__ = ["EVENT_COLUMNS", "score_frame"]
+
+_SHOWN = 5
+_DAY_US = 86_400_000_000
+_PRIORITIES = ("low", "normal", "high", "urgent")
+
+EVENT_COLUMNS: Mapping[str, str] = {
+    "customer_id": "id",
+    "kind": "text",
+    "occurred_at": "instant",
+    "event_id": "id",
+    "quantity": "integer",
+    "feature": "text",
+    "due_at": "instant",
+    "paid_at": "instant",
+    "amount": "number",
+    "priority": "text",
+    "resolved_at": "instant",
+    "user_id": "id",
+    "properties": "json",
+}
+"""The event columns and what each holds; all but the first three are optional."""
+_REQUIRED_EVENT_COLUMNS = ("customer_id", "kind", "occurred_at")
+_FIELDS_OF_KIND: Mapping[str, frozenset[str]] = {
+    "quantity": frozenset({"api_call"}),
+    "user_id": frozenset({"login"}),
+    "feature": frozenset({"feature_used"}),
+    "due_at": frozenset({"payment"}),
+    "paid_at": frozenset({"payment"}),
+    "amount": frozenset({"payment"}),
+    "priority": frozenset({"support_ticket"}),
+    "resolved_at": frozenset({"support_ticket"}),
+}
+"""The built-in kinds that have each optional field; ``properties`` is for custom kinds."""
+_CUSTOMER_COLUMNS = ("id", "segment", "name", "created_at")
+
+
+def score_frame(
+    scorer: Scorer,
+    customers: Any,
+    events: Any,
+    *,
+    as_of: datetime | date | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    unknown_customers: str = "error",
+) -> Any:
+    """Score every customer in ``customers`` from ``events``; see :meth:`Scorer.score_frame`."""
+    from ._inputs import resolve_as_of
+
+    if unknown_customers not in ("error", "skip"):
+        raise InvalidInputError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+    instant = resolve_as_of(as_of).replace(tzinfo=None)
+    restore = _restorer(customers)
+    people = _customers(_renamed(_to_polars(customers, "customers"), columns), scorer)
+    rows = _events(_renamed(_to_polars(events, "events"), columns))
+    rows = _known_customers(rows, people, unknown_customers)
+    people, rows = _existing(people, rows, instant)
+    rows = _deduplicated(rows).filter(pl.col("occurred_at") <= instant)
+    people = people.with_columns(
+        tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / _DAY_US
+    )
+    table = people.select(pl.col("id").alias("customer_id"))
+    parts = []
+    for active in scorer._active:
+        score, value = _factor_columns(scorer, active, people, rows, instant)
+        parts.append((active, score, value))
+    table = table.with_columns(
+        [score.alias(active.name) for active, score, _ in parts]
+        + [value.alias(f"{active.name}_value") for active, _, value in parts]
+    )
+    table = _combine(scorer, table)
+    ordered = ["customer_id", "score", "status", "coverage"]
+    for active, _, _ in parts:
+        ordered += [active.name, f"{active.name}_value"]
+    return restore(table.select(ordered))
+
+
+# -- reading frames -------------------------------------------------------------------------
+
+
+def _to_polars(frame: Any, label: str) -> pl.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    try:
+        wrapped = nw.from_native(frame)
+    except TypeError:
+        raise InvalidInputError(
+            f"{label} is a {type(frame).__name__}; expected a pandas, polars, pyarrow or "
+            "DuckDB frame"
+        ) from None
+    if isinstance(wrapped, nw.LazyFrame):
+        return wrapped.collect(backend="polars").to_native()  # type: ignore[no-any-return]
+    polars_frame: pl.DataFrame = wrapped.to_polars()
+    return polars_frame
+
+
+def _restorer(frame: Any) -> Callable[[pl.DataFrame], Any]:
+    """How to turn the result into the type of ``frame`` (lazy in, lazy out)."""
+    if isinstance(frame, pl.DataFrame):
+        return lambda result: result
+    if isinstance(frame, pl.LazyFrame):
+        return lambda result: result.lazy()
+    module = type(frame).__module__.split(".")[0]
+    if module == "pandas":
+        return lambda result: result.to_pandas()
+    if module == "pyarrow":
+        return lambda result: result.to_arrow()
+    if module in ("duckdb", "_duckdb"):
+        import duckdb
+
+        return lambda result: duckdb.from_arrow(result.to_arrow())
+    return lambda result: nw.from_native(result).to_native()  # pragma: no cover
+
+
+def _renamed(frame: pl.DataFrame, columns: Mapping[str, str] | None) -> pl.DataFrame:
+    if not columns:
+        return frame
+    known = set(EVENT_COLUMNS) | set(_CUSTOMER_COLUMNS)
+    unknown = sorted(set(columns.values()) - known)
+    if unknown:
+        raise InvalidInputError(
+            f"columns= maps onto unknown column names {unknown}; known: {sorted(known)}"
+        )
+    return frame.rename({old: new for old, new in columns.items() if old in frame.columns})
+
+
+def _rows(frame: pl.DataFrame, mask: pl.Expr, columns: list[str]) -> str:
+    shown = frame.with_row_index("row").filter(mask).select(["row", *columns]).head(_SHOWN)
+    return "; ".join(str(row) for row in shown.to_dicts())
+
+
+def _missing(frame: pl.DataFrame, required: tuple[str, ...], label: str) -> None:
+    absent = [name for name in required if name not in frame.columns]
+    if absent:
+        error = InvalidCustomerError if label == "customers" else InvalidEventError
+        raise error(
+            f"{label} frame has no column {absent[0]!r} (columns: {frame.columns}); "
+            "map your own names with columns={'yours': 'ours'}"
+        )
+
+
+def _id_column(frame: pl.DataFrame, name: str, label: str, required: bool) -> pl.DataFrame:
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    dtype = frame.schema[name]
+    if dtype.is_integer() or dtype == pl.Null:
+        frame = frame.with_columns(pl.col(name).cast(pl.String))
+    elif dtype != pl.String:
+        raise error(f"column {name!r} of {label} is {dtype}; expected text or integers")
+    bad = pl.col(name).is_null() if required else pl.lit(False)
+    bad = bad | (pl.col(name) == "")
+    if frame.select(bad.any()).item():
+        raise error(
+            f"column {name!r} of {label} has null or empty ids: {_rows(frame, bad, [name])}"
+        )
+    return frame
+
+
+def _instant_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
+    """``name`` as a naive UTC ``datetime[us]``: naive read as UTC, aware converted."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    dtype = frame.schema[name]
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return frame.with_columns(column.cast(pl.Datetime("us")))
+    if dtype in (pl.Date, pl.Null):
+        return frame.with_columns(column.cast(pl.Datetime("us")))
+    if dtype == pl.String:
+        return _parsed(frame, name, error)
+    raise error(f"column {name!r} of {label} is {dtype}; expected datetimes or ISO 8601 text")
+
+
+def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> pl.DataFrame:
+    # Parsed like the object path parses text (pydantic), one distinct value at a time.
+    from pydantic import TypeAdapter, ValidationError
+
+    adapter = TypeAdapter(datetime)
+    mapping: dict[str, datetime | None] = {}
+    for text in frame.get_column(name).drop_nulls().unique().to_list():
+        try:
+            mapping[text] = to_utc(adapter.validate_python(text)).replace(tzinfo=None)
+        except ValidationError:
+            mapping[text] = None
+    bad = [text for text, value in mapping.items() if value is None]
+    if bad:
+        mask = pl.col(name).is_in(bad)
+        raise error(
+            f"column {name!r} has text that is not a date or time: {_rows(frame, mask, [name])}"
+        )
+    parsed = pl.col(name).replace_strict(mapping, default=None, return_dtype=pl.Datetime("us"))
+    return frame.with_columns(parsed)
+
+
+# -- customers ---------------------------------------------------------------------------------
+
+
+def _customers(frame: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
+    _missing(frame, ("id", "segment"), "customers")
+    frame = _id_column(frame, "id", "customers", required=True)
+    if frame.schema["segment"] != pl.String:
+        raise InvalidCustomerError(
+            f"column 'segment' of customers is {frame.schema['segment']}; expected text"
+        )
+    if "created_at" not in frame.columns:
+        frame = frame.with_columns(created_at=pl.lit(None, dtype=pl.Datetime("us")))
+    frame = _instant_column(frame, "created_at", "customers")
+    duplicated = pl.col("id").is_duplicated()
+    if frame.select(duplicated.any()).item():
+        raise InvalidCustomerError(
+            "column 'id' of customers has ids that appear twice: "
+            f"{_rows(frame, duplicated, ['id'])}"
+        )
+    known = scorer.segments
+    unknown = pl.col("segment").is_null() | ~pl.col("segment").is_in(list(known))
+    if frame.select(unknown.any()).item():
+        raise UnknownSegmentError(
+            f"column 'segment' of customers has unknown segments (known segments: "
+            f"{', '.join(sorted(known))}): {_rows(frame, unknown, ['id', 'segment'])}"
+        )
+    return frame
+
+
+def _existing(
+    people: pl.DataFrame, rows: pl.DataFrame, as_of: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Leave out customers created after ``as_of`` (and their events), with a warning."""
+    later = pl.col("created_at") > as_of
+    left_out = people.filter(later)
+    if left_out.height == 0:
+        return people, rows
+    ids = left_out.get_column("id")
+    warnings.warn(
+        CustomersLeftOutWarning(
+            f"{left_out.height} customers were created after as_of {as_of.isoformat()}Z and "
+            f"are left out: {', '.join(repr(i) for i in ids.head(_SHOWN).to_list())}"
+            + (" ..." if left_out.height > _SHOWN else "")
+        ),
+        stacklevel=4,
+    )
+    return people.filter(~later), rows.filter(~pl.col("customer_id").is_in(ids.implode()))
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _events(frame: pl.DataFrame) -> pl.DataFrame:
+    _missing(frame, _REQUIRED_EVENT_COLUMNS, "events")
+    for name, role in EVENT_COLUMNS.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=_DTYPES[role]).alias(name))
+    for name, role in EVENT_COLUMNS.items():
+        if role == "id":
+            frame = _id_column(frame, name, "events", required=name == "customer_id")
+        elif role == "instant":
+            frame = _instant_column(frame, name, "events")
+    frame = _typed(frame)
+    _check_fields(frame)
+    return frame.with_columns(
+        quantity=pl.when(pl.col("kind") == "api_call")
+        .then(pl.col("quantity").fill_null(1))
+        .otherwise(pl.col("quantity")),
+        priority=pl.when(pl.col("kind") == "support_ticket")
+        .then(pl.col("priority").fill_null("normal"))
+        .otherwise(pl.col("priority")),
+    ).select(list(EVENT_COLUMNS))
+
+
+_DTYPES: Mapping[str, Any] = {
+    "id": pl.String,
+    "text": pl.String,
+    "instant": pl.Datetime("us"),
+    "integer": pl.Int64,
+    "number": pl.Float64,
+    "json": pl.String,
+}
+
+
+def _typed(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = frame.schema
+    for name in ("kind", "feature", "priority"):
+        if schema[name] == pl.Null:
+            frame = frame.with_columns(pl.col(name).cast(pl.String))
+        elif schema[name] != pl.String:
+            raise InvalidEventError(f"column {name!r} of events is {schema[name]}; expected text")
+    quantity = schema["quantity"]
+    if quantity.is_float():
+        fractional = pl.col("quantity").is_not_null() & (pl.col("quantity") % 1 != 0)
+        if frame.select(fractional.any()).item():
+            raise InvalidEventError(
+                f"column 'quantity' has numbers that are not whole: "
+                f"{_rows(frame, fractional, ['kind', 'quantity'])}"
+            )
+    elif not (quantity.is_integer() or quantity == pl.Null):
+        raise InvalidEventError(f"column 'quantity' of events is {quantity}; expected integers")
+    amount = schema["amount"]
+    if not (amount.is_numeric() or amount == pl.Null):
+        raise InvalidEventError(f"column 'amount' of events is {amount}; expected numbers")
+    properties = schema["properties"]
+    if isinstance(properties, pl.Struct):
+        frame = frame.with_columns(pl.col("properties").struct.json_encode())
+    elif properties not in (pl.String, pl.Null):
+        raise InvalidEventError(
+            f"column 'properties' of events is {properties}; expected a struct or JSON text"
+        )
+    return frame.with_columns(
+        pl.col("quantity").cast(pl.Int64),
+        pl.col("amount").cast(pl.Float64),
+        pl.col("properties").cast(pl.String),
+    )
+
+
+def _check_fields(frame: pl.DataFrame) -> None:
+    """Reject what the event models reject: bad values, and fields a kind lacks."""
+    kind = pl.col("kind")
+    checks: list[tuple[pl.Expr, str, list[str]]] = [
+        (kind.is_null() | (kind == ""), "column 'kind' has null or empty kinds", ["kind"]),
+        (
+            pl.col("occurred_at").is_null(),
+            "column 'occurred_at' has null instants",
+            ["customer_id", "kind", "occurred_at"],
+        ),
+        (
+            (kind == "api_call") & (pl.col("quantity") < 1),
+            "column 'quantity' has api_call quantities below 1",
+            ["kind", "quantity"],
+        ),
+        (
+            (kind == "feature_used") & (pl.col("feature").is_null() | (pl.col("feature") == "")),
+            "column 'feature' is null or empty on feature_used events",
+            ["kind", "feature"],
+        ),
+        (
+            (kind == "payment") & pl.col("due_at").is_null(),
+            "column 'due_at' is null on payment events",
+            ["kind", "due_at"],
+        ),
+        (
+            pl.col("amount").is_not_null()
+            & (pl.col("amount").is_nan() | pl.col("amount").is_infinite() | (pl.col("amount") < 0)),
+            "column 'amount' has negative, NaN or infinite amounts",
+            ["kind", "amount"],
+        ),
+        (
+            (kind == "support_ticket")
+            & pl.col("priority").is_not_null()
+            & ~pl.col("priority").is_in(list(_PRIORITIES)),
+            f"column 'priority' has priorities other than {', '.join(_PRIORITIES)}",
+            ["kind", "priority"],
+        ),
+        (
+            kind.is_in(list(BUILTIN_KINDS)) & pl.col("properties").is_not_null(),
+            "column 'properties' has values on events of built-in kinds, which carry their "
+            "data in their own columns",
+            ["kind", "properties"],
+        ),
+    ]
+    for name, kinds in _FIELDS_OF_KIND.items():
+        checks.append(
+            (
+                pl.col(name).is_not_null() & ~kind.is_in(list(kinds)),
+                f"column {name!r} has values on events of kinds other than "
+                f"{', '.join(sorted(kinds))}, which have no such field",
+                ["kind", name],
+            )
+        )
+    flags = frame.select([mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)])
+    for i, (mask, message, shown) in enumerate(checks):
+        if flags.item(0, str(i)):
+            raise InvalidEventError(f"{message}: {_rows(frame, mask, shown)}")
+
+
+def _known_customers(rows: pl.DataFrame, people: pl.DataFrame, unknown: str) -> pl.DataFrame:
+    known = pl.col("customer_id").is_in(people.get_column("id").implode())
+    if unknown == "skip":
+        return rows.filter(known)
+    strangers = rows.filter(~known)
+    if strangers.height:
+        ids = strangers.get_column("customer_id").unique(maintain_order=True)
+        shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
+        more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
+        raise UnknownCustomerError(
+            f"{strangers.height} events belong to {ids.len()} customers not in the customers "
+            f"frame: {shown}{more}; pass unknown_customers='skip' to skip them"
+        )
+    return rows
+
+
+def _deduplicated(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (customer_id, event_id); different contents under one id are an error."""
+    with_id = pl.col("event_id").is_not_null()
+    keyed = rows.filter(with_id).unique(maintain_order=True)
+    clash = pl.struct("customer_id", "event_id").is_duplicated()
+    if keyed.select(clash.any()).item():
+        first = keyed.filter(clash).row(0, named=True)
+        raise EventConflictError(
+            f"event_id {first['event_id']!r} of customer {first['customer_id']!r} is used by "
+            f"different events: {_rows(keyed, clash, ['customer_id', 'event_id', 'kind'])}"
+        )
+    return pl.concat([rows.filter(~with_id), keyed])
+
+
+# -- factors ----------------------------------------------------------------------------------
+
+
+def _factor_columns(
+    scorer: Scorer,
+    active: ActiveFactor,
+    people: pl.DataFrame,
+    rows: pl.DataFrame,
+    as_of: datetime,
+) -> tuple[pl.Expr, pl.Expr]:
+    """The factor's score and value for every customer, as expressions over a column of
+    literal values aligned with ``people``."""
+    mine = rows
+    if active.kinds is not None:
+        mine = mine.filter(pl.col("kind").is_in(list(active.kinds)))
+    if active.window is not None:
+        mine = mine.filter(pl.col("occurred_at") > as_of - active.window)
+    expected = _expected(scorer, active, people)
+    factor = active.factor
+    lazy = nw.from_native(mine.lazy())
+    inputs_frame = factor.frame_inputs(lazy, as_of) if factor.vectorized else None
+    if inputs_frame is None:
+        warnings.warn(
+            SlowPathWarning(
+                f"{active.where} has no frame form: its customers' events are scored one "
+                "customer at a time in Python (the slow path)"
+            ),
+            stacklevel=4,
+        )
+        return _per_customer(scorer, active, people, mine, as_of)
+    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
+    joined = people.select("id").join(
+        inputs_frame.collect(backend="polars").to_native(),
+        left_on="id",
+        right_on="customer_id",
+        how="left",
+    )
+    joined = joined.with_columns(
+        [pl.col(name).cast(pl.Float64).fill_null(float(empty[name])) for name in factor.inputs]
+    )
+    frame = joined.with_columns(expected=expected)
+    columns = {name: nw.col(name) for name in factor.inputs}
+    scored = factor.frame_score(columns, None if expected is None else nw.col("expected"))
+    if scored is None:
+        return _computed(scorer, active, people, frame, as_of)
+    score, value = scored
+    done = nw.from_native(frame).select(score.alias("s"), value.alias("v")).to_native()
+    return (
+        pl.lit(done.get_column("s").cast(pl.Float64)),
+        pl.lit(done.get_column("v").cast(pl.Float64)),
+    )
+
+
+def _expected(scorer: Scorer, active: ActiveFactor, people: pl.DataFrame) -> pl.Series | None:
+    key = active.expectation
+    if key is None:
+        return None
+    values = {name: seg.expectations[key] for name, seg in scorer.segments.items()}
+    base = people.get_column("segment").replace_strict(values, return_dtype=pl.Float64)
+    window = active.window_days
+    if not active.prorate or window is None:
+        return base
+    tenure = people.get_column("tenure_days")
+    young = tenure.is_not_null() & (tenure < window)
+    floor = pl.Series([1.0] * len(tenure))
+    prorated = base * pl.select(pl.max_horizontal(floor, tenure)).to_series() / window
+    return pl.select(pl.when(young).then(prorated).otherwise(base)).to_series().alias("expected")
+
+
+def _models(people: pl.DataFrame) -> dict[str, Customer]:
+    attributes = [c for c in people.columns if c not in (*_CUSTOMER_COLUMNS, "tenure_days")]
+    models = {}
+    for row in people.iter_rows(named=True):
+        created = row["created_at"]
+        models[row["id"]] = Customer(
+            id=row["id"],
+            segment=row["segment"],
+            name=row.get("name"),
+            created_at=None if created is None else created.replace(tzinfo=UTC),
+            attributes={name: row[name] for name in attributes},
+        )
+    return models
+
+
+def _computed(
+    scorer: Scorer, active: ActiveFactor, people: pl.DataFrame, frame: pl.DataFrame, as_of: datetime
+) -> tuple[pl.Expr, pl.Expr]:
+    """``compute()`` row by row, for a factor with frame inputs but no vectorised score."""
+    from ._engine import checked
+
+    models = _models(people)
+    instant = as_of.replace(tzinfo=UTC)
+    results = []
+    for row in frame.iter_rows(named=True):
+        customer = models[row["id"]]
+        ctx = scorer.context(customer, instant, active.name)
+        inputs = {name: row[name] for name in active.factor.inputs}
+        results.append(checked(active, active.factor.compute(inputs, ctx)))
+    return _result_columns(results)
+
+
+def _per_customer(
+    scorer: Scorer, active: ActiveFactor, people: pl.DataFrame, mine: pl.DataFrame, as_of: datetime
+) -> tuple[pl.Expr, pl.Expr]:
+    """The slow path: each customer's events as models, through ``evaluate()``."""
+    from ._engine import checked
+    from ._inputs import validate_events
+
+    models = _models(people)
+    instant = as_of.replace(tzinfo=UTC)
+    grouped: dict[str, list[Any]] = {cid: [] for cid in models}
+    for event in validate_events([_event_dict(row) for row in mine.iter_rows(named=True)]):
+        grouped[event.customer_id].append(event)
+    results = []
+    for cid, customer in models.items():
+        ctx = scorer.context(customer, instant, active.name)
+        results.append(checked(active, active.factor.evaluate(grouped[cid], ctx)))
+    return _result_columns(results)
+
+
+def _event_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    event = {k: v for k, v in row.items() if v is not None}
+    for name, role in EVENT_COLUMNS.items():
+        if role == "instant" and name in event:
+            event[name] = event[name].replace(tzinfo=UTC)
+    if "properties" in event:
+        event["properties"] = json.loads(event["properties"])
+    return event
+
+
+def _result_columns(results: list[FactorResult]) -> tuple[pl.Expr, pl.Expr]:
+    scores = pl.Series([r.score for r in results], dtype=pl.Float64)
+    values = pl.Series([r.value for r in results], dtype=pl.Float64)
+    return pl.lit(scores), pl.lit(values)
+
+
+def _combine(scorer: Scorer, table: pl.DataFrame) -> pl.DataFrame:
+    """Weighted score over the factors with data, coverage and status, as in the model."""
+    with_data = pl.lit(0.0)
+    total = pl.lit(0.0)
+    for active in scorer._active:
+        has = pl.col(active.name).is_not_null()
+        with_data = with_data + pl.when(has).then(active.weight).otherwise(0.0)
+        total = total + pl.when(has).then(active.weight * pl.col(active.name)).otherwise(0.0)
+    score = pl.when(with_data > 0).then((total / with_data).clip(0.0, 100.0))
+    table = table.with_columns(
+        score=score,
+        coverage=(with_data / scorer._total_weight).clip(upper_bound=1.0),
+    )
+    thresholds = scorer.thresholds
+    rounded = pl.col("score").round(9)
+    status = (
+        pl.when(pl.col("score").is_null())
+        .then(pl.lit("unknown"))
+        .when(rounded >= thresholds.healthy)
+        .then(pl.lit("healthy"))
+        .when(rounded >= thresholds.at_risk)
+        .then(pl.lit("at_risk"))
+        .otherwise(pl.lit("critical"))
+    )
+    return table.with_columns(status=status)
