@@ -345,7 +345,13 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
         raise InvalidEventError(f"column 'amount' of events is {amount}; expected numbers")
     properties = schema["properties"]
     if isinstance(properties, pl.Struct):
-        frame = frame.with_columns(pl.col("properties").struct.json_encode())
+        encoded = pl.col("properties").struct.json_encode()
+        frame = frame.with_columns(
+            pl.when(pl.col("properties").is_null())
+            .then(None)
+            .otherwise(encoded)
+            .alias("properties")
+        )
     elif properties not in (pl.String, pl.Null):
         raise InvalidEventError(
             f"column 'properties' of events is {properties}; expected a struct or JSON text"
@@ -466,8 +472,11 @@ def _factor_columns(
         mine = mine.filter(pl.col("occurred_at") > as_of - active.window)
     expected = _expected(scorer, active, people)
     factor = active.factor
-    lazy = nw.from_native(mine.lazy())
-    inputs_frame = factor.frame_inputs(lazy, as_of) if factor.vectorized else None
+    inputs_frame = None
+    if factor.vectorized:
+        # built-in factors never read properties: only plugins get them decoded
+        given = mine if active.trusted else _decoded(mine)
+        inputs_frame = factor.frame_inputs(nw.from_native(given.lazy()), as_of)
     if inputs_frame is None:
         warnings.warn(
             SlowPathWarning(
@@ -498,6 +507,24 @@ def _factor_columns(
         pl.lit(done.get_column("s").cast(pl.Float64)),
         pl.lit(done.get_column("v").cast(pl.Float64)),
     )
+
+
+def _decoded(rows: pl.DataFrame) -> pl.DataFrame:
+    """``properties`` as a struct column (JSON objects decoded), for plugins' frame forms."""
+    texts = rows.get_column("properties").drop_nulls()
+    if texts.len() == 0:
+        return rows
+    try:
+        dtype = texts.str.json_decode(infer_schema_length=None).dtype
+    except pl.exceptions.PolarsError:
+        dtype = None
+    if not isinstance(dtype, pl.Struct):
+        mask = pl.col("properties").is_not_null()
+        raise InvalidEventError(
+            "column 'properties' must hold JSON objects (or be a struct column): "
+            f"{_rows(rows, mask, ['kind', 'properties'])}"
+        )
+    return rows.with_columns(pl.col("properties").str.json_decode(dtype))
 
 
 def _expected(scorer: Scorer, active: ActiveFactor, people: pl.DataFrame) -> pl.Series | None:
