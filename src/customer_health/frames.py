@@ -19,7 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._format import plural
 from .exceptions import (
+    ConfigurationError,
     CustomersLeftOutWarning,
     EventConflictError,
     InvalidCustomerError,
@@ -93,11 +95,14 @@ def score_frame(
     from ._inputs import resolve_as_of
 
     if unknown_customers not in ("error", "skip"):
-        raise InvalidInputError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
     instant = resolve_as_of(as_of).replace(tzinfo=None)
     restore = _restorer(customers)
-    people = _customers(_renamed(_to_polars(customers, "customers"), columns), scorer)
-    rows = _events(_renamed(_to_polars(events, "events"), columns))
+    people_frame = _to_polars(customers, "customers")
+    events_frame = _to_polars(events, "events")
+    people_frame, events_frame = _renamed(people_frame, events_frame, columns or {})
+    people = _customers(people_frame, scorer)
+    rows = _events(events_frame)
     rows = _known_customers(rows, people, unknown_customers)
     people, rows = _existing(people, rows, instant)
     rows = _deduplicated(rows).filter(pl.col("occurred_at") <= instant)
@@ -124,6 +129,17 @@ def score_frame(
 
 
 def _to_polars(frame: Any, label: str) -> pl.DataFrame:
+    """``frame`` as a polars DataFrame, categorical text read as plain text."""
+    converted = _polars(frame, label)
+    categorical = [
+        name
+        for name, dtype in converted.schema.items()
+        if isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    return converted.with_columns(pl.col(categorical).cast(pl.String)) if categorical else converted
+
+
+def _polars(frame: Any, label: str) -> pl.DataFrame:
     if isinstance(frame, pl.DataFrame):
         return frame
     if isinstance(frame, pl.LazyFrame):
@@ -155,20 +171,40 @@ def _restorer(frame: Any) -> Callable[[pl.DataFrame], Any]:
     if module in ("duckdb", "_duckdb"):
         import duckdb
 
-        return lambda result: duckdb.from_arrow(result.to_arrow())
+        # The result must live on the caller's connection to be joined with its tables;
+        # relations expose it only as ``_con`` (else: DuckDB's default connection).
+        connection = getattr(frame, "_con", None) or duckdb
+        return lambda result: connection.from_arrow(result.to_arrow())
     return lambda result: nw.from_native(result).to_native()  # pragma: no cover
 
 
-def _renamed(frame: pl.DataFrame, columns: Mapping[str, str] | None) -> pl.DataFrame:
-    if not columns:
-        return frame
-    known = set(EVENT_COLUMNS) | set(_CUSTOMER_COLUMNS)
-    unknown = sorted(set(columns.values()) - known)
-    if unknown:
-        raise InvalidInputError(
-            f"columns= maps onto unknown column names {unknown}; known: {sorted(known)}"
-        )
-    return frame.rename({old: new for old, new in columns.items() if old in frame.columns})
+def _renamed(
+    people: pl.DataFrame, events: pl.DataFrame, columns: Mapping[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply ``columns`` (yours -> ours): customer names to customers, event names to events."""
+    for yours, ours in columns.items():
+        if ours not in EVENT_COLUMNS and ours not in _CUSTOMER_COLUMNS:
+            raise InvalidInputError(
+                f"columns= maps {yours!r} onto {ours!r}, which is no column name; customer "
+                f"columns: {', '.join(_CUSTOMER_COLUMNS)}; event columns: "
+                f"{', '.join(EVENT_COLUMNS)}"
+            )
+        if yours not in people.columns and yours not in events.columns:
+            raise InvalidInputError(
+                f"columns= names {yours!r}, which is in neither the customers nor the events frame"
+            )
+    return _rename(people, columns, _CUSTOMER_COLUMNS), _rename(events, columns, EVENT_COLUMNS)
+
+
+def _rename(frame: pl.DataFrame, columns: Mapping[str, str], names: Any) -> pl.DataFrame:
+    mapping = {yours: ours for yours, ours in columns.items() if ours in names and yours in frame}
+    for yours, ours in mapping.items():
+        if ours in frame.columns and ours not in mapping:
+            raise InvalidInputError(
+                f"columns= maps {yours!r} onto {ours!r}, but the frame has a column {ours!r} "
+                "already; drop one or map it elsewhere"
+            )
+    return frame.rename(mapping)
 
 
 def _rows(frame: pl.DataFrame, mask: pl.Expr, columns: list[str]) -> str:
@@ -279,13 +315,14 @@ def _existing(
     ids = left_out.get_column("id")
     warnings.warn(
         CustomersLeftOutWarning(
-            f"{left_out.height} customers were created after as_of {as_of.isoformat()}Z and "
-            f"are left out: {', '.join(repr(i) for i in ids.head(_SHOWN).to_list())}"
+            f"{plural(left_out.height, 'customer')} created after as_of {as_of.isoformat()}Z "
+            f"left out: {', '.join(repr(i) for i in ids.head(_SHOWN).to_list())}"
             + (" ..." if left_out.height > _SHOWN else "")
         ),
         stacklevel=4,
     )
-    return people.filter(~later), rows.filter(~pl.col("customer_id").is_in(ids.implode()))
+    keep = ~later.fill_null(False)  # no created_at: it existed
+    return people.filter(keep), rows.filter(~pl.col("customer_id").is_in(ids.implode()))
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -293,6 +330,12 @@ def _existing(
 
 def _events(frame: pl.DataFrame) -> pl.DataFrame:
     _missing(frame, _REQUIRED_EVENT_COLUMNS, "events")
+    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
+    if unknown:
+        raise InvalidEventError(
+            f"events frame has columns that are no event field: {unknown} (event columns: "
+            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
+        )
     for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=_DTYPES[role]).alias(name))
@@ -303,6 +346,7 @@ def _events(frame: pl.DataFrame) -> pl.DataFrame:
             frame = _instant_column(frame, name, "events")
     frame = _typed(frame)
     _check_fields(frame)
+    frame = _properties_key(frame)
     return frame.with_columns(
         quantity=pl.when(pl.col("kind") == "api_call")
         .then(pl.col("quantity").fill_null(1))
@@ -310,7 +354,27 @@ def _events(frame: pl.DataFrame) -> pl.DataFrame:
         priority=pl.when(pl.col("kind") == "support_ticket")
         .then(pl.col("priority").fill_null("normal"))
         .otherwise(pl.col("priority")),
-    ).select(list(EVENT_COLUMNS))
+    ).select([*EVENT_COLUMNS, "_properties_key"])
+
+
+def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """Check ``properties`` holds JSON objects; add the canonical form de-duplication
+    compares (key order and a missing or empty mapping do not make two copies differ)."""
+    texts = frame.get_column("properties").drop_nulls()
+    if texts.len() == 0:
+        return frame.with_columns(_properties_key=pl.lit(None, dtype=pl.String))
+    decoded = _decoded(frame)
+    fields = decoded.schema["properties"]
+    assert isinstance(fields, pl.Struct)
+    names = sorted(field.name for field in fields.fields)
+    ordered = pl.struct([pl.col("properties").struct.field(name) for name in names])
+    empty = pl.all_horizontal([pl.col("properties").struct.field(n).is_null() for n in names])
+    key = (
+        pl.when(pl.col("properties").is_null() | empty)
+        .then(None)
+        .otherwise(ordered.struct.json_encode())
+    )
+    return frame.with_columns(_properties_key=decoded.select(key).to_series())
 
 
 _DTYPES: Mapping[str, Any] = {
@@ -433,8 +497,8 @@ def _known_customers(rows: pl.DataFrame, people: pl.DataFrame, unknown: str) -> 
         shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
         more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
         raise UnknownCustomerError(
-            f"{strangers.height} events belong to {ids.len()} customers not in the customers "
-            f"frame: {shown}{more}; pass unknown_customers='skip' to skip them"
+            f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
+            f"the customers frame: {shown}{more}; pass unknown_customers='skip' to skip them"
         )
     return rows
 
@@ -442,7 +506,8 @@ def _known_customers(rows: pl.DataFrame, people: pl.DataFrame, unknown: str) -> 
 def _deduplicated(rows: pl.DataFrame) -> pl.DataFrame:
     """One row per (customer_id, event_id); different contents under one id are an error."""
     with_id = pl.col("event_id").is_not_null()
-    keyed = rows.filter(with_id).unique(maintain_order=True)
+    content = [name for name in rows.columns if name != "properties"]
+    keyed = rows.filter(with_id).unique(subset=content, maintain_order=True)
     clash = pl.struct("customer_id", "event_id").is_duplicated()
     if keyed.select(clash.any()).item():
         first = keyed.filter(clash).row(0, named=True)
@@ -450,7 +515,7 @@ def _deduplicated(rows: pl.DataFrame) -> pl.DataFrame:
             f"event_id {first['event_id']!r} of customer {first['customer_id']!r} is used by "
             f"different events: {_rows(keyed, clash, ['customer_id', 'event_id', 'kind'])}"
         )
-    return pl.concat([rows.filter(~with_id), keyed])
+    return pl.concat([rows.filter(~with_id), keyed]).drop("_properties_key")
 
 
 # -- factors ----------------------------------------------------------------------------------

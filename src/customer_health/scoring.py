@@ -569,8 +569,17 @@ def score_frame(
 
     See :meth:`Scorer.score_frame`.
     """
-    return (scorer or default_scorer()).score_frame(
-        customers, events, as_of=as_of, columns=columns, unknown_customers=unknown_customers
+    # Called directly (not through the method) so that warnings point at the caller
+    # from both entry points alike.
+    from .frames import score_frame as frames_score_frame
+
+    return frames_score_frame(
+        scorer or default_scorer(),
+        customers,
+        events,
+        as_of=as_of,
+        columns=columns,
+        unknown_customers=unknown_customers,
     )
 
 
