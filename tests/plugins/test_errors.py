@@ -303,12 +303,15 @@ def test_bad_factor_definition_is_named(
     attributes: dict[str, Any], message: str, as_class: bool
 ) -> None:
     """A Factor class with a bad name, weight, window or kinds, or with no way to score,
-    is a configuration error naming the factor and the bad value, registered as a class
-    or as an instance."""
+    is a configuration error naming the plugin, the factor and the bad value, registered
+    as a class or as an instance."""
     cls = _factor_class(**attributes)
     plugin = testing.make_plugin(cls if as_class else cls(), name="sloppy")
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(
+        ConfigurationError, match=r"^plugin 'sloppy' registered a bad factor: "
+    ) as e:
         testing.make_scorer(plugin)
+    assert re.search(message, str(e.value))
 
 
 def test_factor_class_needing_arguments_is_named() -> None:

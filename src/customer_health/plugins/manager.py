@@ -264,18 +264,26 @@ def collect(pm: PluginManager) -> Registry:
     return Registry(factors, factor_plugins, segments, infos)
 
 
+def _check(factor: type[Factor], plugin: str) -> None:
+    """``factor.check_definition()``, with the plugin named in the error."""
+    try:
+        factor.check_definition()
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"plugin {plugin!r} registered a bad factor: {exc}") from None
+
+
 def _factor_registrar(
     plugin: str, factors: dict[str, Factor], factor_plugins: dict[str, str]
 ) -> Callable[[Any], None]:
     def register(factor: Any, /) -> None:
         if isinstance(factor, type) and issubclass(factor, Factor):
-            factor.check_definition()
+            _check(factor, plugin)
             factor = factor()
         if not isinstance(factor, Factor):
             raise ConfigurationError(
                 f"plugin {plugin!r} registered {factor!r}, which is not a customer_health.Factor"
             )
-        type(factor).check_definition()
+        _check(type(factor), plugin)
         name = factor.name
         if name in factors:
             raise DuplicateNameError(
