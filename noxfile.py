@@ -213,3 +213,10 @@ def bench(session: nox.Session) -> None:
     """Benchmark ``Scorer.score_many`` (not a default session); arguments go to the script."""
     session.install(*_project())
     session.run("python", "tests/benchmarks/bench_score_many.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_frames(session: nox.Session) -> None:
+    """Benchmark ``score_frame`` against a hand-written polars query (not a default session)."""
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_frames.py", *session.posargs)

@@ -102,10 +102,25 @@ def score_frame(
     events_frame = _to_polars(events, "events")
     people_frame, events_frame = _renamed(people_frame, events_frame, columns or {})
     people = _customers(people_frame, scorer)
-    rows = _events(events_frame)
-    rows = _known_customers(rows, people, unknown_customers)
-    people, rows = _existing(people, rows, instant)
-    rows = _deduplicated(rows).filter(pl.col("occurred_at") <= instant)
+    frame = _events(events_frame)
+    known = pl.col("customer_id").is_in(people.get_column("id").implode())
+    if unknown_customers == "error":
+        _no_strangers(frame, known)
+    people, left_out = _existing(people, instant)
+    # The events that count: those of known customers who existed at as_of (with the
+    # default unknown_customers="error", every event is a known customer's by now).
+    relevant = pl.lit(True)
+    if unknown_customers == "skip":
+        relevant = relevant & known
+    if left_out.len():
+        relevant = relevant & ~pl.col("customer_id").is_in(left_out.implode())
+    # Everything below stays lazy: each factor's query reads only its own rows and
+    # columns, instead of copying the whole events frame at every step.
+    rows = frame.lazy()
+    keep = _first_copies(frame, relevant)
+    if keep is not None:
+        rows = rows.filter(pl.lit(keep))
+    rows = _normalised(rows.filter(relevant, pl.col("occurred_at") <= instant))
     people = people.with_columns(
         tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / _DAY_US
     )
@@ -304,15 +319,13 @@ def _customers(frame: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     return frame
 
 
-def _existing(
-    people: pl.DataFrame, rows: pl.DataFrame, as_of: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Leave out customers created after ``as_of`` (and their events), with a warning."""
+def _existing(people: pl.DataFrame, as_of: datetime) -> tuple[pl.DataFrame, pl.Series]:
+    """Leave out customers created after ``as_of``, with a warning; return their ids too."""
     later = pl.col("created_at") > as_of
     left_out = people.filter(later)
-    if left_out.height == 0:
-        return people, rows
     ids = left_out.get_column("id")
+    if left_out.height == 0:
+        return people, ids
     warnings.warn(
         CustomersLeftOutWarning(
             f"{plural(left_out.height, 'customer')} created after as_of {as_of.isoformat()}Z "
@@ -321,8 +334,7 @@ def _existing(
         ),
         stacklevel=4,
     )
-    keep = ~later.fill_null(False)  # no created_at: it existed
-    return people.filter(keep), rows.filter(~pl.col("customer_id").is_in(ids.implode()))
+    return people.filter(~later.fill_null(False)), ids  # no created_at: it existed
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -346,15 +358,19 @@ def _events(frame: pl.DataFrame) -> pl.DataFrame:
             frame = _instant_column(frame, name, "events")
     frame = _typed(frame)
     _check_fields(frame)
-    frame = _properties_key(frame)
-    return frame.with_columns(
+    return _properties_key(frame)
+
+
+def _normalised(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The defaults of the event models: quantity 1, priority normal."""
+    return rows.with_columns(
         quantity=pl.when(pl.col("kind") == "api_call")
         .then(pl.col("quantity").fill_null(1))
         .otherwise(pl.col("quantity")),
         priority=pl.when(pl.col("kind") == "support_ticket")
         .then(pl.col("priority").fill_null("normal"))
         .otherwise(pl.col("priority")),
-    ).select([*EVENT_COLUMNS, "_properties_key"])
+    ).select(list(EVENT_COLUMNS))
 
 
 def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
@@ -481,41 +497,63 @@ def _check_fields(frame: pl.DataFrame) -> None:
                 ["kind", name],
             )
         )
-    flags = frame.select([mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)])
+    # One scan for every check; kind as categorical makes its many comparisons cheap.
+    probe = frame.lazy().with_columns(pl.col("kind").cast(pl.Categorical))
+    flags = probe.select(
+        [mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)]
+    ).collect()
     for i, (mask, message, shown) in enumerate(checks):
         if flags.item(0, str(i)):
             raise InvalidEventError(f"{message}: {_rows(frame, mask, shown)}")
 
 
-def _known_customers(rows: pl.DataFrame, people: pl.DataFrame, unknown: str) -> pl.DataFrame:
-    known = pl.col("customer_id").is_in(people.get_column("id").implode())
-    if unknown == "skip":
-        return rows.filter(known)
-    strangers = rows.filter(~known)
-    if strangers.height:
-        ids = strangers.get_column("customer_id").unique(maintain_order=True)
-        shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
-        more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
-        raise UnknownCustomerError(
-            f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
-            f"the customers frame: {shown}{more}; pass unknown_customers='skip' to skip them"
+def _no_strangers(frame: pl.DataFrame, known: pl.Expr) -> None:
+    """Events of customers not in the customers frame are an error naming a few."""
+    if not frame.select((~known).any()).item():
+        return
+    strangers = frame.filter(~known)
+    ids = strangers.get_column("customer_id").unique(maintain_order=True)
+    shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
+    more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
+    raise UnknownCustomerError(
+        f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
+        f"the customers frame: {shown}{more}; pass unknown_customers='skip' to skip them"
+    )
+
+
+def _first_copies(frame: pl.DataFrame, relevant: pl.Expr) -> pl.Series | None:
+    """Which rows to keep so that each (customer_id, event_id) counts once, or None.
+
+    Only rows whose key repeats (among the relevant customers' events) are looked at:
+    their contents must agree, else :class:`EventConflictError` names the id.
+    """
+    cid, eid = pl.col("customer_id"), pl.col("event_id")
+    keyed = (
+        frame.lazy()
+        .select(
+            row=pl.int_range(pl.len(), dtype=pl.UInt32),
+            customer_id=cid,
+            event_id=eid,
+            wanted=relevant & eid.is_not_null(),
         )
-    return rows
-
-
-def _deduplicated(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (customer_id, event_id); different contents under one id are an error."""
-    with_id = pl.col("event_id").is_not_null()
-    content = [name for name in rows.columns if name != "properties"]
-    keyed = rows.filter(with_id).unique(subset=content, maintain_order=True)
+        .filter(pl.col("wanted"))
+        .collect()
+    )
+    shared = keyed.filter(pl.struct("customer_id", "event_id").is_duplicated())
+    if shared.height == 0:
+        return None
+    content = [name for name in frame.columns if name != "properties"]
+    copies = frame.select(content)[shared.get_column("row")]
+    distinct = copies.unique(maintain_order=True)
     clash = pl.struct("customer_id", "event_id").is_duplicated()
-    if keyed.select(clash.any()).item():
-        first = keyed.filter(clash).row(0, named=True)
+    if distinct.select(clash.any()).item():
+        first = distinct.filter(clash).row(0, named=True)
         raise EventConflictError(
             f"event_id {first['event_id']!r} of customer {first['customer_id']!r} is used by "
-            f"different events: {_rows(keyed, clash, ['customer_id', 'event_id', 'kind'])}"
+            f"different events: {_rows(distinct, clash, ['customer_id', 'event_id', 'kind'])}"
         )
-    return pl.concat([rows.filter(~with_id), keyed]).drop("_properties_key")
+    later = shared.filter(~pl.struct("customer_id", "event_id").is_first_distinct())
+    return pl.repeat(True, frame.height, eager=True).scatter(later.get_column("row"), False)
 
 
 # -- factors ----------------------------------------------------------------------------------
@@ -525,7 +563,7 @@ def _factor_columns(
     scorer: Scorer,
     active: ActiveFactor,
     people: pl.DataFrame,
-    rows: pl.DataFrame,
+    rows: pl.LazyFrame,
     as_of: datetime,
 ) -> tuple[pl.Expr, pl.Expr]:
     """The factor's score and value for every customer, as expressions over a column of
@@ -540,8 +578,8 @@ def _factor_columns(
     inputs_frame = None
     if factor.vectorized:
         # built-in factors never read properties: only plugins get them decoded
-        given = mine if active.trusted else _decoded(mine)
-        inputs_frame = factor.frame_inputs(nw.from_native(given.lazy()), as_of)
+        given = mine if active.trusted else _decoded(mine.collect()).lazy()
+        inputs_frame = factor.frame_inputs(nw.from_native(given), as_of)
     if inputs_frame is None:
         warnings.warn(
             SlowPathWarning(
@@ -550,7 +588,7 @@ def _factor_columns(
             ),
             stacklevel=4,
         )
-        return _per_customer(scorer, active, people, mine, as_of)
+        return _per_customer(scorer, active, people, mine.collect(), as_of)
     empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
     joined = people.select("id").join(
         inputs_frame.collect(backend="polars").to_native(),
