@@ -361,16 +361,23 @@ def _events(frame: pl.DataFrame) -> pl.DataFrame:
     return _properties_key(frame)
 
 
-def _normalised(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """The defaults of the event models: quantity 1, priority normal."""
-    return rows.with_columns(
-        quantity=pl.when(pl.col("kind") == "api_call")
+def _defaults() -> list[pl.Expr]:
+    """The defaults of the event models: quantity 1 on API calls, priority normal."""
+    return [
+        pl.when(pl.col("kind") == "api_call")
         .then(pl.col("quantity").fill_null(1))
-        .otherwise(pl.col("quantity")),
-        priority=pl.when(pl.col("kind") == "support_ticket")
+        .otherwise(pl.col("quantity"))
+        .alias("quantity"),
+        pl.when(pl.col("kind") == "support_ticket")
         .then(pl.col("priority").fill_null("normal"))
-        .otherwise(pl.col("priority")),
-    ).select(list(EVENT_COLUMNS))
+        .otherwise(pl.col("priority"))
+        .alias("priority"),
+    ]
+
+
+def _normalised(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The events with the models' defaults filled in, and only the event columns."""
+    return rows.with_columns(_defaults()).select(list(EVENT_COLUMNS))
 
 
 def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
@@ -543,7 +550,8 @@ def _first_copies(frame: pl.DataFrame, relevant: pl.Expr) -> pl.Series | None:
     if shared.height == 0:
         return None
     content = [name for name in frame.columns if name != "properties"]
-    copies = frame.select(content)[shared.get_column("row")]
+    # compared as the models compare them: with their defaults filled in
+    copies = frame.select(content)[shared.get_column("row")].with_columns(_defaults())
     distinct = copies.unique(maintain_order=True)
     clash = pl.struct("customer_id", "event_id").is_duplicated()
     if distinct.select(clash.any()).item():

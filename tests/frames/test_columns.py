@@ -46,3 +46,19 @@ def test_messages_count_in_words() -> None:
     stranger = events.with_columns(customer_id=pl.lit("z"))  # type: ignore[attr-defined]
     with pytest.raises(customer_health.UnknownCustomerError, match=r"^1 event of 1 customer not"):
         customer_health.score_frame(customers, stranger, as_of=AS_OF)
+
+
+def test_copies_differing_only_by_a_default_are_one_event() -> None:
+    """A copy with quantity null and one with quantity 1 are the same event, as in the models."""
+    customers, _ = frames()
+    events = pl.DataFrame(  # type: ignore[attr-defined]
+        {
+            "customer_id": ["a", "a"],
+            "kind": ["api_call", "api_call"],
+            "occurred_at": [datetime(2026, 6, 29)] * 2,
+            "event_id": ["e1", "e1"],
+            "quantity": [None, 1],
+        }
+    )
+    out = customer_health.score_frame(customers, events, as_of=AS_OF)
+    assert out.get_column("api_usage_value").to_list() == [1.0]  # type: ignore[attr-defined]
