@@ -102,10 +102,8 @@ def score_frame(
     events_frame = _to_polars(events, "events")
     people_frame, events_frame = _renamed(people_frame, events_frame, columns or {})
     people = _customers(people_frame, scorer)
-    frame = _events(events_frame)
     known = pl.col("customer_id").is_in(people.get_column("id").implode())
-    if unknown_customers == "error":
-        _no_strangers(frame, known)
+    frame = _events(events_frame, known if unknown_customers == "error" else None)
     people, left_out = _existing(people, instant)
     # The events that count: those of known customers who existed at as_of (with the
     # default unknown_customers="error", every event is a known customer's by now).
@@ -116,11 +114,13 @@ def score_frame(
         relevant = relevant & ~pl.col("customer_id").is_in(left_out.implode())
     # Everything below stays lazy: each factor's query reads only its own rows and
     # columns, instead of copying the whole events frame at every step.
-    rows = frame.lazy()
     keep = _first_copies(frame, relevant)
     if keep is not None:
-        rows = rows.filter(pl.lit(keep))
-    rows = _normalised(rows.filter(relevant, pl.col("occurred_at") <= instant))
+        # a column, not a literal mask, so that polars can fold it into each factor's
+        # own filter instead of copying the whole frame first
+        frame = frame.with_columns(keep.alias("_keep"))
+        relevant = relevant & pl.col("_keep")
+    rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
     people = people.with_columns(
         tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / _DAY_US
     )
@@ -340,7 +340,8 @@ def _existing(people: pl.DataFrame, as_of: datetime) -> tuple[pl.DataFrame, pl.S
 # -- events -----------------------------------------------------------------------------------
 
 
-def _events(frame: pl.DataFrame) -> pl.DataFrame:
+def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
+    """The checked events frame; with ``known``, events of unknown customers are an error."""
     _missing(frame, _REQUIRED_EVENT_COLUMNS, "events")
     unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
     if unknown:
@@ -357,7 +358,7 @@ def _events(frame: pl.DataFrame) -> pl.DataFrame:
         elif role == "instant":
             frame = _instant_column(frame, name, "events")
     frame = _typed(frame)
-    _check_fields(frame)
+    _check_fields(frame, known)
     return _properties_key(frame)
 
 
@@ -450,8 +451,9 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _check_fields(frame: pl.DataFrame) -> None:
-    """Reject what the event models reject: bad values, and fields a kind lacks."""
+def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
+    """Reject what the event models reject: bad values, and fields a kind lacks; and,
+    given ``known``, events of customers not in the customers frame."""
     kind = pl.col("kind")
     checks: list[tuple[pl.Expr, str, list[str]]] = [
         (kind.is_null() | (kind == ""), "column 'kind' has null or empty kinds", ["kind"]),
@@ -506,18 +508,19 @@ def _check_fields(frame: pl.DataFrame) -> None:
         )
     # One scan for every check; kind as categorical makes its many comparisons cheap.
     probe = frame.lazy().with_columns(pl.col("kind").cast(pl.Categorical))
-    flags = probe.select(
-        [mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)]
-    ).collect()
+    masks = [mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)]
+    if known is not None:
+        masks.append((~known).any().alias("strangers"))
+    flags = probe.select(masks).collect()
     for i, (mask, message, shown) in enumerate(checks):
         if flags.item(0, str(i)):
             raise InvalidEventError(f"{message}: {_rows(frame, mask, shown)}")
+    if known is not None and flags.item(0, "strangers"):
+        _no_strangers(frame, known)
 
 
 def _no_strangers(frame: pl.DataFrame, known: pl.Expr) -> None:
     """Events of customers not in the customers frame are an error naming a few."""
-    if not frame.select((~known).any()).item():
-        return
     strangers = frame.filter(~known)
     ids = strangers.get_column("customer_id").unique(maintain_order=True)
     shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
