@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from ._format import is_number
 from ._inputs import Route
 from .builtin.factors import BUILTIN_FACTORS
 from .exceptions import FactorError
@@ -188,10 +189,9 @@ def checked(active: ActiveFactor, result: Any) -> FactorResult:
     if not isinstance(result, FactorResult):
         raise FactorError(f"{where} returned {result!r}; expected a FactorResult")
     score = result.score
-    if score is not None:
-        number_like = isinstance(score, int | float) and not isinstance(score, bool)
-        if not number_like or not (0.0 <= score <= 100.0):  # NaN fails this too
-            raise FactorError(f"{where} returned score {score!r}; scores must be within 0-100")
+    # NaN fails the range check too
+    if score is not None and (not is_number(score) or not (0.0 <= score <= 100.0)):
+        raise FactorError(f"{where} returned score {score!r}; scores must be within 0-100")
     for label, value in (("value", result.value), ("expected", result.expected)):
         if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
             raise FactorError(f"{where} returned {label} {value!r}; expected a finite number")

@@ -1,6 +1,11 @@
-"""Number formatting for explanations."""
+"""Small helpers for numbers: checking them, and formatting them for explanations."""
 
 from __future__ import annotations
+
+
+def is_number(value: object) -> bool:
+    """An int or float, but not a bool (which Python counts as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def number(value: float) -> str:

@@ -30,7 +30,8 @@ __all__ = [
 
 _MAX_SHOWN = 5
 _MODEL_TYPES = frozenset(EVENT_TYPES)
-_DATETIME = TypeAdapter(datetime)
+DATETIME_ADAPTER = TypeAdapter(datetime)
+"""Parses text (or anything pydantic reads as a datetime) as the event models do."""
 
 
 def resolve_as_of(as_of: datetime | date | str | None) -> datetime:
@@ -41,7 +42,7 @@ def resolve_as_of(as_of: datetime | date | str | None) -> datetime:
         return to_utc(as_of)
     if isinstance(as_of, str):
         try:
-            return to_utc(_DATETIME.validate_python(as_of))
+            return to_utc(DATETIME_ADAPTER.validate_python(as_of))
         except ValidationError:
             raise InvalidInputError(
                 f"as_of {as_of!r} is not an ISO 8601 date or datetime"

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._format import is_number
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -218,13 +219,13 @@ class Factor:
                 f"{where} has name {cls.name!r}; a factor needs a lowercase snake_case name"
             )
         weight = cls.default_weight
-        if not _is_number(weight) or not math.isfinite(weight) or weight < 0:
+        if not is_number(weight) or not math.isfinite(weight) or weight < 0:
             raise ConfigurationError(
                 f"factor {cls.name!r} has default_weight {weight!r}; it must be finite and >= 0"
             )
         window = cls.window_days
         if window is not None and (
-            not _is_number(window) or not math.isfinite(window) or window <= 0
+            not is_number(window) or not math.isfinite(window) or window <= 0
         ):
             raise ConfigurationError(
                 f"factor {cls.name!r} has window_days {window!r}; it must be > 0 or None"
@@ -270,7 +271,3 @@ class Factor:
                 f"factor {cls.name!r} implements aggregate() and compute() but declares no "
                 "inputs; name them in the inputs class attribute"
             )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -271,9 +271,10 @@ def _instant_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
 
 def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> pl.DataFrame:
     # Parsed like the object path parses text (pydantic), one distinct value at a time.
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
-    adapter = TypeAdapter(datetime)
+    from ._inputs import DATETIME_ADAPTER as adapter
+
     mapping: dict[str, datetime | None] = {}
     for text in frame.get_column(name).drop_nulls().unique().to_list():
         try:

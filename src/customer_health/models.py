@@ -225,9 +225,6 @@ class HealthStatus(StrEnum):
     CRITICAL = "critical"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 _OptionalFinite: TypeAlias = Annotated[float, Field(allow_inf_nan=False)] | None
 

@@ -21,7 +21,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._engine import ActiveFactor, Plan, checked, collector_paused, routes_of
-from ._format import plural
+from ._format import is_number, plural
 from ._inputs import feed_events, resolve_as_of, validate_customer, validate_events
 from .builtin.factors import days
 from .exceptions import (
@@ -215,8 +215,7 @@ class Scorer:
         weights: dict[str, float] = {}
         for name in selected:
             value = given.get(name, factors[name].default_weight)
-            number_like = isinstance(value, int | float) and not isinstance(value, bool)
-            if not number_like or not math.isfinite(value) or value < 0:
+            if not is_number(value) or not math.isfinite(value) or value < 0:
                 raise ConfigurationError(
                     f"weight of factor {name!r} is {value!r}; weights must be finite numbers >= 0"
                 )

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._format import is_number
 from .exceptions import ConfigurationError
 
 __all__ = ["BUILTIN_SEGMENTS", "SegmentExpectations", "check_expectations"]
@@ -64,8 +65,7 @@ def check_expectations(segment: Any, expectations: Any, plugin: str) -> dict[str
                 f"plugin {plugin!r} gave segment {segment!r} an expectation named {key!r}; "
                 "names are non-empty strings"
             )
-        number_like = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number_like or not math.isfinite(value) or value <= 0:
+        if not is_number(value) or not math.isfinite(value) or value <= 0:
             raise ConfigurationError(
                 f"plugin {plugin!r} set expectation {key!r} of segment {segment!r} to "
                 f"{value!r}; every expectation must be a number > 0"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
+from ._format import is_number
 from ._inputs import resolve_as_of, validate_customer, validate_events
 from .exceptions import (
     ConfigurationError,
@@ -432,7 +433,7 @@ class _Contract:
             raise self.fail(f"aggregate() {label} returned {raw!r}; expected a mapping")
         for name in self.factor.inputs:
             value: Any = raw.get(name)
-            if not (_is_number(value) and math.isfinite(value)):
+            if not (is_number(value) and math.isfinite(value)):
                 raise self.fail(
                     f"aggregate() {label} returned input {name!r} = {value!r}; "
                     f"expected a finite number for each of {self.factor.inputs}"
@@ -454,13 +455,13 @@ class _Contract:
         if not isinstance(result, FactorResult):
             raise self.fail(f"{what} returned {result!r}; expected a FactorResult")
         score = result.score
-        if score is not None and not (_is_number(score) and 0.0 <= score <= 100.0):
+        if score is not None and not (is_number(score) and 0.0 <= score <= 100.0):
             raise self.fail(f"{what} returned score {score!r}; scores are within 0-100 or None")
         if not isinstance(result.explanation, str) or not result.explanation.strip():
             raise self.fail(f"{what} returned explanation {result.explanation!r}; it is empty")
         for field in ("value", "expected"):
             value = getattr(result, field)
-            if value is not None and not (_is_number(value) and math.isfinite(value)):
+            if value is not None and not (is_number(value) and math.isfinite(value)):
                 raise self.fail(f"{what} returned {field} {value!r}; expected a finite number")
         return result
 
@@ -482,10 +483,6 @@ class _Contract:
         times = (self.as_of, self.as_of - _MICROSECOND, self.as_of - half)
         customer = self.ctx.customer.id
         return [_noise_event(kind, customer, at, i) for kind in kinds for i, at in enumerate(times)]
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _shifted(event: Event, delta: timedelta) -> Event:
