@@ -21,6 +21,7 @@ from typing import Any as _Any
 
 from .exceptions import (
     ConfigurationError,
+    CustomerExistsError,
     CustomerHealthError,
     CustomerNotCreatedError,
     CustomersLeftOutWarning,
@@ -67,6 +68,7 @@ __all__ = [
     "ConfigurationError",
     "CustomEvent",
     "Customer",
+    "CustomerExistsError",
     "CustomerHealthError",
     "CustomerNotCreatedError",
     "CustomersLeftOutWarning",

@@ -122,6 +122,15 @@ class Plan:
             add = _guarded_add(active, add)
         self.route: Route = (since, add)
 
+    @classmethod
+    def prepared(cls, active: ActiveFactor, inputs: Mapping[str, Mapping[str, float]]) -> Plan:
+        """A plan whose inputs another engine computed (SQL, frames), by customer id."""
+        plan = cls.__new__(cls)
+        plan.active = active
+        plan.inputs = inputs
+        plan.grouped = None
+        return plan
+
     def finish(self) -> None:
         """Collect the accumulated inputs (vectorised factors)."""
         if self.grouped is None:

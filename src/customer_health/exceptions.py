@@ -12,7 +12,8 @@ this library::
     │   ├── InvalidEventError                  an event; names the event and the field
     │   │   └── EventConflictError             one event_id, two different contents
     │   └── InvalidCustomerError               a customer; names it and the field
-    ├── UnknownCustomerError (LookupError)     events of customers not being scored
+    │       └── CustomerExistsError            adding a customer whose id is stored
+    ├── UnknownCustomerError (LookupError)     a customer not being scored or not stored
     ├── CustomerNotCreatedError (ValueError)   scoring before the customer existed
     ├── PluginError                            a plugin misbehaved
     │   ├── PluginLoadError (ImportError)      an entry point that cannot be loaded
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "CustomerExistsError",
     "CustomerHealthError",
     "CustomerNotCreatedError",
     "CustomersLeftOutWarning",
@@ -80,8 +82,13 @@ class InvalidCustomerError(InvalidInputError):
     """A customer that fails validation; the message names the customer and the field."""
 
 
+class CustomerExistsError(InvalidCustomerError):
+    """Adding a customer whose id a store already holds."""
+
+
 class UnknownCustomerError(CustomerHealthError, LookupError):
-    """Events that belong to customers who are not being scored."""
+    """A customer id nobody knows: events of customers not being scored, or an id a
+    store does not hold."""
 
 
 class CustomerNotCreatedError(CustomerHealthError, ValueError):

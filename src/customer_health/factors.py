@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import narwhals.stable.v2 as nw
 
     from .models import Customer, Event
+    from .storage.sqlalchemy import SQLEvents
 
 __all__ = ["Accumulator", "Factor", "FactorContext", "FactorResult"]
 
@@ -187,6 +188,20 @@ class Factor:
         expectation per customer (prorated like ``FactorContext.expected``), or None.
         The score must be null where :meth:`compute` gives no data. ``None`` (the
         default) makes frame engines call :meth:`compute` row by row.
+        """
+        return None
+
+    def sql_inputs(self, events: SQLEvents) -> Mapping[str, Any] | None:
+        """The batch form in SQL: an aggregate expression (SQLAlchemy) per input.
+
+        The SQL store runs every factor's aggregates in one ``GROUP BY customer_id``
+        query over its events table; see :class:`~customer_health.storage.sqlalchemy.SQLEvents`
+        for the columns and helpers. Wrap each aggregate in ``events.mine`` (the
+        factor's kinds, in its window) - ``events.when(condition, value)`` does - and
+        keep to portable SQL (``sum(case(...))``, ``count(distinct(case(...)))``).
+        Customers without events get the inputs of no events. Return ``None`` (the
+        default) when the factor has no SQL form: the store then loads its customers'
+        events and feeds them to :meth:`accumulator` (or :meth:`evaluate`).
         """
         return None
 

@@ -375,10 +375,20 @@ class Scorer:
         Returns the scores and how many events belonged to other customers, per id.
         """
         ids = [customer.id for customer in customers]
-        plans = [Plan(active, as_of, ids) for active in self._active]
+        plans = self._plans(as_of, ids)
         others = feed_events(events, set(ids), as_of, *routes_of(plans))
         for plan in plans:
             plan.finish()
+        return self._results(customers, as_of, plans), others
+
+    def _plans(self, as_of: datetime, ids: list[str]) -> list[Plan]:
+        """A plan per factor in use, fed by :func:`feed_events` (see :meth:`_run`)."""
+        return [Plan(active, as_of, ids) for active in self._active]
+
+    def _results(
+        self, customers: Sequence[Customer], as_of: datetime, plans: Sequence[Plan]
+    ) -> list[HealthScore]:
+        """Score ``customers`` from finished plans, one per factor in use, in order."""
         scores = []
         for customer in customers:
             segment = self.expectations(customer)
@@ -391,7 +401,7 @@ class Scorer:
                 for plan in plans
             ]
             scores.append(self._combine(customer.id, as_of, results))
-        return scores, others
+        return scores
 
     def expectations(self, customer: Customer) -> Mapping[str, float]:
         """The expectations of ``customer``'s segment; unknown segments are an error."""

@@ -12,6 +12,8 @@ from ..factors import Accumulator, Factor, FactorContext, FactorResult
 if TYPE_CHECKING:
     import narwhals.stable.v2 as nw
 
+    from ..storage.sqlalchemy import SQLEvents
+
 __all__ = [
     "BUILTIN_FACTORS",
     "ApiUsage",
@@ -99,6 +101,11 @@ class ApiUsage(_Usage):
 
         return calls_inputs(events)
 
+    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
+        from .sql import calls_sql
+
+        return calls_sql(events)
+
 
 class LoginFrequency(_Usage):
     """Distinct UTC days with a login in the last 30 days."""
@@ -126,6 +133,11 @@ class LoginFrequency(_Usage):
         from .frames import login_inputs
 
         return login_inputs(events)
+
+    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
+        from .sql import login_sql
+
+        return login_sql(events)
 
     def _describe(self, value: float) -> str:
         return f"logins on {plural(value, 'distinct day')}"
@@ -157,6 +169,11 @@ class FeatureAdoption(_Usage):
         from .frames import features_inputs
 
         return features_inputs(events)
+
+    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
+        from .sql import features_sql
+
+        return features_sql(events)
 
     def _describe(self, value: float) -> str:
         return plural(value, "distinct feature") + " used"
@@ -203,6 +220,11 @@ class PaymentTimeliness(Factor):
         from .frames import payment_inputs
 
         return payment_inputs(events, as_of, self.due_window_days)
+
+    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
+        from .sql import payment_sql
+
+        return payment_sql(events, self.due_window_days)
 
     def frame_score(
         self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
@@ -265,6 +287,11 @@ class SupportTickets(Factor):
         from .frames import tickets_inputs
 
         return tickets_inputs(events, as_of)
+
+    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
+        from .sql import tickets_sql
+
+        return tickets_sql(events)
 
     def frame_score(
         self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None

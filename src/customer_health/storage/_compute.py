@@ -1,0 +1,119 @@
+"""Scores from stored events: factor inputs by the database, arithmetic in Python.
+
+Every factor with an SQL form contributes its aggregates to one grouped query over
+``ch_events`` (no event rows come back, only one row of inputs per customer). A
+factor without one gets just its customers' events of its kinds, loaded as models
+and fed to it as :meth:`~customer_health.Scorer.score_many` would. The scorer then
+does the rest exactly as on the object path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from .._engine import Plan, routes_of
+from .._inputs import feed_events
+from ..models import EVENT_ADAPTER, Customer, Event, HealthScore
+from ._sql import condition, inputs_query, sql_events
+from ._tables import EVENT_FIELDS, events
+
+if TYPE_CHECKING:
+    from .._engine import ActiveFactor
+    from ..scoring import Scorer
+
+__all__ = ["compute_scores"]
+
+_ID_CHUNK = 5_000
+"""Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
+
+
+def compute_scores(
+    connection: sa.Connection,
+    scorer: Scorer,
+    customers: Sequence[Customer],
+    as_of: datetime,
+    *,
+    every_customer: bool,
+) -> list[HealthScore]:
+    """Score ``customers`` (all created by ``as_of``) from their stored events.
+
+    ``every_customer`` says ``customers`` are all the store's customers: the queries
+    then need no ``IN`` list.
+    """
+    ids = [customer.id for customer in customers]
+    if not ids:
+        return []
+    chunks: list[Sequence[str] | None] = (
+        [None]
+        if every_customer
+        else [ids[i : i + _ID_CHUNK] for i in range(0, len(ids), _ID_CHUNK)]
+    )
+    plans: list[Plan] = []
+    fed: list[Plan] = []
+    in_sql: list[tuple[ActiveFactor, Mapping[str, Any]]] = []
+    for active in scorer._active:
+        aggregates = active.factor.sql_inputs(sql_events(active, as_of))
+        if aggregates is None:
+            plan = Plan(active, as_of, ids)
+            fed.append(plan)
+            plans.append(plan)
+        else:
+            in_sql.append((active, aggregates))
+            plans.append(Plan.prepared(active, {}))
+    if in_sql:
+        inputs = _sql_inputs(connection, in_sql, as_of, ids, chunks)
+        for plan in plans:
+            if plan.active.name in inputs:
+                plan.inputs = inputs[plan.active.name]
+    if fed:
+        routes = routes_of(fed)
+        for chunk in chunks:
+            feed_events(_load_events(connection, fed, as_of, chunk), set(ids), as_of, *routes)
+        for plan in fed:
+            plan.finish()
+    return scorer._results(customers, as_of, plans)
+
+
+def _sql_inputs(
+    connection: sa.Connection,
+    factors: Sequence[tuple[ActiveFactor, Mapping[str, Any]]],
+    as_of: datetime,
+    ids: Sequence[str],
+    chunks: Iterable[Sequence[str] | None],
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each SQL factor's inputs by customer id; customers without events get the
+    inputs of no events (the factor's own ``aggregate([])``)."""
+    empty = {active.name: active.factor.aggregate([], as_of) for active, _ in factors}
+    found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
+    conditions = [condition(active, as_of) for active, _ in factors]
+    for chunk in chunks:
+        query, labels = inputs_query(factors, conditions, chunk)
+        for row in connection.execute(query).mappings():
+            cid = row["customer_id"]
+            for factor, name, label in labels:
+                value = row[label]
+                found[factor].setdefault(cid, {})[name] = 0.0 if value is None else float(value)
+    return {
+        name: {cid: mine.get(cid) or dict(empty[name]) for cid in ids}
+        for name, mine in found.items()
+    }
+
+
+def _load_events(
+    connection: sa.Connection,
+    plans: Sequence[Plan],
+    as_of: datetime,
+    customer_ids: Sequence[str] | None,
+) -> Iterable[Event]:
+    """The stored events the fed factors read, as models (oldest first)."""
+    where = sa.or_(*(condition(plan.active, as_of) for plan in plans))
+    query = sa.select(*(events.c[name] for name in EVENT_FIELDS)).where(where)
+    if customer_ids is not None:
+        query = query.where(events.c.customer_id.in_(customer_ids))
+    query = query.order_by(events.c.seq)
+    for row in connection.execute(query).mappings():
+        yield EVENT_ADAPTER.validate_python({k: v for k, v in row.items() if v is not None})

@@ -1,0 +1,381 @@
+"""The store's reads and bookkeeping writes, as functions of a connection."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from .._format import plural
+from ..exceptions import ConfigurationError, UnknownCustomerError
+from ..models import Customer, HealthScore, HealthStatus, trusted
+from ._tables import customers, events, latest, pending, scores
+from ._upsert import insert_for
+from .models import Bin, GroupStats, Page, PortfolioStats, ScoredCustomer, StatusChange, StatusCount
+
+_ID_CHUNK = 5_000
+_STATUSES = tuple(status.value for status in HealthStatus)
+_ORDERS = ("score", "-score", "name", "-name")
+_MAX_PAGE = 1_000
+
+
+# -- customers ------------------------------------------------------------------------
+
+
+def _customer(row: Any) -> Customer:
+    return trusted(
+        Customer,
+        {
+            "id": row.id,
+            "segment": row.segment,
+            "name": row.name,
+            "created_at": row.created_at,
+            "attributes": row.attributes,
+        },
+    )
+
+
+def existing_ids(connection: sa.Connection, ids: Sequence[str]) -> list[str]:
+    """Which of ``ids`` are stored, sorted."""
+    found: list[str] = []
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        found += connection.execute(
+            sa.select(customers.c.id).where(customers.c.id.in_(chunk))
+        ).scalars()
+    return sorted(found)
+
+
+def customer(connection: sa.Connection, customer_id: str) -> Customer:
+    row = connection.execute(sa.select(customers).where(customers.c.id == customer_id)).first()
+    if row is None:
+        raise UnknownCustomerError(f"unknown customer {customer_id!r}")
+    return _customer(row)
+
+
+def all_customers(connection: sa.Connection) -> list[Customer]:
+    rows = connection.execute(sa.select(customers).order_by(customers.c.id))
+    return [_customer(row) for row in rows]
+
+
+def customers_by_id(connection: sa.Connection, ids: Sequence[str]) -> list[Customer]:
+    """The customers ``ids``, in that order; unknown ids are an error naming them."""
+    found: dict[str, Customer] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        for row in connection.execute(sa.select(customers).where(customers.c.id.in_(chunk))):
+            found[row.id] = _customer(row)
+    missing = [cid for cid in ids if cid not in found]
+    if missing:
+        shown = ", ".join(repr(cid) for cid in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise UnknownCustomerError(f"{plural(len(missing), 'unknown customer')}: {shown}{more}")
+    return [found[cid] for cid in ids]
+
+
+def count_events(connection: sa.Connection, customer_id: str | None) -> int:
+    query = sa.select(sa.func.count()).select_from(events)
+    if customer_id is not None:
+        query = query.where(events.c.customer_id == customer_id)
+    return int(connection.execute(query).scalar_one())
+
+
+# -- scores ---------------------------------------------------------------------------
+
+
+def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now: datetime) -> None:
+    """Store ``computed`` and make each the customer's latest unless a later one is."""
+    if not computed:
+        return
+    rows = [
+        {
+            "customer_id": s.customer_id,
+            "as_of": s.as_of,
+            "score": s.score,
+            "status": s.status.value,
+            "coverage": s.coverage,
+            # The engine's FactorScores are built from plain dicts: their __dict__ is
+            # the breakdown, with no dump needed.
+            "factors": [dict(f.__dict__) for f in s.factors],
+            "model_version": s.model_version,
+            "fingerprint": s.fingerprint,
+            "computed_at": now,
+        }
+        for s in computed
+    ]
+    inserted = connection.execute(
+        scores.insert().returning(scores.c.id, sort_by_parameter_order=True), rows
+    ).scalars()
+    latest_rows = [
+        {
+            "customer_id": s.customer_id,
+            "score_id": score_id,
+            "as_of": s.as_of,
+            "score": s.score,
+            "status": s.status.value,
+        }
+        for s, score_id in zip(computed, inserted, strict=True)
+    ]
+    statement = insert_for(connection, latest)
+    statement = statement.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={
+            "score_id": statement.excluded.score_id,
+            "as_of": statement.excluded.as_of,
+            "score": statement.excluded.score,
+            "status": statement.excluded.status,
+        },
+        where=latest.c.as_of <= statement.excluded.as_of,
+    )
+    connection.execute(statement, latest_rows)
+
+
+_SCORE_FIELDS = (
+    "customer_id",
+    "as_of",
+    "score",
+    "status",
+    "coverage",
+    "factors",
+    "model_version",
+    "fingerprint",
+)
+
+
+def _health(row: Any, prefix: str = "") -> HealthScore:
+    values = row._mapping
+    return HealthScore.model_validate({name: values[prefix + name] for name in _SCORE_FIELDS})
+
+
+def latest_score(connection: sa.Connection, customer_id: str) -> HealthScore | None:
+    row = connection.execute(
+        sa.select(scores)
+        .join(latest, latest.c.score_id == scores.c.id)
+        .where(latest.c.customer_id == customer_id)
+    ).first()
+    return None if row is None else _health(row)
+
+
+def history(
+    connection: sa.Connection, customer_id: str, start: datetime | None, end: datetime | None
+) -> list[HealthScore]:
+    query = sa.select(scores).where(scores.c.customer_id == customer_id)
+    if start is not None:
+        query = query.where(scores.c.as_of >= start)
+    if end is not None:
+        query = query.where(scores.c.as_of <= end)
+    query = query.order_by(scores.c.as_of, scores.c.id)
+    return [_health(row) for row in connection.execute(query)]
+
+
+# -- the rescoring queue --------------------------------------------------------------
+
+
+def claim_pending(connection: sa.Connection, size: int) -> list[str]:
+    """Take up to ``size`` pending customers off the queue, oldest first.
+
+    The rows stay locked (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so other workers
+    pass them by) and deleted only when the caller's transaction commits; if it
+    rolls back - or its process dies - they are pending again.
+    """
+    oldest = (
+        sa.select(pending.c.customer_id)
+        .order_by(pending.c.since, pending.c.customer_id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = connection.execute(
+        sa.delete(pending)
+        .where(pending.c.customer_id.in_(oldest.scalar_subquery()))
+        .returning(pending.c.customer_id)
+    ).scalars()
+    return sorted(claimed)
+
+
+def mark_stale(connection: sa.Connection, now: datetime, before: datetime) -> None:
+    """Queue customers never scored, or whose latest score is from before ``before``
+    (only those that exist at ``now``)."""
+    due = (
+        sa.select(customers.c.id, sa.literal(now, pending.c.since.type))
+        .outerjoin(latest, latest.c.customer_id == customers.c.id)
+        .where(
+            sa.or_(latest.c.customer_id.is_(None), latest.c.as_of < before),
+            sa.or_(customers.c.created_at.is_(None), customers.c.created_at <= now),
+        )
+    )
+    statement = (
+        insert_for(connection, pending)
+        .from_select(["customer_id", "since"], due)
+        .on_conflict_do_nothing(index_elements=["customer_id"])
+    )
+    connection.execute(statement)
+
+
+# -- listing --------------------------------------------------------------------------
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _encode(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, list) or len(key) != 2:
+        raise ConfigurationError(f"cursor {cursor!r} is not a cursor this store handed out")
+    return key
+
+
+def latest_page(
+    connection: sa.Connection,
+    *,
+    status: str | Sequence[str] | None,
+    segment: str | Sequence[str] | None,
+    search: str | None,
+    order: str,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    if order not in _ORDERS:
+        raise ConfigurationError(f"order {order!r} is not one of {', '.join(_ORDERS)}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= _MAX_PAGE:
+        raise ConfigurationError(f"limit must be an integer from 1 to {_MAX_PAGE}, not {limit!r}")
+    statuses = _as_list(status)
+    for value in statuses or ():
+        if value not in _STATUSES:
+            raise ConfigurationError(f"status {value!r} is not one of {', '.join(_STATUSES)}")
+    c = customers.c
+    if order.endswith("score"):
+        key: sa.ColumnElement[Any] = sa.func.coalesce(latest.c.score, -1.0)
+    else:
+        key = sa.func.coalesce(c.name, "")
+    descending = order.startswith("-")
+    query = (
+        sa.select(
+            *(c[name] for name in ("id", "segment", "name", "created_at", "attributes")),
+            *(scores.c[name].label(f"s_{name}") for name in _SCORE_FIELDS),
+        )
+        .select_from(customers)
+        .outerjoin(latest, latest.c.customer_id == c.id)
+        .outerjoin(scores, scores.c.id == latest.c.score_id)
+        .add_columns(key.label("sort_key"))
+    )
+    if statuses is not None:
+        query = query.where(latest.c.status.in_(statuses))
+    segments = _as_list(segment)
+    if segments is not None:
+        query = query.where(c.segment.in_(segments))
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(sa.func.lower(c.name).like(f"%{escaped}%", escape="\\"))
+    if cursor is not None:
+        last_key, last_id = _decode(cursor)
+        after = sa.tuple_(key, c.id)
+        position = sa.tuple_(sa.literal(last_key), sa.literal(last_id))
+        query = query.where(after < position if descending else after > position)
+    ordering = (key.desc(), c.id.desc()) if descending else (key.asc(), c.id.asc())
+    rows = connection.execute(query.order_by(*ordering).limit(limit + 1)).all()
+    items = tuple(
+        ScoredCustomer(
+            customer=_customer(row), health=None if row.s_as_of is None else _health(row, "s_")
+        )
+        for row in rows[:limit]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode([last.sort_key, last.id])
+    return Page(items=items, next_cursor=next_cursor)
+
+
+# -- statistics -----------------------------------------------------------------------
+
+
+def _group(values: Sequence[tuple[str, float | None]]) -> GroupStats:
+    counts = dict.fromkeys(_STATUSES, 0)
+    for status, _ in values:
+        counts[status] += 1
+    total = len(values)
+    numbers = [score for _, score in values if score is not None]
+    return GroupStats(
+        customers=total,
+        statuses={
+            name: StatusCount(count=n, share=n / total if total else 0.0)
+            for name, n in counts.items()
+        },
+        mean=math.fsum(numbers) / len(numbers) if numbers else None,
+        median=statistics.median(numbers) if numbers else None,
+    )
+
+
+def stats(connection: sa.Connection, now: datetime, changes_days: int, bins: int) -> PortfolioStats:
+    rows = connection.execute(
+        sa.select(customers.c.segment, latest.c.status, latest.c.score).outerjoin(
+            latest, latest.c.customer_id == customers.c.id
+        )
+    ).all()
+    scored = [(row.segment, row.status, row.score) for row in rows if row.status is not None]
+    by_segment: dict[str, list[tuple[str, float | None]]] = {}
+    for segment, status, value in scored:
+        by_segment.setdefault(segment, []).append((status, value))
+    width = 100.0 / bins
+    counts = [0] * bins
+    for _, _, value in scored:
+        if value is not None:
+            counts[min(bins - 1, int(value // width))] += 1
+    histogram = tuple(
+        Bin(low=i * width, high=(i + 1) * width, count=n) for i, n in enumerate(counts)
+    )
+    return PortfolioStats(
+        overall=_group([(status, value) for _, status, value in scored]),
+        segments={name: _group(values) for name, values in sorted(by_segment.items())},
+        unscored=len(rows) - len(scored),
+        histogram=histogram,
+        changes_days=changes_days,
+        changes=_changes(connection, now - timedelta(days=changes_days)),
+    )
+
+
+def _changes(connection: sa.Connection, then: datetime) -> tuple[StatusChange, ...]:
+    """Per from -> to pair, customers whose latest status differs from their latest
+    status at ``then``."""
+    ranked = (
+        sa.select(
+            scores.c.customer_id,
+            scores.c.status,
+            sa.func.row_number()
+            .over(
+                partition_by=scores.c.customer_id,
+                order_by=(scores.c.as_of.desc(), scores.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(scores.c.as_of <= then)
+        .subquery()
+    )
+    query = (
+        sa.select(ranked.c.status.label("before"), latest.c.status.label("after"), sa.func.count())
+        .join_from(ranked, latest, latest.c.customer_id == ranked.c.customer_id)
+        .where(ranked.c.rank == 1, ranked.c.status != latest.c.status)
+        .group_by(ranked.c.status, latest.c.status)
+        .order_by(ranked.c.status, latest.c.status)
+    )
+    return tuple(
+        StatusChange(from_status=before, to_status=after, count=n)
+        for before, after, n in connection.execute(query)
+    )

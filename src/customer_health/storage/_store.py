@@ -1,0 +1,417 @@
+"""The SQLAlchemy store: customers, events, scores and the rescoring queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from .._format import plural
+from .._inputs import resolve_as_of, validate_customer, validate_events
+from ..exceptions import (
+    ConfigurationError,
+    CustomerExistsError,
+    UnknownCustomerError,
+)
+from ..models import Customer, Event, HealthScore
+from ..scoring import HealthScores, Scorer, default_scorer
+from . import _queries
+from ._compute import compute_scores
+from ._ingest import mark_pending, record_events
+from ._tables import customers, metadata, pending
+from ._upsert import SUPPORTED_DIALECTS
+from .models import Page, PortfolioStats, Recorded
+
+__all__ = ["DEFAULT_URL", "SQLAlchemyStore", "create_engine"]
+
+DEFAULT_URL = "sqlite:///customer-health.db"
+"""Where a store keeps its data when given no engine: a SQLite file in the working
+directory."""
+
+Order = Literal["score", "-score", "name", "-name"]
+
+
+def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url`` set up for the store.
+
+    SQLite gets write-ahead logging and a busy timeout (several processes may share a
+    file), transactions that take the write lock when they begin if they will write
+    (so two writers queue instead of failing), and one shared connection for an
+    in-memory database (otherwise each connection would see a database of its own).
+    """
+    url = sa.make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, **kwargs)
+    memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    if memory:
+        kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN (pysqlite's own is deferred and late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        writes = connection.get_execution_options().get("customer_health_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+class SQLAlchemyStore:
+    """Customers, events and scores in a SQL database, with rescoring in SQL.
+
+    :param engine: a SQLAlchemy :class:`~sqlalchemy.Engine` or a URL (default
+        :data:`DEFAULT_URL`). SQLite and PostgreSQL (``postgresql+psycopg://``) are
+        supported. An engine made from a URL is the store's: :meth:`close` disposes it.
+    :param scorer: the :class:`~customer_health.Scorer` to score with (default: the
+        default model with the installed plugins).
+    :param max_age: a score older than this is due again (windows slide even when no
+        event arrives); :meth:`rescore_pending` rescores those too.
+    :param batch_size: customers per transaction in :meth:`rescore_pending`.
+    :param chunk_size: events staged at a time when recording a batch.
+    :param clock: returns the current instant (tests pass a fixed one).
+
+    Create the tables with :meth:`create_all` (notebooks, tests) or the shipped
+    Alembic migrations (:meth:`upgrade`).
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine | str | sa.URL | None = None,
+        *,
+        scorer: Scorer | None = None,
+        max_age: timedelta = timedelta(hours=24),
+        batch_size: int = 500,
+        chunk_size: int = 50_000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._owns_engine = not isinstance(engine, sa.Engine)
+        self.engine: sa.Engine = (
+            engine if isinstance(engine, sa.Engine) else create_engine(engine or DEFAULT_URL)
+        )
+        if self.engine.dialect.name not in SUPPORTED_DIALECTS:
+            raise ConfigurationError(
+                f"database {self.engine.dialect.name!r} is not supported; use one of "
+                f"{', '.join(SUPPORTED_DIALECTS)}"
+            )
+        for label, value in (("batch_size", batch_size), ("chunk_size", chunk_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(f"{label} must be a positive integer, not {value!r}")
+        if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
+            raise ConfigurationError(f"max_age must be a positive timedelta, not {max_age!r}")
+        self.scorer: Scorer = scorer or default_scorer()
+        self.max_age = max_age
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def __repr__(self) -> str:
+        return f"<SQLAlchemyStore {self.engine.url.render_as_string(hide_password=True)}>"
+
+    def __enter__(self) -> SQLAlchemyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Dispose of the engine if the store made it (from a URL)."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------
+
+    def create_all(self) -> None:
+        """Create the tables that do not exist yet (without Alembic's bookkeeping)."""
+        metadata.create_all(self.engine)
+
+    def upgrade(self, revision: str = "heads") -> None:
+        """Run the shipped Alembic migrations up to ``revision``."""
+        from .migrations import upgrade
+
+        upgrade(self.engine, revision)
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The store's clock, as an aware UTC datetime."""
+        return resolve_as_of(self._clock())
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(customer_health_writes=True)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    # -- customers -----------------------------------------------------------------
+
+    def add_customer(self, customer: Customer | Mapping[str, Any]) -> Customer:
+        """Add one customer; an id already stored is a :class:`CustomerExistsError`."""
+        return self.add_customers([customer])[0]
+
+    def add_customers(self, new: Iterable[Customer | Mapping[str, Any]]) -> list[Customer]:
+        """Add customers, all or none; each is due for scoring."""
+        models = [validate_customer(raw, index) for index, raw in enumerate(new)]
+        seen: set[str] = set()
+        for model in models:
+            self.scorer.expectations(model)  # an unknown segment is an error now
+            if model.id in seen:
+                raise CustomerExistsError(f"customer {model.id!r} appears twice in the batch")
+            seen.add(model.id)
+        if not models:
+            return []
+        now = self.now()
+        with self._writing() as connection:
+            existing = _queries.existing_ids(connection, [m.id for m in models])
+            if existing:
+                shown = ", ".join(repr(cid) for cid in existing[:5])
+                more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+                raise CustomerExistsError(
+                    f"{plural(len(existing), 'customer')} already stored: {shown}{more}; "
+                    "update them with update_customer()"
+                )
+            connection.execute(customers.insert(), [_customer_row(m, now) for m in models])
+            mark_pending(connection, [m.id for m in models], now)
+        return models
+
+    def update_customer(self, customer: Customer | Mapping[str, Any]) -> Customer:
+        """Replace a stored customer (same ``id``); it is due for rescoring."""
+        model = validate_customer(customer)
+        self.scorer.expectations(model)  # an unknown segment is an error now
+        now = self.now()
+        with self._writing() as connection:
+            row = _customer_row(model, now)
+            del row["id"]
+            statement = customers.update().where(customers.c.id == model.id).values(**row)
+            updated = connection.execute(
+                statement.execution_options(preserve_rowcount=True)
+            ).rowcount
+            if not updated:
+                raise UnknownCustomerError(f"unknown customer {model.id!r}; add it first")
+            mark_pending(connection, [model.id], now)
+        return model
+
+    def get_customer(self, customer_id: str) -> Customer:
+        """The stored customer ``customer_id`` (:class:`UnknownCustomerError` if none)."""
+        with self._reading() as connection:
+            return _queries.customer(connection, customer_id)
+
+    def count_customers(self) -> int:
+        """How many customers are stored."""
+        with self._reading() as connection:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(customers)
+            ).scalar_one()
+
+    # -- events --------------------------------------------------------------------
+
+    def record(self, event: Event | Mapping[str, Any]) -> Recorded:
+        """Record one event (see :meth:`record_many`)."""
+        return self.record_many([event])
+
+    def record_many(self, new: Iterable[Event | Mapping[str, Any]]) -> Recorded:
+        """Record events, all or none, and mark their customers due for rescoring.
+
+        Idempotent by ``event_id``: an identical copy of a stored event is counted in
+        :attr:`Recorded.duplicates` and stores nothing; the same ``event_id`` with
+        other content is an :class:`~customer_health.EventConflictError` naming it.
+        Events of customers not stored are an :class:`UnknownCustomerError`.
+        """
+        batch = validate_events(new)
+        with self._writing() as connection:
+            stored, duplicates = record_events(connection, batch, self.now(), self.chunk_size)
+        return Recorded(recorded=stored, duplicates=duplicates)
+
+    def count_events(self, customer_id: str | None = None) -> int:
+        """How many events are stored (for one customer, if given)."""
+        with self._reading() as connection:
+            return _queries.count_events(connection, customer_id)
+
+    # -- scoring -------------------------------------------------------------------
+
+    def recalculate(
+        self,
+        customer_ids: Iterable[str] | None = None,
+        *,
+        as_of: datetime | date | str | None = None,
+        save: bool = True,
+    ) -> HealthScores:
+        """Score customers (default: all) at ``as_of`` (default: now) from stored events.
+
+        The built-in factors' inputs are computed by the database; the scores are
+        stored unless ``save`` is false. Customers created after ``as_of`` are left
+        out and listed in :attr:`HealthScores.not_created`; unknown ids are an
+        :class:`UnknownCustomerError`.
+        """
+        instant = self.now() if as_of is None else resolve_as_of(as_of)
+        with self._writing() if save else self._reading() as connection:
+            return self._recalculate(connection, customer_ids, instant, save)
+
+    def health(
+        self, customer_id: str, *, as_of: datetime | date | str | None = None
+    ) -> HealthScore:
+        """One customer's score at ``as_of`` (default: now), computed, not stored.
+
+        Raises :class:`~customer_health.CustomerNotCreatedError` if the customer did
+        not exist yet at ``as_of``.
+        """
+        instant = self.now() if as_of is None else resolve_as_of(as_of)
+        with self._reading() as connection:
+            model = _queries.customer(connection, customer_id)
+            from ..scoring import _check_created
+
+            _check_created(model, instant)
+            return compute_scores(connection, self.scorer, [model], instant, every_customer=False)[
+                0
+            ]
+
+    def _recalculate(
+        self,
+        connection: sa.Connection,
+        customer_ids: Iterable[str] | None,
+        as_of: datetime,
+        save: bool,
+    ) -> HealthScores:
+        if customer_ids is None:
+            models = _queries.all_customers(connection)
+        else:
+            if isinstance(customer_ids, str):
+                raise ConfigurationError(
+                    f"customer_ids={customer_ids!r} is a string; pass a list of ids"
+                )
+            models = _queries.customers_by_id(connection, list(dict.fromkeys(customer_ids)))
+        alive = [m for m in models if m.created_at is None or m.created_at <= as_of]
+        computed = compute_scores(
+            connection, self.scorer, alive, as_of, every_customer=customer_ids is None
+        )
+        if save:
+            _queries.save_scores(connection, computed, self.now())
+        result = HealthScores(computed)
+        result.not_created = tuple(m.id for m in models if m.created_at and m.created_at > as_of)
+        return result
+
+    def rescore_pending(self, *, limit: int | None = None) -> int:
+        """Rescore the customers that are due, in batches; return how many were rescored.
+
+        Due are customers with events recorded (or changes) since their last score,
+        customers never scored, and those whose latest score is older than
+        ``max_age``. Each batch is claimed and rescored in one transaction: several
+        workers can drain at once on PostgreSQL (``FOR UPDATE SKIP LOCKED``), and a
+        worker that dies mid-batch leaves its batch pending for the next drain.
+        ``limit`` stops after about that many customers.
+        """
+        self._mark_stale()
+        claimed = rescored = 0
+        while limit is None or claimed < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - claimed)
+            with self._writing() as connection:
+                ids = _queries.claim_pending(connection, size)
+                if not ids:
+                    break
+                # Customers created after now leave the queue unscored; once they
+                # exist, they are due as never scored.
+                rescored += len(self._recalculate(connection, ids, self.now(), save=True))
+            claimed += len(ids)
+        return rescored
+
+    def _mark_stale(self) -> None:
+        now = self.now()
+        with self._writing() as connection:
+            _queries.mark_stale(connection, now, now - self.max_age)
+
+    def pending_count(self) -> int:
+        """How many customers are waiting to be rescored."""
+        with self._reading() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(pending)).scalar_one()
+
+    # -- queries -------------------------------------------------------------------
+
+    def latest(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        segment: str | Sequence[str] | None = None,
+        search: str | None = None,
+        order: Order = "score",
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        """Customers with their latest score, one page at a time (keyset pagination).
+
+        ``order`` is ``score`` (lowest first; never-scored and ``unknown`` first of
+        all), ``-score``, ``name`` or ``-name``; ties go by id. ``search`` matches a
+        part of the name, ignoring case. Pass the page's ``next_cursor`` as ``cursor``
+        for the next page.
+        """
+        with self._reading() as connection:
+            return _queries.latest_page(
+                connection,
+                status=status,
+                segment=segment,
+                search=search,
+                order=order,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    def latest_score(self, customer_id: str) -> HealthScore | None:
+        """The customer's stored score with the latest ``as_of`` (``None`` if none)."""
+        with self._reading() as connection:
+            _queries.customer(connection, customer_id)
+            return _queries.latest_score(connection, customer_id)
+
+    def history(
+        self,
+        customer_id: str,
+        *,
+        start: datetime | date | str | None = None,
+        end: datetime | date | str | None = None,
+    ) -> list[HealthScore]:
+        """The customer's stored scores with ``start <= as_of <= end``, oldest first."""
+        low = None if start is None else resolve_as_of(start)
+        high = None if end is None else resolve_as_of(end)
+        with self._reading() as connection:
+            _queries.customer(connection, customer_id)
+            return _queries.history(connection, customer_id, low, high)
+
+    def stats(self, *, changes_days: int = 7, bins: int = 10) -> PortfolioStats:
+        """Portfolio statistics over the latest scores (see :class:`PortfolioStats`)."""
+        if not isinstance(changes_days, int) or changes_days < 1:
+            raise ConfigurationError(
+                f"changes_days must be a positive integer, not {changes_days!r}"
+            )
+        if not isinstance(bins, int) or not 1 <= bins <= 100:
+            raise ConfigurationError(f"bins must be an integer from 1 to 100, not {bins!r}")
+        with self._reading() as connection:
+            return _queries.stats(connection, self.now(), changes_days, bins)
+
+
+def _customer_row(model: Customer, now: datetime) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "segment": model.segment,
+        "name": model.name,
+        "created_at": model.created_at,
+        "attributes": model.attributes,
+        "updated_at": now,
+    }

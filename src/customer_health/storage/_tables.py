@@ -1,0 +1,200 @@
+"""The store's tables: its own ``MetaData``, every table prefixed ``ch_``.
+
+Instants are stored as integer microseconds since 1970-01-01 UTC (:class:`Instant`)
+on every backend: SQLite has no timestamp type and its date functions lose
+microseconds, and the model needs durations exact to the microsecond. Reading a
+column through SQLAlchemy gives an aware UTC ``datetime`` back. JSON payloads
+(customer attributes, custom events' properties, a score's factor breakdown) are
+stored as canonical JSON text (:class:`CanonicalJSON`), so that equal contents are
+equal strings on every backend - which is what the ``event_id`` conflict check
+compares.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from ..models import to_utc
+
+__all__ = [
+    "EVENT_FIELDS",
+    "CanonicalJSON",
+    "Instant",
+    "customers",
+    "events",
+    "latest",
+    "metadata",
+    "micros",
+    "pending",
+    "scores",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+"""The store's tables, for hosts that run Alembic (or ``create_all``) themselves."""
+
+
+def micros(value: datetime) -> int:
+    """An instant as integer microseconds since the epoch (naive is read as UTC)."""
+    return (to_utc(value) - _EPOCH) // _MICROSECOND
+
+
+def instant(value: int) -> datetime:
+    """The aware UTC datetime of ``value`` microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class Instant(TypeDecorator[datetime]):
+    """An instant: integer microseconds in the database, aware UTC datetime in Python."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> int | None:
+        return None if value is None else micros(value)
+
+    def process_result_value(self, value: int | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else instant(value)
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as compact JSON with sorted keys: equal contents, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """A JSON document stored as canonical text (sorted keys, compact)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else canonical_json(value)
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+_ID = sa.String(255)
+
+customers = sa.Table(
+    "ch_customers",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("segment", _ID, nullable=False, index=True),
+    sa.Column("name", sa.String(1000), nullable=True, index=True),
+    sa.Column("created_at", Instant(), nullable=True),
+    sa.Column("attributes", CanonicalJSON(), nullable=False),
+    sa.Column("updated_at", Instant(), nullable=False),
+    comment="customer-health: customers",
+)
+
+events = sa.Table(
+    "ch_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column(
+        "customer_id", _ID, sa.ForeignKey("ch_customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("event_id", _ID, nullable=True),
+    sa.Column("kind", _ID, nullable=False),
+    sa.Column("occurred_at", Instant(), nullable=False),
+    sa.Column("quantity", sa.BigInteger(), nullable=True),
+    sa.Column("user_id", _ID, nullable=True),
+    sa.Column("feature", sa.String(1000), nullable=True),
+    sa.Column("due_at", Instant(), nullable=True),
+    sa.Column("paid_at", Instant(), nullable=True),
+    sa.Column("amount", sa.Float(), nullable=True),
+    sa.Column("priority", sa.String(16), nullable=True),
+    sa.Column("resolved_at", Instant(), nullable=True),
+    sa.Column("properties", CanonicalJSON(), nullable=True),
+    sa.Column("recorded_at", Instant(), nullable=False),
+    # NULL event_ids are distinct on every backend: events without one all count.
+    sa.UniqueConstraint("customer_id", "event_id", name="uq_ch_events_customer_event"),
+    sa.Index("ix_ch_events_customer_occurred", "customer_id", "occurred_at"),
+    comment="customer-health: usage events",
+)
+
+EVENT_FIELDS: tuple[str, ...] = (
+    "customer_id",
+    "event_id",
+    "kind",
+    "occurred_at",
+    "quantity",
+    "user_id",
+    "feature",
+    "due_at",
+    "paid_at",
+    "amount",
+    "priority",
+    "resolved_at",
+    "properties",
+)
+"""The columns of ``ch_events`` that hold an event's content (its identity and fields)."""
+
+scores = sa.Table(
+    "ch_scores",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column(
+        "customer_id", _ID, sa.ForeignKey("ch_customers.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("as_of", Instant(), nullable=False),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("coverage", sa.Float(), nullable=False),
+    sa.Column("factors", CanonicalJSON(), nullable=False),
+    sa.Column("model_version", sa.String(16), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("computed_at", Instant(), nullable=False),
+    sa.Index("ix_ch_scores_customer_as_of", "customer_id", "as_of"),
+    comment="customer-health: every score computed, with its factor breakdown",
+)
+
+latest = sa.Table(
+    "ch_latest",
+    metadata,
+    sa.Column(
+        "customer_id",
+        _ID,
+        sa.ForeignKey("ch_customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "score_id",
+        sa.BigInteger(),
+        sa.ForeignKey("ch_scores.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("as_of", Instant(), nullable=False, index=True),
+    sa.Column("score", sa.Float(), nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    comment="customer-health: each customer's score with the latest as_of",
+)
+
+pending = sa.Table(
+    "ch_pending",
+    metadata,
+    sa.Column(
+        "customer_id",
+        _ID,
+        sa.ForeignKey("ch_customers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("since", Instant(), nullable=False, index=True),
+    comment="customer-health: customers due for rescoring (new events, stale scores)",
+)
