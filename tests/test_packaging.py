@@ -9,12 +9,14 @@ import sys
 import pytest
 
 OPTIONAL = (
+    "alembic",
     "duckdb",
     "fastapi",
     "narwhals",
     "numpy",
     "pandas",
     "polars",
+    "psycopg",
     "pyarrow",
     "sqlalchemy",
 )
@@ -30,7 +32,12 @@ print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] in optiona
 
 @pytest.mark.parametrize(
     "module",
-    ["customer_health", "customer_health.builtin", "customer_health.plugins.manager"],
+    [
+        "customer_health",
+        "customer_health.builtin",
+        "customer_health.plugins.manager",
+        "customer_health.storage",
+    ],
 )
 def test_import_does_not_import_optional_dependencies(module: str) -> None:
     """Importing the module in a fresh interpreter imports none of the optional dependencies."""

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from .._format import plural
 from ..exceptions import ConfigurationError, UnknownCustomerError
-from ..models import Customer, HealthScore, HealthStatus, trusted
-from ._tables import customers, events, latest, pending, scores
+from ..models import EVENT_ADAPTER, Customer, Event, HealthScore, HealthStatus, trusted
+from ._tables import EVENT_FIELDS, customers, events, latest, pending, scores
 from ._upsert import insert_for
 from .models import Bin, GroupStats, Page, PortfolioStats, ScoredCustomer, StatusChange, StatusCount
 
@@ -77,6 +77,27 @@ def customers_by_id(connection: sa.Connection, ids: Sequence[str]) -> list[Custo
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise UnknownCustomerError(f"{plural(len(missing), 'unknown customer')}: {shown}{more}")
     return [found[cid] for cid in ids]
+
+
+def event_from_row(row: Any) -> Event:
+    """The event model of a stored row (its non-null content fields)."""
+    return EVENT_ADAPTER.validate_python(
+        {name: value for name, value in row._mapping.items() if value is not None}
+    )
+
+
+def customer_events(
+    connection: sa.Connection, customer_id: str, start: datetime | None, end: datetime | None
+) -> list[Event]:
+    query = sa.select(*(events.c[name] for name in EVENT_FIELDS)).where(
+        events.c.customer_id == customer_id
+    )
+    if start is not None:
+        query = query.where(events.c.occurred_at >= start)
+    if end is not None:
+        query = query.where(events.c.occurred_at <= end)
+    query = query.order_by(events.c.occurred_at, events.c.seq)
+    return [event_from_row(row) for row in connection.execute(query)]
 
 
 def count_events(connection: sa.Connection, customer_id: str | None) -> int:

@@ -242,6 +242,20 @@ class SQLAlchemyStore:
             stored, duplicates = record_events(connection, batch, self.now(), self.chunk_size)
         return Recorded(recorded=stored, duplicates=duplicates)
 
+    def events(
+        self,
+        customer_id: str,
+        *,
+        start: datetime | date | str | None = None,
+        end: datetime | date | str | None = None,
+    ) -> list[Event]:
+        """The customer's stored events with ``start <= occurred_at <= end``, oldest first."""
+        low = None if start is None else resolve_as_of(start)
+        high = None if end is None else resolve_as_of(end)
+        with self._reading() as connection:
+            _queries.customer(connection, customer_id)
+            return _queries.customer_events(connection, customer_id, low, high)
+
     def count_events(self, customer_id: str | None = None) -> int:
         """How many events are stored (for one customer, if given)."""
         with self._reading() as connection:
