@@ -63,9 +63,12 @@ def run(page: Path) -> list[tuple[int, str, str | None]]:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
-def test_examples_print_what_the_page_shows(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_examples_print_what_the_page_shows(
+    page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Every Python example runs; where the page shows its output, that is the output."""
     monkeypatch.syspath_prepend(str(PLUGIN_SRC))  # the plugin tutorial imports its example
+    monkeypatch.chdir(tmp_path)  # files the examples write (a SQLite database) go here
     for line, printed, output in run(page):
         if output is not None:
             assert printed == output, f"{page.name}:{line} printed:\n{printed}"

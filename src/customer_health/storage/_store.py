@@ -18,7 +18,7 @@ from ..exceptions import (
     UnknownCustomerError,
 )
 from ..models import Customer, Event, HealthScore
-from ..scoring import HealthScores, Scorer, default_scorer
+from ..scoring import HealthScores, Scorer, _check_created, default_scorer
 from . import _queries
 from ._compute import compute_scores
 from ._ingest import mark_pending, record_events
@@ -292,8 +292,6 @@ class SQLAlchemyStore:
         instant = self.now() if as_of is None else resolve_as_of(as_of)
         with self._reading() as connection:
             model = _queries.customer(connection, customer_id)
-            from ..scoring import _check_created
-
             _check_created(model, instant)
             return compute_scores(connection, self.scorer, [model], instant, every_customer=False)[
                 0
@@ -333,6 +331,12 @@ class SQLAlchemyStore:
         workers can drain at once on PostgreSQL (``FOR UPDATE SKIP LOCKED``), and a
         worker that dies mid-batch leaves its batch pending for the next drain.
         ``limit`` stops after about that many customers.
+
+        Workers never lose work, but may now and then repeat it: a never-scored (or
+        stale) customer that one worker is scoring when another starts its drain is
+        queued again by the second (it cannot see the first's uncommitted score), and
+        so scored twice. Events recorded while a customer is being scored always
+        queue it again, so the last events are never missed.
         """
         self._mark_stale()
         claimed = rescored = 0
