@@ -12,6 +12,9 @@ from customer_health.scoring import _default_scorer
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 
+# The storage backends (store, backend, clock, ...) for the storage and service suites.
+pytest_plugins = ["tests.backends"]
+
 
 @pytest.fixture(autouse=True)
 def _plugin_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

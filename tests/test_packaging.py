@@ -14,11 +14,14 @@ OPTIONAL = (
     "fastapi",
     "narwhals",
     "numpy",
+    "pydantic_settings",
     "pandas",
     "polars",
     "psycopg",
     "pyarrow",
     "sqlalchemy",
+    "starlette",
+    "uvicorn",
 )
 """Top-level modules that only extras bring in."""
 

@@ -5,6 +5,8 @@
     customer-health demo [--customers N] [--seed S] [--as-of ISO] [--sort score|id]
     customer-health sample --output DIR [--customers N] [--seed S] [--as-of ISO]
                            [--columnar [--events M]] [--include-not-created]
+    customer-health serve [--host H] [--port P] [--database-url URL] [--no-worker]
+    customer-health worker [--database-url URL] [--interval S]
     customer-health --version
 
 Errors of the library print as one line, ``customer-health: error: ...``, with exit
@@ -24,11 +26,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import sample
 from .exceptions import CustomerHealthError, MissingExtraError
 from .models import HealthScore, HealthStatus
+
+if TYPE_CHECKING:
+    from .service import Settings
 
 __all__ = ["PROG", "main", "require_extra"]
 
@@ -245,7 +250,102 @@ def _parser() -> argparse.ArgumentParser:
         help="also write a few customers created after --as-of",
     )
     make.set_defaults(handler=_sample)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the reference service (SQLite in the working directory by default)",
+        description="Run the reference FastAPI service with uvicorn. Settings come from "
+        "CUSTOMER_HEALTH_* environment variables; these options override them. On first "
+        "run the tables are created and a sample portfolio is loaded. Example: "
+        "customer-health serve --port 8000 --database-url postgresql+psycopg://localhost/db",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    _service_options(serve)
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not rescore in this process (run 'customer-health worker' instead)",
+    )
+    serve.set_defaults(handler=_serve)
+
+    work = commands.add_parser(
+        "worker",
+        help="rescore pending customers until stopped (several may run on PostgreSQL)",
+        description="Drain the store's rescoring queue until SIGINT or SIGTERM; the batch "
+        "in progress finishes first. Example: customer-health worker --interval 0.5",
+    )
+    _service_options(work)
+    work.add_argument(
+        "--interval", type=float, metavar="S", help="seconds between looks at the queue"
+    )
+    work.set_defaults(handler=_worker)
     return parser
+
+
+def _service_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database to use (default: CUSTOMER_HEALTH_DATABASE_URL, else "
+        "sqlite:///customer-health.db)",
+    )
+
+
+def _settings(args: argparse.Namespace, **given: Any) -> Settings:
+    require_extra("fastapi", "service", f"customer-health {args.command}")
+    from .service import Settings
+
+    if args.database_url:
+        given["database_url"] = args.database_url
+    return Settings(**given)
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _settings(args, **({"worker": False} if args.no_worker else {}))
+    import uvicorn
+
+    from .service import create_app
+    from .service.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log=False,  # the app logs each request itself, with its request id
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace, out: TextIO) -> int:
+    given: dict[str, Any] = {}
+    if args.interval is not None:
+        given["worker_interval"] = args.interval
+    settings = _settings(args, **given)
+    import signal
+
+    from .service import Worker, make_store
+    from .service.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    store = make_store(settings)
+    if settings.create_tables:
+        store.upgrade()
+    worker = Worker(store, interval=settings.worker_interval)
+
+    def stop(signum: int, frame: object) -> None:
+        worker.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        worker.run()
+    finally:
+        store.close()
+    return EXIT_OK
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

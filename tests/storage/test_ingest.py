@@ -18,7 +18,7 @@ from customer_health import (
 )
 from customer_health.storage.sqlalchemy import SQLAlchemyStore
 
-from .conftest import NOW
+from ..backends import NOW
 
 
 def api_call(cid: str = "c1", event_id: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from customer_health import ConfigurationError, HealthStatus, sample
 from customer_health.storage.sqlalchemy import SQLAlchemyStore
 
-from .conftest import NOW, Clock
+from ..backends import NOW, Clock
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from customer_health.storage.sqlalchemy import SQLAlchemyStore
 
-from .conftest import NOW, Backend, Clock
+from ..backends import NOW, Backend, Clock
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,8 +24,8 @@ from customer_health import (
 )
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, SQLEvents, metadata
 
+from ..backends import NOW
 from ..strategies import US, as_ofs, customers, histories
-from .conftest import NOW
 
 TOL = 1e-9
 PROFILE = settings(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from .._format import plural
 from .._inputs import resolve_as_of, validate_customer, validate_events
@@ -40,16 +40,20 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
 
     SQLite gets write-ahead logging and a busy timeout (several processes may share a
     file), transactions that take the write lock when they begin if they will write
-    (so two writers queue instead of failing), and one shared connection for an
-    in-memory database (otherwise each connection would see a database of its own).
+    (so two writers queue instead of failing), and one connection, taken in turns, for
+    an in-memory database (each connection would otherwise see a database of its own).
     """
     url = sa.make_url(url)
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, **kwargs)
     memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
     if memory:
-        kwargs.setdefault("poolclass", StaticPool)
-        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        # The database lives in its one connection: every thread shares it, one at a
+        # time (a pool of one, which the others wait for).
+        kwargs.setdefault("poolclass", QueuePool)
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs["connect_args"] = {"check_same_thread": False, **kwargs.get("connect_args", {})}
     engine = sa.create_engine(url, **kwargs)
 
     @sa.event.listens_for(engine, "connect")

@@ -1,0 +1,231 @@
+"""The API routes, as a router a host application mounts with its own prefix.
+
+``create_router(store)`` returns an :class:`~fastapi.APIRouter` over a
+:class:`~customer_health.storage.sqlalchemy.SQLAlchemyStore`; the reference app mounts
+it at ``/api``. Routes are plain ``def`` functions: the store is synchronous, and
+FastAPI runs them in its thread pool.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Security
+from fastapi.security import APIKeyHeader
+from pydantic import Discriminator, SecretStr, Tag
+
+from .._inputs import validate_events
+from ..models import Customer, HealthScore, HealthStatus
+from ..storage.models import PortfolioStats, Recorded
+from ..storage.sqlalchemy import SQLAlchemyStore
+from .problems import Problem
+from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn
+
+__all__ = ["API_KEY_HEADER", "create_router"]
+
+API_KEY_HEADER = "X-API-Key"
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        401: "A missing or wrong API key.",
+        404: "No such customer.",
+        409: "A conflict with what is stored.",
+        413: "Too many events in one request.",
+        422: "The request is invalid; the problem names the field.",
+    }
+    return {
+        status: {
+            "model": Problem,
+            "description": described[status],
+            "content": {"application/problem+json": {}},
+        }
+        for status in statuses
+    }
+
+
+CustomerId = Annotated[str, Path(min_length=1, max_length=255, description="The customer's id.")]
+# Module-level (not in create_router) so that FastAPI can resolve the annotations.
+ApiKey = Annotated[
+    str | None,
+    Security(APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An API key.")),
+]
+EventsBody = Annotated[
+    Annotated[EventIn, Tag("one")] | Annotated[list[EventIn], Tag("many")],
+    Discriminator(lambda value: "many" if isinstance(value, list) else "one"),
+    Body(description="An event, or a list of events (at most the configured batch size)."),
+]
+
+
+def create_router(
+    store: SQLAlchemyStore,
+    *,
+    api_keys: Sequence[str | SecretStr] = (),
+    max_batch: int = 1000,
+    on_recorded: Callable[[], None] | None = None,
+) -> APIRouter:
+    """The API's routes over ``store``.
+
+    :param api_keys: keys accepted in the ``X-API-Key`` header; none means every
+        request is let through (the host may add its own dependencies instead).
+    :param max_batch: the most events one request may record (more: 413).
+    :param on_recorded: called after events are recorded (the reference app wakes its
+        rescoring worker with it).
+    """
+    keys = [k.get_secret_value() if isinstance(k, SecretStr) else k for k in api_keys]
+
+    def authenticate(key: ApiKey) -> None:
+        if not keys:
+            return
+        # Compare with every key, in constant time, so timing tells nothing.
+        given = (key or "").encode()
+        matched = False
+        for candidate in keys:
+            matched |= hmac.compare_digest(given, candidate.encode())
+        if not matched:
+            detail = "a valid X-API-Key header is required" if key else "X-API-Key header missing"
+            raise HTTPException(401, detail, headers={"WWW-Authenticate": API_KEY_HEADER})
+
+    router = APIRouter(
+        dependencies=[Depends(authenticate)] if keys else [],
+        responses=_problems(401) if keys else {},
+    )
+
+    @router.get(
+        "/customers",
+        operation_id="list_customers",
+        summary="List customers with their latest score",
+        response_model=CustomerPage,
+        responses=_problems(422),
+    )
+    def list_customers(
+        status: Annotated[
+            list[HealthStatus] | None, Query(description="Only these statuses.")
+        ] = None,
+        segment: Annotated[list[str] | None, Query(description="Only these segments.")] = None,
+        search: Annotated[
+            str | None, Query(max_length=200, description="A part of the name, any case.")
+        ] = None,
+        order: Annotated[
+            Literal["score", "-score", "name", "-name"],
+            Query(description="Sort key; `score` lists the lowest (and the unscored) first."),
+        ] = "score",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=2000, description="`next_cursor` of the previous page.")
+        ] = None,
+    ) -> CustomerPage:
+        page = store.latest(
+            status=None if status is None else [s.value for s in status],
+            segment=segment,
+            search=search,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
+        return CustomerPage(
+            items=[CustomerSummary.of(i.customer, i.health) for i in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    @router.post(
+        "/customers",
+        operation_id="create_customer",
+        summary="Add a customer",
+        status_code=201,
+        response_model=Customer,
+        responses=_problems(409, 422),
+    )
+    def create_customer(customer: Customer) -> Customer:
+        return store.add_customer(customer)
+
+    @router.put(
+        "/customers/{customer_id}",
+        operation_id="update_customer",
+        summary="Replace a customer's fields",
+        response_model=Customer,
+        responses=_problems(404, 422),
+    )
+    def update_customer(customer_id: CustomerId, update: CustomerUpdate) -> Customer:
+        return store.update_customer(Customer(id=customer_id, **update.model_dump()))
+
+    @router.get(
+        "/customers/{customer_id}/health",
+        operation_id="get_customer_health",
+        summary="A customer's score with its full breakdown",
+        response_model=HealthScore,
+        responses=_problems(404, 422),
+    )
+    def customer_health(
+        customer_id: CustomerId,
+        as_of: Annotated[
+            datetime | None,
+            Query(description="Score at this instant from the stored events (not stored)."),
+        ] = None,
+    ) -> HealthScore:
+        if as_of is None:
+            latest = store.latest_score(customer_id)
+            if latest is not None:
+                return latest
+        return store.health(customer_id, as_of=as_of)
+
+    @router.get(
+        "/customers/{customer_id}/history",
+        operation_id="get_customer_history",
+        summary="A customer's stored scores over a time range",
+        response_model=list[HealthScore],
+        responses=_problems(404, 422),
+    )
+    def customer_history(
+        customer_id: CustomerId,
+        start: Annotated[datetime | None, Query(description="From this as_of on.")] = None,
+        end: Annotated[datetime | None, Query(description="Up to this as_of.")] = None,
+    ) -> list[HealthScore]:
+        return store.history(customer_id, start=start, end=end)
+
+    @router.post(
+        "/customers/{customer_id}/events",
+        operation_id="record_events",
+        summary="Record one event or a batch",
+        status_code=202,
+        response_model=Recorded,
+        responses=_problems(404, 409, 413, 422),
+    )
+    def record_events(
+        request: Request,
+        customer_id: CustomerId,
+        events: EventsBody,
+    ) -> Recorded:
+        batch = events if isinstance(events, list) else [events]
+        if not batch:
+            store.get_customer(customer_id)  # 404 for an unknown customer all the same
+        if len(batch) > max_batch:
+            raise HTTPException(413, f"{len(batch)} events in one request; at most {max_batch}")
+        for index, event in enumerate(batch):
+            if event.customer_id not in (None, customer_id):
+                raise HTTPException(
+                    422,
+                    f"event #{index} is for customer {event.customer_id!r}, not {customer_id!r}",
+                )
+        recorded = store.record_many(
+            validate_events(
+                [e.model_dump(exclude_unset=True) | {"customer_id": customer_id} for e in batch]
+            )
+        )
+        if on_recorded is not None and recorded.recorded:
+            on_recorded()
+        return recorded
+
+    @router.get(
+        "/dashboard/stats",
+        operation_id="get_dashboard_stats",
+        summary="Portfolio statistics over the latest scores",
+        response_model=PortfolioStats,
+    )
+    def dashboard_stats() -> PortfolioStats:
+        return store.stats(changes_days=7)
+
+    return router

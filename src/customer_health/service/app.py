@@ -1,0 +1,172 @@
+"""The reference app: the router at ``/api``, health checks, a worker, logs, errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__, sample
+from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
+from .api import create_router
+from .logs import request_id
+from .problems import install_handlers, problem_response
+from .schemas import Liveness, Readiness
+from .settings import Settings
+from .worker import Worker
+
+__all__ = ["create_app", "make_store"]
+
+logger = logging.getLogger("customer_health.service")
+access = logging.getLogger("customer_health.access")
+_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def make_store(settings: Settings) -> SQLAlchemyStore:
+    """The store the settings describe (its engine pooled as they say)."""
+    url = sa.make_url(settings.database_url)
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.get_backend_name() != "sqlite":
+        options |= {"pool_size": settings.pool_size, "max_overflow": settings.pool_size}
+    return SQLAlchemyStore(
+        create_engine(url, **options), max_age=timedelta(hours=settings.max_age_hours)
+    )
+
+
+class RequestContext:
+    """Pure ASGI middleware: a request id on every response and log line, an access
+    log line per request, and a time limit (504 when it is exceeded)."""
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if 0 < len(given) <= 128 and set(given) <= _ID_CHARACTERS else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            with anyio.fail_after(self.timeout):
+                await self.app(scope, receive, send_with_id)
+        except TimeoutError:
+            if response_started:
+                raise
+            from starlette.requests import Request
+
+            response = problem_response(
+                Request(scope), 504, f"the request took longer than {self.timeout:g} s"
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            access.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id.reset(token)
+
+
+def _load_sample(store: SQLAlchemyStore, customers: int) -> None:
+    if customers <= 0 or store.count_customers():
+        return
+    data = sample.generate(customers, as_of=store.now())
+    store.add_customers(data.customers)
+    store.record_many(data.events)
+    logger.info("loaded the sample portfolio", extra={"customers": customers})
+
+
+def create_app(
+    settings: Settings | None = None, *, store: SQLAlchemyStore | None = None
+) -> FastAPI:
+    """The reference service.
+
+    :param settings: defaults to :class:`Settings` read from the environment.
+    :param store: a store to serve (default: one on ``settings.database_url``).
+
+    At startup the tables are migrated (``create_tables``), a sample portfolio is
+    loaded into an empty database (``sample_customers``) and a rescoring worker starts
+    (``worker``); at shutdown the worker finishes its batch and the engine closes.
+    """
+    settings = settings or Settings()
+    store = store or make_store(settings)
+    worker = Worker(store, interval=settings.worker_interval) if settings.worker else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.create_tables:
+            await anyio.to_thread.run_sync(store.upgrade)
+        await anyio.to_thread.run_sync(_load_sample, store, settings.sample_customers)
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await anyio.to_thread.run_sync(worker.stop)
+            store.close()
+
+    app = FastAPI(
+        title="customer-health",
+        version=__version__,
+        description="Customer health scores: customers, events, scores and statistics.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.worker = worker
+    install_handlers(app)
+    app.include_router(
+        create_router(
+            store,
+            api_keys=settings.api_keys,
+            max_batch=settings.max_batch,
+            on_recorded=None if worker is None else worker.wake,
+        ),
+        prefix="/api",
+    )
+
+    @app.get("/health", operation_id="liveness", summary="The process answers", tags=["health"])
+    def liveness() -> Liveness:
+        return Liveness()
+
+    @app.get(
+        "/health/ready",
+        operation_id="readiness",
+        summary="The database answers",
+        tags=["health"],
+        responses={503: {"description": "The database does not answer."}},
+    )
+    def readiness() -> Readiness:
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return Readiness(database=store.engine.dialect.name)
+
+    app.add_middleware(RequestContext, timeout=settings.request_timeout)
+    return app

@@ -1,0 +1,130 @@
+"""Request and response bodies of the API that the library's models do not cover."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from ..models import (
+    ApiCallEvent,
+    Customer,
+    CustomEvent,
+    FeatureUsedEvent,
+    HealthStatus,
+    LoginEvent,
+    PaymentEvent,
+    SupportTicketEvent,
+    UtcDatetime,
+    _event_tag,
+)
+
+__all__ = [
+    "CustomerPage",
+    "CustomerSummary",
+    "CustomerUpdate",
+    "EventIn",
+    "Liveness",
+    "Readiness",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_NO_CUSTOMER = Field(
+    default=None, description="The customer of the path; may be left out, must match if given."
+)
+
+
+class ApiCallEventIn(ApiCallEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+class LoginEventIn(LoginEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+class FeatureUsedEventIn(FeatureUsedEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+class PaymentEventIn(PaymentEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+class SupportTicketEventIn(SupportTicketEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+class CustomEventIn(CustomEvent):
+    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+EventIn: TypeAlias = Annotated[
+    Annotated[ApiCallEventIn, Tag("api_call")]
+    | Annotated[LoginEventIn, Tag("login")]
+    | Annotated[FeatureUsedEventIn, Tag("feature_used")]
+    | Annotated[PaymentEventIn, Tag("payment")]
+    | Annotated[SupportTicketEventIn, Tag("support_ticket")]
+    | Annotated[CustomEventIn, Tag("custom")],
+    Discriminator(_event_tag),
+]
+"""An event in a request body: any event, its ``customer_id`` taken from the path."""
+
+
+class CustomerUpdate(BaseModel):
+    """A customer's new fields (``PUT`` replaces them all; the id is the path's)."""
+
+    model_config = _FROZEN
+
+    segment: str = Field(min_length=1)
+    name: str | None = None
+    created_at: UtcDatetime | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerSummary(BaseModel):
+    """A customer with its latest score, as listed."""
+
+    model_config = _FROZEN
+
+    id: str
+    name: str | None
+    segment: str
+    created_at: datetime | None
+    score: float | None = Field(description="The latest score; null if never scored or no data.")
+    status: HealthStatus | None = Field(description="The latest status; null if never scored.")
+    as_of: datetime | None = Field(description="When the latest score was for.")
+
+    @classmethod
+    def of(cls, customer: Customer, score: Any) -> CustomerSummary:
+        return cls(
+            id=customer.id,
+            name=customer.name,
+            segment=customer.segment,
+            created_at=customer.created_at,
+            score=None if score is None else score.score,
+            status=None if score is None else score.status,
+            as_of=None if score is None else score.as_of,
+        )
+
+
+class CustomerPage(BaseModel):
+    """A page of customers; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    model_config = _FROZEN
+
+    items: list[CustomerSummary]
+    next_cursor: str | None
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    """The database answers."""
+
+    status: str = "ready"
+    database: str = Field(description="The database's dialect name.")
