@@ -37,8 +37,9 @@ SEPARATE_EXTRAS = frozenset({"spark"})
 EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEPARATE_EXTRAS)
 """The extras the test sessions install: every other one declared in pyproject.toml."""
 
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5", "uv"]
-"""uv is there for tests that build virtual environments (the third-party plugin)."""
+TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5", "uv", "httpx2"]
+"""uv is there for tests that build virtual environments (the third-party plugin); httpx2
+for the service tests (Starlette's test client and the process tests)."""
 RUFF = "ruff~=0.17.6"
 MYPY = "mypy~=2.4.1"
 PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
@@ -189,7 +190,13 @@ def _env_for(venv: Path) -> dict[str, str]:
 def _check_contents(session: nox.Session, wheel: Path, sdist: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    for required in ("customer_health/__init__.py", "customer_health/py.typed"):
+    shipped = [  # the package's data files too: the Alembic scripts
+        "customer_health/__init__.py",
+        "customer_health/py.typed",
+        "customer_health/storage/migrations/env.py",
+        "customer_health/storage/migrations/script.py.mako",
+    ]
+    for required in shipped:
         if required not in names:
             session.error(f"{wheel.name} lacks {required}")
     stray = sorted({name.split("/")[0] for name in names} - {"customer_health"})
