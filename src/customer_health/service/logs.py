@@ -19,7 +19,11 @@ __all__ = ["JSONFormatter", "configure_logging", "request_id"]
 request_id: ContextVar[str | None] = ContextVar("customer_health_request_id", default=None)
 """The id of the request being handled (``None`` outside requests)."""
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's message with terminal colours
+}
 
 
 class RequestIdFilter(logging.Filter):
