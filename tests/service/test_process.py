@@ -18,7 +18,7 @@ import pytest
 
 httpx = pytest.importorskip("httpx2", reason="the process tests need httpx2 (service tests)")
 
-from customer_health.storage.sqlalchemy import metadata  # noqa: E402
+from customer_health.storage.sqlalchemy import SQLAlchemyStore, metadata  # noqa: E402
 
 from ..backends import Backend  # noqa: E402
 
@@ -108,3 +108,31 @@ def test_a_killed_server_loses_no_rescoring(backend: Backend, tmp_path: Path) ->
     with serving(settings, tmp_path) as server:  # the fresh score is due only as pending
         wait_for(lambda: api_usage(server, cid) == before + 777)
     metadata.drop_all(engine)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite-file"], indirect=True)
+def test_the_worker_command_drains_and_stops_on_sigterm(backend: Backend, tmp_path: Path) -> None:
+    """`customer-health worker` scores pending customers and exits cleanly on SIGTERM."""
+    engine = backend.engine()
+    metadata.drop_all(engine)
+    store = SQLAlchemyStore(engine)
+    store.upgrade()
+    store.add_customers([{"id": f"c{i}", "segment": "smb"} for i in range(3)])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "customer_health", "worker", "--interval", "0.1"],
+        cwd=tmp_path,
+        env={**os.environ, **environment_of(backend)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: store.pending_count() == 0 and store.latest_score("c2") is not None)
+        child.send_signal(signal.SIGTERM)
+        _, log = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:  # pragma: no cover - only if the test failed
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, log
+    assert '"message": "worker stopped"' in log
