@@ -13,15 +13,18 @@ Inside, every instant is a naive ``datetime[us]`` in UTC.
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._format import plural
 from .exceptions import (
     ConfigurationError,
+    CustomerHealthError,
     CustomersLeftOutWarning,
     EventConflictError,
     InvalidCustomerError,
@@ -107,27 +110,42 @@ def score_frame(
     people, left_out = _existing(people, instant)
     # The events that count: those of known customers who existed at as_of (with the
     # default unknown_customers="error", every event is a known customer's by now).
-    relevant = pl.lit(True)
-    if unknown_customers == "skip":
-        relevant = relevant & known
+    conditions = [known] if unknown_customers == "skip" else []
     if left_out.len():
-        relevant = relevant & ~pl.col("customer_id").is_in(left_out.implode())
-    # Everything below stays lazy: each factor's query reads only its own rows and
-    # columns, instead of copying the whole events frame at every step.
+        conditions.append(~pl.col("customer_id").is_in(left_out.implode()))
+    relevant = functools.reduce(operator.and_, conditions, pl.lit(True))
+    masks = [frame.select(relevant).to_series()] if conditions else []
     keep = _first_copies(frame, relevant)
     if keep is not None:
-        # a column, not a literal mask, so that polars can fold it into each factor's
-        # own filter instead of copying the whole frame first
-        frame = frame.with_columns(keep.alias("_keep"))
-        relevant = relevant & pl.col("_keep")
+        masks.append(keep)
+    if masks:
+        # Evaluated once, not in each factor's query; a column, not a literal mask, so
+        # that polars folds it into each factor's own filter instead of copying the
+        # whole frame first.
+        frame = frame.with_columns(functools.reduce(operator.and_, masks).alias("_counts"))
+        relevant = pl.col("_counts")
+    # Everything below stays lazy: each factor's query reads only its own rows and
+    # columns, instead of copying the whole events frame at every step.
     rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
     people = people.with_columns(
         tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / _DAY_US
     )
     table = people.select(pl.col("id").alias("customer_id"))
+    hashed = _distinct_hashes(people.get_column("id"))
+    queries = [_factor_query(active, people, rows, instant, hashed) for active in scorer._active]
+    # One collect for every factor, which polars runs side by side. Not sharing their
+    # common part: polars would cache it whole (every row and column of the events
+    # that count) instead of each query reading its own rows and columns alone.
+    found = iter(
+        pl.collect_all(
+            [inputs for _, inputs in queries if inputs is not None],
+            optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
+        )
+    )
     parts = []
-    for active in scorer._active:
-        score, value = _factor_columns(scorer, active, people, rows, instant)
+    for active, (mine, inputs) in zip(scorer._active, queries, strict=True):
+        given = None if inputs is None else next(found)
+        score, value = _factor_columns(scorer, active, people, mine, given, instant)
         parts.append((active, score, value))
     table = table.with_columns(
         [score.alias(active.name) for active, score, _ in parts]
@@ -168,6 +186,14 @@ def _polars(frame: Any, label: str) -> pl.DataFrame:
         ) from None
     if isinstance(wrapped, nw.LazyFrame):
         return wrapped.collect(backend="polars").to_native()  # type: ignore[no-any-return]
+    if wrapped.implementation is nw.Implementation.PANDAS:
+        # Through Arrow (which the pandas extra brings): polars' own pandas reader
+        # turns datetime columns with NaT into polars many times slower. Both read NaN
+        # in float columns as null.
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pl.from_arrow(table)  # type: ignore[return-value]
     polars_frame: pl.DataFrame = wrapped.to_polars()
     return polars_frame
 
@@ -222,9 +248,10 @@ def _rename(frame: pl.DataFrame, columns: Mapping[str, str], names: Any) -> pl.D
     return frame.rename(mapping)
 
 
-def _rows(frame: pl.DataFrame, mask: pl.Expr, columns: list[str]) -> str:
-    shown = frame.with_row_index("row").filter(mask).select(["row", *columns]).head(_SHOWN)
-    return "; ".join(str(row) for row in shown.to_dicts())
+def _rows(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, columns: list[str]) -> str:
+    """A few of the rows ``mask`` selects, with their row numbers, for an error message."""
+    selected = frame.lazy().with_row_index("row").filter(mask).select(["row", *columns])
+    return "; ".join(str(row) for row in selected.head(_SHOWN).collect().to_dicts())
 
 
 def _missing(frame: pl.DataFrame, required: tuple[str, ...], label: str) -> None:
@@ -237,20 +264,80 @@ def _missing(frame: pl.DataFrame, required: tuple[str, ...], label: str) -> None
         )
 
 
-def _id_column(frame: pl.DataFrame, name: str, label: str, required: bool) -> pl.DataFrame:
+def _id_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
+    """``name`` as text ids (integers read as text); see :func:`_bad_ids` for the values."""
     error = InvalidCustomerError if label == "customers" else InvalidEventError
     dtype = frame.schema[name]
     if dtype.is_integer() or dtype == pl.Null:
-        frame = frame.with_columns(pl.col(name).cast(pl.String))
-    elif dtype != pl.String:
+        return frame.with_columns(pl.col(name).cast(pl.String))
+    if dtype != pl.String:
         raise error(f"column {name!r} of {label} is {dtype}; expected text or integers")
-    bad = pl.col(name).is_null() if required else pl.lit(False)
-    bad = bad | (pl.col(name) == "")
-    if frame.select(bad.any()).item():
-        raise error(
-            f"column {name!r} of {label} has null or empty ids: {_rows(frame, bad, [name])}"
-        )
     return frame
+
+
+def _bad_ids(frame: pl.DataFrame, name: str, label: str, required: bool) -> _Check | None:
+    """The check of an id column: no empty ids, nor null ones if ``required`` (None when
+    no row can break it)."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    column = pl.col(name)
+    bad = _either(
+        column.is_null() if required and _has_nulls(frame, name) else None,
+        column == "" if _has_values(frame, name) else None,
+    )
+    if bad is None:
+        return None
+    return _rule(frame, error, bad, f"column {name!r} of {label} has null or empty ids", [name])
+
+
+class _Check(NamedTuple):
+    """A rule on rows: the mask of the rows that break it, and the error to raise then
+    (built only when needed: it shows a few of those rows)."""
+
+    mask: pl.Expr
+    error: Callable[[], CustomerHealthError]
+
+
+def _rule(
+    frame: pl.DataFrame | pl.LazyFrame,
+    error: type[CustomerHealthError],
+    mask: pl.Expr,
+    message: str,
+    shown: list[str],
+) -> _Check:
+    """The check whose error is ``message`` followed by a few of the rows that break it."""
+    return _Check(mask, lambda: error(f"{message}: {_rows(frame, mask, shown)}"))
+
+
+def _enforce(frame: pl.DataFrame | pl.LazyFrame, checks: list[_Check]) -> None:
+    """Raise the error of the first of ``checks`` that a row of ``frame`` breaks: one
+    scan for all of them; only a failing one looks at its rows again."""
+    if not checks:
+        return
+    flags = frame.lazy().select([check.mask.any().alias(str(i)) for i, check in enumerate(checks)])
+    for found, check in zip(flags.collect().row(0), checks, strict=True):
+        if found:
+            raise check.error()
+
+
+def _has_nulls(frame: pl.DataFrame, name: str) -> bool:
+    """Whether the column has nulls: polars keeps the count, so this reads no values."""
+    return frame.get_column(name).null_count() > 0
+
+
+def _has_values(frame: pl.DataFrame, name: str) -> bool:
+    """Whether the column has a value other than null (read from the count as well)."""
+    return frame.get_column(name).null_count() < frame.height
+
+
+def _either(*masks: pl.Expr | None) -> pl.Expr | None:
+    """The masks or'ed together, leaving out the None ones (None if all are)."""
+    present = [mask for mask in masks if mask is not None]
+    return functools.reduce(operator.or_, present) if present else None
+
+
+def _any_of(flags: Iterable[pl.Expr]) -> pl.Expr:
+    """The flags or'ed together (false if there are none)."""
+    return functools.reduce(operator.or_, flags, pl.lit(False))
 
 
 def _instant_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
@@ -296,7 +383,9 @@ def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> p
 
 def _customers(frame: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     _missing(frame, ("id", "segment"), "customers")
-    frame = _id_column(frame, "id", "customers", required=True)
+    frame = _id_column(frame, "id", "customers")
+    bad_ids = _bad_ids(frame, "id", "customers", required=True)
+    _enforce(frame, [] if bad_ids is None else [bad_ids])
     if frame.schema["segment"] != pl.String:
         raise InvalidCustomerError(
             f"column 'segment' of customers is {frame.schema['segment']}; expected text"
@@ -304,19 +393,28 @@ def _customers(frame: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     if "created_at" not in frame.columns:
         frame = frame.with_columns(created_at=pl.lit(None, dtype=pl.Datetime("us")))
     frame = _instant_column(frame, "created_at", "customers")
-    duplicated = pl.col("id").is_duplicated()
-    if frame.select(duplicated.any()).item():
-        raise InvalidCustomerError(
-            "column 'id' of customers has ids that appear twice: "
-            f"{_rows(frame, duplicated, ['id'])}"
-        )
     known = scorer.segments
     unknown = pl.col("segment").is_null() | ~pl.col("segment").is_in(list(known))
-    if frame.select(unknown.any()).item():
-        raise UnknownSegmentError(
-            f"column 'segment' of customers has unknown segments (known segments: "
-            f"{', '.join(sorted(known))}): {_rows(frame, unknown, ['id', 'segment'])}"
-        )
+    _enforce(
+        frame,
+        [
+            _rule(
+                frame,
+                InvalidCustomerError,
+                pl.col("id").is_duplicated(),
+                "column 'id' of customers has ids that appear twice",
+                ["id"],
+            ),
+            _rule(
+                frame,
+                UnknownSegmentError,
+                unknown,
+                "column 'segment' of customers has unknown segments (known segments: "
+                f"{', '.join(sorted(known))})",
+                ["id", "segment"],
+            ),
+        ],
+    )
     return frame
 
 
@@ -355,7 +453,7 @@ def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
             frame = frame.with_columns(pl.lit(None, dtype=_DTYPES[role]).alias(name))
     for name, role in EVENT_COLUMNS.items():
         if role == "id":
-            frame = _id_column(frame, name, "events", required=name == "customer_id")
+            frame = _id_column(frame, name, "events")
         elif role == "instant":
             frame = _instant_column(frame, name, "events")
     frame = _typed(frame)
@@ -453,80 +551,118 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
-    """Reject what the event models reject: bad values, and fields a kind lacks; and,
-    given ``known``, events of customers not in the customers frame."""
-    kind = pl.col("kind")
-    checks: list[tuple[pl.Expr, str, list[str]]] = [
-        (kind.is_null() | (kind == ""), "column 'kind' has null or empty kinds", ["kind"]),
+    """Reject what the event models reject: null or empty ids, bad values, and fields a
+    kind lacks; and, given ``known``, events of customers not in the customers frame.
+
+    One scan for every check, reading only what can be bad. Nulls are counted, not
+    looked for (polars keeps each column's count): a check on the values of a column
+    that has none is left out, and so is a check for nulls where there are none. Each
+    built-in kind is compared once, into a flag the checks share (comparing text is
+    cheap; casting ``kind`` to a categorical first costs more than it saves).
+    """
+    flag = {name: pl.col(f"_is_{name}") for name in BUILTIN_KINDS}
+    probe = frame.lazy().with_columns(
+        (pl.col("kind") == name).alias(f"_is_{name}") for name in BUILTIN_KINDS
+    )
+    kind, feature, amount = pl.col("kind"), pl.col("feature"), pl.col("amount")
+    nulls = functools.partial(_has_nulls, frame)
+    values = functools.partial(_has_values, frame)
+    no_feature = _either(
+        feature.is_null() if nulls("feature") else None,
+        feature == "" if values("feature") else None,
+    )
+    checks = [
+        _bad_ids(frame, name, "events", required=name == "customer_id")
+        for name, role in EVENT_COLUMNS.items()
+        if role == "id"
+    ]
+    rules: list[tuple[pl.Expr | None, str, list[str]]] = [
         (
-            pl.col("occurred_at").is_null(),
+            _either(kind.is_null() if nulls("kind") else None, kind == ""),
+            "column 'kind' has null or empty kinds",
+            ["kind"],
+        ),
+        (
+            pl.col("occurred_at").is_null() if nulls("occurred_at") else None,
             "column 'occurred_at' has null instants",
             ["customer_id", "kind", "occurred_at"],
         ),
         (
-            (kind == "api_call") & (pl.col("quantity") < 1),
+            flag["api_call"] & (pl.col("quantity") < 1) if values("quantity") else None,
             "column 'quantity' has api_call quantities below 1",
             ["kind", "quantity"],
         ),
         (
-            (kind == "feature_used") & (pl.col("feature").is_null() | (pl.col("feature") == "")),
+            None if no_feature is None else flag["feature_used"] & no_feature,
             "column 'feature' is null or empty on feature_used events",
             ["kind", "feature"],
         ),
         (
-            (kind == "payment") & pl.col("due_at").is_null(),
+            flag["payment"] & pl.col("due_at").is_null() if nulls("due_at") else None,
             "column 'due_at' is null on payment events",
             ["kind", "due_at"],
         ),
         (
-            pl.col("amount").is_not_null()
-            & (pl.col("amount").is_nan() | pl.col("amount").is_infinite() | (pl.col("amount") < 0)),
+            amount.is_nan() | amount.is_infinite() | (amount < 0) if values("amount") else None,
             "column 'amount' has negative, NaN or infinite amounts",
             ["kind", "amount"],
         ),
         (
-            (kind == "support_ticket")
+            flag["support_ticket"]
             & pl.col("priority").is_not_null()
-            & ~pl.col("priority").is_in(list(_PRIORITIES)),
+            & ~pl.col("priority").is_in(list(_PRIORITIES))
+            if _foreign_priorities(frame)
+            else None,
             f"column 'priority' has priorities other than {', '.join(_PRIORITIES)}",
             ["kind", "priority"],
         ),
         (
-            kind.is_in(list(BUILTIN_KINDS)) & pl.col("properties").is_not_null(),
+            _any_of(flag.values()) & pl.col("properties").is_not_null()
+            if values("properties")
+            else None,
             "column 'properties' has values on events of built-in kinds, which carry their "
             "data in their own columns",
             ["kind", "properties"],
         ),
     ]
     for name, kinds in _FIELDS_OF_KIND.items():
-        checks.append(
+        rules.append(
             (
-                pl.col(name).is_not_null() & ~kind.is_in(list(kinds)),
+                pl.col(name).is_not_null() & ~_any_of(flag[k] for k in kinds)
+                if values(name)
+                else None,
                 f"column {name!r} has values on events of kinds other than "
                 f"{', '.join(sorted(kinds))}, which have no such field",
                 ["kind", name],
             )
         )
-    # One scan for every check; kind as categorical makes its many comparisons cheap.
-    probe = frame.lazy().with_columns(pl.col("kind").cast(pl.Categorical))
-    masks = [mask.any().alias(str(i)) for i, (mask, _, _) in enumerate(checks)]
+    checks += [
+        _rule(probe, InvalidEventError, mask, message, shown)
+        for mask, message, shown in rules
+        if mask is not None
+    ]
     if known is not None:
-        masks.append((~known).any().alias("strangers"))
-    flags = probe.select(masks).collect()
-    for i, (mask, message, shown) in enumerate(checks):
-        if flags.item(0, str(i)):
-            raise InvalidEventError(f"{message}: {_rows(frame, mask, shown)}")
-    if known is not None and flags.item(0, "strangers"):
-        _no_strangers(frame, known)
+        checks.append(_Check(~known, lambda: _strangers(frame, known)))
+    _enforce(probe, [check for check in checks if check is not None])
 
 
-def _no_strangers(frame: pl.DataFrame, known: pl.Expr) -> None:
-    """Events of customers not in the customers frame are an error naming a few."""
+def _foreign_priorities(frame: pl.DataFrame) -> bool:
+    """Whether a priority other than the known ones is given, on any kind of event.
+
+    Priorities are few (tickets are), so looking at the non-null ones alone costs far
+    less than a look at every row; only then is it worth asking which are on tickets.
+    """
+    given = frame.get_column("priority").drop_nulls()
+    return not given.is_in(list(_PRIORITIES)).all()
+
+
+def _strangers(frame: pl.DataFrame, known: pl.Expr) -> UnknownCustomerError:
+    """The error for events of customers not in the customers frame, naming a few."""
     strangers = frame.filter(~known)
     ids = strangers.get_column("customer_id").unique(maintain_order=True)
     shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
     more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
-    raise UnknownCustomerError(
+    return UnknownCustomerError(
         f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
         f"the customers frame: {shown}{more}; pass unknown_customers='skip' to skip them"
     )
@@ -537,62 +673,124 @@ def _first_copies(frame: pl.DataFrame, relevant: pl.Expr) -> pl.Series | None:
 
     Only rows whose key repeats (among the relevant customers' events) are looked at:
     their contents must agree, else :class:`EventConflictError` names the id.
+
+    Finding the keys that repeat is the costly part, so it takes two steps: first the
+    rows whose key has a 64-bit hash that repeats (sorting hashes and comparing
+    neighbours costs far less than finding duplicates among text keys), then, among
+    those few, the rows whose key itself repeats. Copies share their customer, so
+    ``relevant`` is asked of those few rows alone. Without event ids nothing is read.
     """
-    cid, eid = pl.col("customer_id"), pl.col("event_id")
-    keyed = (
+    if not _has_values(frame, "event_id"):
+        return None
+    key = pl.struct("customer_id", "event_id")
+    hashed = (
         frame.lazy()
-        .select(
-            row=pl.int_range(pl.len(), dtype=pl.UInt32),
-            customer_id=cid,
-            event_id=eid,
-            wanted=relevant & eid.is_not_null(),
-        )
-        .filter(pl.col("wanted"))
+        .with_row_index("row")
+        .filter(pl.col("event_id").is_not_null())
+        .select("row", hash=key.hash())
         .collect()
     )
-    shared = keyed.filter(pl.struct("customer_id", "event_id").is_duplicated())
-    if shared.height == 0:
+    ordered = hashed.get_column("hash").sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if repeated.len() == 0:
         return None
+    rows = hashed.filter(pl.col("hash").is_in(repeated.implode())).get_column("row")
     content = [name for name in frame.columns if name != "properties"]
     # compared as the models compare them: with their defaults filled in
-    copies = frame.select(content)[shared.get_column("row")].with_columns(_defaults())
-    distinct = copies.unique(maintain_order=True)
-    clash = pl.struct("customer_id", "event_id").is_duplicated()
+    shared = (
+        frame.select(content)[rows]
+        .with_columns(_defaults())
+        .with_columns(row=rows)
+        .filter(relevant, key.is_duplicated())
+    )
+    if shared.height == 0:
+        return None
+    distinct = shared.drop("row").unique(maintain_order=True)
+    clash = key.is_duplicated()
     if distinct.select(clash.any()).item():
         first = distinct.filter(clash).row(0, named=True)
         raise EventConflictError(
             f"event_id {first['event_id']!r} of customer {first['customer_id']!r} is used by "
             f"different events: {_rows(distinct, clash, ['customer_id', 'event_id', 'kind'])}"
         )
-    later = shared.filter(~pl.struct("customer_id", "event_id").is_first_distinct())
+    later = shared.filter(~key.is_first_distinct())
     return pl.repeat(True, frame.height, eager=True).scatter(later.get_column("row"), False)
 
 
 # -- factors ----------------------------------------------------------------------------------
 
 
-def _factor_columns(
-    scorer: Scorer,
+def _distinct_hashes(ids: pl.Series) -> bool:
+    """Whether no two of ``ids`` share a 64-bit hash (see :func:`_factor_query`)."""
+    return ids.hash().n_unique() == ids.len()
+
+
+def _factor_query(
     active: ActiveFactor,
     people: pl.DataFrame,
     rows: pl.LazyFrame,
     as_of: datetime,
-) -> tuple[pl.Expr, pl.Expr]:
-    """The factor's score and value for every customer, as expressions over a column of
-    literal values aligned with ``people``."""
+    hashed: bool,
+) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """The factor's events (its kinds, in its window), and the query of its inputs for
+    every customer in ``people``, in their order (None when it has no frame form).
+
+    With ``hashed``, built-in factors get each customer id as its 64-bit hash: grouping
+    by text costs several times what hashing it once and grouping by integers does.
+    This is exact because every event that counts is of a customer in ``people``, and
+    ``hashed`` says that no two of those share a hash (they never do in practice; if
+    they did, the ids themselves would be used). Plugins always get the ids.
+    """
     mine = rows
     if active.kinds is not None:
-        mine = mine.filter(pl.col("kind").is_in(list(active.kinds)))
+        # a comparison per kind: several times cheaper than is_in on a short list
+        mine = mine.filter(_any_of(pl.col("kind") == kind for kind in sorted(active.kinds)))
     if active.window is not None:
         mine = mine.filter(pl.col("occurred_at") > as_of - active.window)
-    expected = _expected(scorer, active, people)
     factor = active.factor
-    inputs_frame = None
-    if factor.vectorized:
-        # built-in factors never read properties: only plugins get them decoded
-        given = mine if active.trusted else _decoded(mine.collect()).lazy()
-        inputs_frame = factor.frame_inputs(nw.from_native(given), as_of)
-    if inputs_frame is None:
+    if not factor.vectorized:
+        return mine, None
+    # built-in factors never read properties: only plugins get them decoded
+    key = pl.col("id")
+    if not active.trusted:
+        given = _decoded(mine.collect()).lazy()
+    elif hashed:
+        given = mine.with_columns(pl.col("customer_id").hash())
+        key = key.hash()
+    else:
+        given = mine
+    inputs = factor.frame_inputs(nw.from_native(given), as_of)
+    if inputs is None:
+        return mine, None
+    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
+    joined = (
+        people.lazy()
+        .select("id", key.alias("_key"))
+        .join(
+            inputs.to_native(),
+            left_on="_key",
+            right_on="customer_id",
+            how="left",
+            maintain_order="left",  # the scores are aligned with people by position
+        )
+    )
+    filled = [pl.col(name).cast(pl.Float64).fill_null(float(empty[name])) for name in factor.inputs]
+    return mine, joined.with_columns(filled)
+
+
+def _factor_columns(
+    scorer: Scorer,
+    active: ActiveFactor,
+    people: pl.DataFrame,
+    mine: pl.LazyFrame,
+    inputs: pl.DataFrame | None,
+    as_of: datetime,
+) -> tuple[pl.Expr, pl.Expr]:
+    """The factor's score and value for every customer, as expressions over a column of
+    literal values aligned with ``people``; ``inputs`` of every customer (as collected
+    from :func:`_factor_query`), or None for the slow path over its events, ``mine``."""
+    factor = active.factor
+    if inputs is None:
         warnings.warn(
             SlowPathWarning(
                 f"{active.where} has no frame form: its customers' events are scored one "
@@ -601,17 +799,8 @@ def _factor_columns(
             stacklevel=4,
         )
         return _per_customer(scorer, active, people, mine.collect(), as_of)
-    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
-    joined = people.select("id").join(
-        inputs_frame.collect(backend="polars").to_native(),
-        left_on="id",
-        right_on="customer_id",
-        how="left",
-    )
-    joined = joined.with_columns(
-        [pl.col(name).cast(pl.Float64).fill_null(float(empty[name])) for name in factor.inputs]
-    )
-    frame = joined.with_columns(expected=expected)
+    expected = _expected(scorer, active, people)
+    frame = inputs.with_columns(expected=expected)
     columns = {name: nw.col(name) for name in factor.inputs}
     scored = factor.frame_score(columns, None if expected is None else nw.col("expected"))
     if scored is None:

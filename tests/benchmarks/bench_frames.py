@@ -318,14 +318,15 @@ def _phases() -> Iterator[dict[tuple[str, ...], list[float]]]:
 @contextmanager
 def _collects_by_line() -> Iterator[dict[str, list[float]]]:
     """Time every polars query run (eager DataFrame methods are lazy queries collected
-    on the spot in polars 2) by the line of ``customer_health`` that ran it; yields
-    {"file:line function: source": [queries, seconds]}."""
+    on the spot in polars 2; a ``collect_all`` counts as one) by the line of
+    ``customer_health`` that ran it; yields {"file:line function: source": [queries,
+    seconds]}."""
     import linecache
 
     from polars.lazyframe import engine
 
     package = str(Path(customer_health.__file__).parent)
-    original = engine._LocalEngine.collect
+    originals = {name: getattr(engine._LocalEngine, name) for name in ("collect", "collect_all")}
     totals: dict[str, list[float]] = {}
     depth = [0]
 
@@ -340,25 +341,30 @@ def _collects_by_line() -> Iterator[dict[str, list[float]]]:
         text = linecache.getline(code.co_filename, frame.f_lineno).strip()
         return f"{name}:{frame.f_lineno} {code.co_name}: {text[:60]}"
 
-    def collect(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if depth[0]:
-            return original(self, *args, **kwargs)
-        key = where()
-        depth[0] += 1
-        start = time.perf_counter()
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            depth[0] -= 1
-            entry = totals.setdefault(key, [0, 0.0])
-            entry[0] += 1
-            entry[1] += time.perf_counter() - start
+    def timed(original: Callable[..., Any]) -> Callable[..., Any]:
+        def collect(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return original(self, *args, **kwargs)
+            key = where()
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+                entry = totals.setdefault(key, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - start
 
-    engine._LocalEngine.collect = collect  # type: ignore[method-assign]
+        return collect
+
+    for name, original in originals.items():  # collect_all runs several queries at once
+        setattr(engine._LocalEngine, name, timed(original))
     try:
         yield totals
     finally:
-        engine._LocalEngine.collect = original  # type: ignore[method-assign]
+        for name, original in originals.items():
+            setattr(engine._LocalEngine, name, original)
 
 
 def profile(customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime) -> None:

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import customer_health
-from customer_health import CustomersLeftOutWarning, HealthScores, Scorer
+from customer_health import CustomersLeftOutWarning, HealthScores, Scorer, frames
 
 from ..strategies import US, as_ofs, customers, histories
-from .conftest import Backend, Rows
+from .conftest import Backend, Rows, make_backend
 
 TOL = 1e-9
 FACTORS = (
@@ -250,3 +250,15 @@ def test_score_frame_equals_score_many(backend: Backend, case: Case, layout: Any
 def test_iso_string_columns_equal_score_many(backend: Backend, case: Case, layout: Any) -> None:
     """With ISO 8601 string time columns (mixed offsets, Z, naive) score_frame equals score_many."""
     run(backend, case, layout)
+
+
+@settings(PROFILE, max_examples=25)
+@given(case=batches(), layout=layouts(TIME_STYLES))
+def test_ids_as_text_when_hashes_collide(
+    monkeypatch: pytest.MonkeyPatch, case: Case, layout: Any
+) -> None:
+    """Built-in factors group events by a hash of the customer id only while no two ids
+    share one; else by the ids themselves (a collision only a test can arrange), which
+    gives the same scores."""
+    monkeypatch.setattr(frames, "_distinct_hashes", lambda ids: False)
+    run(make_backend("polars"), case, layout)
