@@ -40,6 +40,8 @@ EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEP
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5", "uv", "httpx2"]
 """uv is there for tests that build virtual environments (the third-party plugin); httpx2
 for the service tests (Starlette's test client and the process tests)."""
+FUZZ_DEPS = ["pytest>=8", "hypothesis>=6.100", "schemathesis>=4,<5", "httpx2"]
+"""For the API fuzz session: schemathesis drives the service in process (ASGI)."""
 RUFF = "ruff~=0.17.6"
 MYPY = "mypy~=2.4.1"
 PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
@@ -48,7 +50,7 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 # CI=true makes missing interpreters an error by default; here they are skipped.
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["tests", "tests_core", "lint", "typecheck", "build"]
+nox.options.sessions = ["tests", "tests_core", "api_fuzz", "lint", "typecheck", "build"]
 if hasattr(nox.options, "download_python"):  # nox >= 2025.2.9
     nox.options.download_python = "never"
 
@@ -122,6 +124,14 @@ def tests_core(session: nox.Session) -> None:
     """The suite without the slow tests (those building wheels and venvs), no coverage."""
     session.install(*_project(), *TEST_DEPS)
     session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def api_fuzz(session: nox.Session) -> None:
+    """Schemathesis over the whole service API: no server error, every response as the
+    OpenAPI schema documents it. ``tests/api_fuzz`` is left out of the other sessions."""
+    session.install(*_project(), *FUZZ_DEPS)
+    session.run("pytest", "tests/api_fuzz", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -227,3 +237,22 @@ def bench_frames(session: nox.Session) -> None:
     """Benchmark ``score_frame`` against a hand-written polars query (not a default session)."""
     session.install(*_project())
     session.run("python", "tests/benchmarks/bench_frames.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_service(session: nox.Session) -> None:
+    """Benchmark the reference service with ``wrk`` against a bare FastAPI endpoint, on
+    PostgreSQL and SQLite (not a default session; needs ``wrk`` and PostgreSQL)."""
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_service.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_storage(session: nox.Session) -> None:
+    """Benchmark the SQL store's ingest and recalculation (not a default session).
+
+    Needs PostgreSQL (``--postgres-url``, default ``$CUSTOMER_HEALTH_TEST_POSTGRES_URL``)
+    unless run with ``--no-postgres``; arguments go to the script.
+    """
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_storage.py", *session.posargs)

@@ -78,7 +78,14 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(to_utc)]
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return to_utc(value)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise ValueError("the instant is out of range once converted to UTC") from None
+
+
+UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(_in_utc)]
 """A datetime read as UTC (naive) or converted to UTC (aware)."""
 
 Identifier: TypeAlias = Annotated[str, BeforeValidator(_id_str), Field(min_length=1)]
@@ -185,7 +192,8 @@ class CustomEvent(_EventBase):
 
 def _event_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in BUILTIN_KINDS else "custom"
+    # Not a string (a list, an object): "custom", whose validation then says what is wrong.
+    return kind if isinstance(kind, str) and kind in BUILTIN_KINDS else "custom"
 
 
 Event: TypeAlias = Annotated[

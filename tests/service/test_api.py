@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from customer_health import sample
@@ -286,3 +288,69 @@ def test_a_burst_causes_a_handful_of_recalculations(make_client: Client) -> None
         time.sleep(0.02)
     assert latest.factor("api_usage").value == 1000
     assert len(store.history("acme")) <= 12
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("health", {"as_of": "0001-01-01T00:00:00+01:00"}),
+        ("health", {"as_of": "9999-12-31T23:59:59-01:00"}),
+        ("health", {"as_of": "0001-01-01T00:00:00Z"}),
+        ("history", {"start": "0001-01-01T00:00:00+01:00"}),
+        ("history", {"end": "9999-12-31T23:59:59-01:00"}),
+    ],
+)
+def test_instants_out_of_range_are_422(
+    portfolio: TestClient, path: str, params: dict[str, str]
+) -> None:
+    """An instant past year 1 or 9999 in UTC, or whose window is, is invalid, never a 500."""
+    response = portfolio.get(f"/api/customers/c000003/{path}", params=params)
+    assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": ["login"], "occurred_at": NOW.isoformat()},
+        {"kind": {"a": 1}, "occurred_at": NOW.isoformat()},
+        {"kind": "api_call", "occurred_at": NOW.isoformat(), "quantity": 2**63},
+        {"kind": "login", "occurred_at": "0001-01-01T00:00:00+05:00"},
+    ],
+)
+def test_odd_events_are_422(client: TestClient, body: dict[str, Any]) -> None:
+    """Odd kinds, huge quantities and unreachable instants are invalid, never a 500."""
+    client.post("/api/customers", json={"id": "acme", "segment": "smb"})
+    assert_problem(client.post("/api/customers/acme/events", json=body), 422)
+
+
+@pytest.mark.parametrize(
+    ("order", "key"), [("score", '["a", "b"]'), ("name", '[1, "b"]'), ("name", '["a", {}]')]
+)
+def test_cursors_of_the_wrong_shape_are_422(client: TestClient, order: str, key: str) -> None:
+    """A well-encoded cursor with keys of the wrong types is refused like any bad cursor."""
+    cursor = base64.urlsafe_b64encode(key.encode()).decode()
+    response = client.get("/api/customers", params={"order": order, "cursor": cursor})
+    assert_problem(response, 422, "cursor")
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    """Allow names every method the path has, not only those of one of its routes."""
+    response = assert_problem(client.delete("/api/customers"), 405)
+    assert response["instance"] == "/api/customers"
+    allowed = client.delete("/api/customers").headers["allow"]
+    assert sorted(allowed.split(", ")) == ["GET", "POST"]
+
+
+def test_readiness_is_503_when_the_database_does_not_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that does not answer makes /health/ready a 503 problem."""
+    store = client.app.state.store  # type: ignore[attr-defined]
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with monkeypatch.context() as patched:  # undone before the backend's cleanup
+        patched.setattr(store.engine, "connect", refuse)
+        body = assert_problem(client.get("/health/ready"), 503, "database")
+    assert "SELECT" not in str(body)

@@ -79,6 +79,21 @@ def test_listing_items_carry_the_latest_score(scored: SQLAlchemyStore) -> None:
         assert item.health == scored.latest_score(item.customer.id)
 
 
+def test_latest_documents_are_the_latest_scores_as_json(scored: SQLAlchemyStore) -> None:
+    """latest_documents gives each latest score's model_dump_json(), as stored; ids
+    without a score (or not stored) are left out."""
+    ids = [item.customer.id for item in scored.latest(limit=1000).items]
+    documents = scored.latest_documents([*ids, "nobody", ids[0]])
+    assert sorted(documents) == sorted(ids)
+    for cid in ids:
+        latest = scored.latest_score(cid)
+        assert latest is not None
+        assert documents[cid] == latest.model_dump_json()
+    scored.recalculate(as_of=NOW - timedelta(days=1))  # older: the latest stays
+    assert scored.latest_documents(ids) == documents
+    assert scored.latest_documents([]) == {}
+
+
 def test_never_scored_customers_are_listed_without_health(store: SQLAlchemyStore) -> None:
     """A customer with no stored score is listed first by score, with health None."""
     store.add_customers([{"id": "a", "segment": "smb"}, {"id": "b", "segment": "smb"}])

@@ -3,25 +3,40 @@
 ``create_router(store)`` returns an :class:`~fastapi.APIRouter` over a
 :class:`~customer_health.storage.sqlalchemy.SQLAlchemyStore`; the reference app mounts
 it at ``/api``. Routes are plain ``def`` functions: the store is synchronous, and
-FastAPI runs them in its thread pool.
+FastAPI runs them in its thread pool. The exception is the hot read, a customer's
+stored health: an ``async`` route awaiting a :class:`~._reader.DocumentReader`, which
+reads the stored JSON for many requests at once and returns it as is.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Security
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    Security,
+)
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from pydantic import Discriminator, SecretStr, Tag
 
 from .._inputs import validate_events
-from ..models import Customer, HealthScore, HealthStatus
+from ..models import Customer, HealthScore, HealthStatus, UtcDatetime
 from ..storage.models import PortfolioStats, Recorded
 from ..storage.sqlalchemy import SQLAlchemyStore
-from .problems import Problem
+from . import examples
+from ._reader import DocumentReader
+from .problems import problem_responses
 from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn
 
 __all__ = ["API_KEY_HEADER", "create_router"]
@@ -29,22 +44,14 @@ __all__ = ["API_KEY_HEADER", "create_router"]
 API_KEY_HEADER = "X-API-Key"
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        401: "A missing or wrong API key.",
-        404: "No such customer.",
-        409: "A conflict with what is stored.",
-        413: "Too many events in one request.",
-        422: "The request is invalid; the problem names the field.",
-    }
-    return {
-        status: {
-            "model": Problem,
-            "description": described[status],
-            "content": {"application/problem+json": {}},
-        }
-        for status in statuses
-    }
+def _answers(status: int, example: Any, *problems: int) -> dict[int | str, dict[str, Any]]:
+    """The documented responses of a route: its success with an example, its problems."""
+    success = {status: {"content": {"application/json": {"example": example}}}}
+    return success | problem_responses(*problems)
+
+
+def _body_examples(**named: tuple[str, Any]) -> dict[str, Any]:
+    return {name: {"summary": summary, "value": value} for name, (summary, value) in named.items()}
 
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=255, description="The customer's id.")]
@@ -56,7 +63,18 @@ ApiKey = Annotated[
 EventsBody = Annotated[
     Annotated[EventIn, Tag("one")] | Annotated[list[EventIn], Tag("many")],
     Discriminator(lambda value: "many" if isinstance(value, list) else "one"),
-    Body(description="An event, or a list of events (at most the configured batch size)."),
+    Body(
+        description="An event, or a list of events (at most the configured batch size).",
+        openapi_examples=examples.EVENTS,
+    ),
+]
+CustomerBody = Annotated[
+    Customer,
+    Body(openapi_examples=_body_examples(customer=("A customer", examples.CUSTOMER))),
+]
+CustomerUpdateBody = Annotated[
+    CustomerUpdate,
+    Body(openapi_examples=_body_examples(update=("New fields", examples.CUSTOMER_UPDATE))),
 ]
 
 
@@ -76,8 +94,9 @@ def create_router(
         rescoring worker with it).
     """
     keys = [k.get_secret_value() if isinstance(k, SecretStr) else k for k in api_keys]
+    reader = DocumentReader(store)
 
-    def authenticate(key: ApiKey) -> None:
+    async def authenticate(key: ApiKey) -> None:  # async: no thread-pool call for it
         if not keys:
             return
         # Compare with every key, in constant time, so timing tells nothing.
@@ -91,7 +110,7 @@ def create_router(
 
     router = APIRouter(
         dependencies=[Depends(authenticate)] if keys else [],
-        responses=_problems(401) if keys else {},
+        responses=problem_responses(401) if keys else {},
     )
 
     @router.get(
@@ -99,7 +118,7 @@ def create_router(
         operation_id="list_customers",
         summary="List customers with their latest score",
         response_model=CustomerPage,
-        responses=_problems(422),
+        responses=_answers(200, examples.CUSTOMER_PAGE, 422),
     )
     def list_customers(
         status: Annotated[
@@ -137,9 +156,9 @@ def create_router(
         summary="Add a customer",
         status_code=201,
         response_model=Customer,
-        responses=_problems(409, 422),
+        responses=_answers(201, examples.CUSTOMER, 400, 409, 422),
     )
-    def create_customer(customer: Customer) -> Customer:
+    def create_customer(customer: CustomerBody) -> Customer:
         return store.add_customer(customer)
 
     @router.put(
@@ -147,9 +166,9 @@ def create_router(
         operation_id="update_customer",
         summary="Replace a customer's fields",
         response_model=Customer,
-        responses=_problems(404, 422),
+        responses=_answers(200, examples.CUSTOMER, 400, 404, 422),
     )
-    def update_customer(customer_id: CustomerId, update: CustomerUpdate) -> Customer:
+    def update_customer(customer_id: CustomerId, update: CustomerUpdateBody) -> Customer:
         return store.update_customer(Customer(id=customer_id, **update.model_dump()))
 
     @router.get(
@@ -157,32 +176,34 @@ def create_router(
         operation_id="get_customer_health",
         summary="A customer's score with its full breakdown",
         response_model=HealthScore,
-        responses=_problems(404, 422),
+        responses=_answers(200, examples.HEALTH_SCORE, 404, 422),
     )
-    def customer_health(
+    async def customer_health(
         customer_id: CustomerId,
         as_of: Annotated[
-            datetime | None,
+            UtcDatetime | None,
             Query(description="Score at this instant from the stored events (not stored)."),
         ] = None,
-    ) -> HealthScore:
+    ) -> HealthScore | Response:
         if as_of is None:
-            latest = store.latest_score(customer_id)
-            if latest is not None:
-                return latest
-        return store.health(customer_id, as_of=as_of)
+            # The stored score's JSON as saved (HealthScore.model_dump_json()), sent as
+            # is: no decoding, validation or encoding; read in batches (see _reader).
+            document = await reader.get(customer_id)
+            if document is not None:
+                return Response(document, media_type="application/json")
+        return await run_in_threadpool(partial(store.health, customer_id, as_of=as_of))
 
     @router.get(
         "/customers/{customer_id}/history",
         operation_id="get_customer_history",
         summary="A customer's stored scores over a time range",
         response_model=list[HealthScore],
-        responses=_problems(404, 422),
+        responses=_answers(200, [examples.HEALTH_SCORE], 404, 422),
     )
     def customer_history(
         customer_id: CustomerId,
-        start: Annotated[datetime | None, Query(description="From this as_of on.")] = None,
-        end: Annotated[datetime | None, Query(description="Up to this as_of.")] = None,
+        start: Annotated[UtcDatetime | None, Query(description="From this as_of on.")] = None,
+        end: Annotated[UtcDatetime | None, Query(description="Up to this as_of.")] = None,
     ) -> list[HealthScore]:
         return store.history(customer_id, start=start, end=end)
 
@@ -192,7 +213,7 @@ def create_router(
         summary="Record one event or a batch",
         status_code=202,
         response_model=Recorded,
-        responses=_problems(404, 409, 413, 422),
+        responses=_answers(202, examples.RECORDED, 400, 404, 409, 413, 422),
     )
     def record_events(
         request: Request,
@@ -224,6 +245,7 @@ def create_router(
         operation_id="get_dashboard_stats",
         summary="Portfolio statistics over the latest scores",
         response_model=PortfolioStats,
+        responses=_answers(200, examples.PORTFOLIO_STATS),
     )
     def dashboard_stats() -> PortfolioStats:
         return store.stats(changes_days=7)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -12,14 +12,15 @@ from typing import Any
 
 import anyio
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, sample
 from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
+from . import examples
 from .api import create_router
 from .logs import request_id
-from .problems import install_handlers, problem_response
+from .problems import install_handlers, problem_response, problem_responses
 from .schemas import Liveness, Readiness
 from .settings import Settings
 from .worker import Worker
@@ -55,7 +56,11 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if 0 < len(given) <= 128 and set(given) <= _ID_CHARACTERS else uuid.uuid4().hex
+        if not (0 < len(given) <= 128 and set(given) <= _ID_CHARACTERS):
+            # 128 random bits as uuid4().hex writes them, without a system call per
+            # request (the module's generator is seeded from os.urandom, again after fork).
+            given = f"{random.getrandbits(128):032x}"
+        rid = given
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -70,8 +75,12 @@ class RequestContext:
             await send(message)
 
         try:
-            with anyio.fail_after(self.timeout):
+            # anyio.fail_after(self.timeout), without its layers (it costs per request).
+            limit = anyio.CancelScope(deadline=anyio.current_time() + self.timeout)
+            with limit:
                 await self.app(scope, receive, send_with_id)
+            if limit.cancelled_caught:
+                raise TimeoutError
         except TimeoutError:
             if response_started:
                 raise
@@ -141,7 +150,7 @@ def create_app(
     )
     app.state.store = store
     app.state.worker = worker
-    install_handlers(app)
+    install_handlers(app, everywhere=(500, 504))
     app.include_router(
         create_router(
             store,
@@ -152,7 +161,13 @@ def create_app(
         prefix="/api",
     )
 
-    @app.get("/health", operation_id="liveness", summary="The process answers", tags=["health"])
+    @app.get(
+        "/health",
+        operation_id="liveness",
+        summary="The process answers",
+        tags=["health"],
+        responses={200: {"content": {"application/json": {"example": examples.LIVENESS}}}},
+    )
     def liveness() -> Liveness:
         return Liveness()
 
@@ -161,11 +176,18 @@ def create_app(
         operation_id="readiness",
         summary="The database answers",
         tags=["health"],
-        responses={503: {"description": "The database does not answer."}},
+        responses={
+            **problem_responses(503),
+            200: {"content": {"application/json": {"example": examples.READINESS}}},
+        },
     )
     def readiness() -> Readiness:
-        with store.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
+        try:
+            with store.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except sa.exc.SQLAlchemyError as error:
+            logger.warning("the database does not answer", exc_info=error)
+            raise HTTPException(503, "the database does not answer") from None
         return Readiness(database=store.engine.dialect.name)
 
     app.add_middleware(RequestContext, timeout=settings.request_timeout)

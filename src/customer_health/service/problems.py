@@ -8,8 +8,12 @@ traceback and answered with a bare 500: no stack trace or SQL reaches a client.
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -26,7 +30,14 @@ from ..exceptions import (
     UnknownSegmentError,
 )
 
-__all__ = ["PROBLEM_TYPE", "FieldError", "Problem", "install_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_TYPE",
+    "FieldError",
+    "Problem",
+    "install_handlers",
+    "problem_response",
+    "problem_responses",
+]
 
 PROBLEM_TYPE = "application/problem+json"
 _BASE = "https://customer-health.dev/problems/"
@@ -79,6 +90,64 @@ _TITLES = {
 }
 
 
+_DESCRIBED = {
+    400: "The body could not be read as JSON.",
+    401: "A missing or wrong API key.",
+    404: "No such customer.",
+    409: "A conflict with what is stored.",
+    413: "Too many events in one request.",
+    422: "The request is invalid; the problem names each invalid field.",
+    500: "An unexpected error; the details are in the service's log, not here.",
+    503: "The database does not answer.",
+    504: "The request took longer than the configured time limit.",
+}
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"detail": "There was an error parsing the body", "instance": "/api/customers"},
+    401: {"detail": "X-API-Key header missing", "instance": "/api/customers"},
+    404: {"detail": "unknown customer 'acme'", "instance": "/api/customers/acme/health"},
+    409: {
+        "detail": "event_id 'e1' of customer 'acme' was recorded with other content",
+        "instance": "/api/customers/acme/events",
+    },
+    413: {
+        "detail": "1500 events in one request; at most 1000",
+        "instance": "/api/customers/acme/events",
+    },
+    422: {
+        "detail": "body.2.due_at: Field required",
+        "instance": "/api/customers/acme/events",
+        "errors": [{"loc": ["body", 2, "due_at"], "msg": "Field required"}],
+    },
+    500: {
+        "detail": "an unexpected error occurred; it has been logged",
+        "instance": "/api/dashboard/stats",
+    },
+    503: {"detail": "the database does not answer", "instance": "/health/ready"},
+    504: {"detail": "the request took longer than 30 s", "instance": "/api/dashboard/stats"},
+}
+_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route for these problem statuses.
+
+    Each is documented as ``application/problem+json`` with the :class:`Problem`
+    schema and an example. (``model`` puts the schema in the components; FastAPI also
+    lists it as ``application/json``, which :func:`install_handlers` removes.)
+    """
+    return {status: _documented(status, model=True) for status in statuses}
+
+
+def _documented(status: int, *, model: bool) -> dict[str, Any]:
+    slug, title = _TITLES[status]
+    example = {"type": _BASE + slug, "title": title, "status": status} | _EXAMPLES[status]
+    response: dict[str, Any] = {
+        "description": _DESCRIBED[status],
+        "content": {PROBLEM_TYPE: {"schema": {"$ref": _REF}, "example": example}},
+    }
+    return response | {"model": Problem} if model else response
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -103,6 +172,22 @@ def problem_response(
         media_type=PROBLEM_TYPE,
         headers=headers,
     )
+
+
+def _out_of_range_errors() -> tuple[type[Exception], ...]:
+    """Errors of input the database cannot hold or the dates cannot reach.
+
+    A NUL character or a too-long id (PostgreSQL), an integer past 64 bits, an instant
+    whose window reaches before year 1: the request is at fault (422), not the service.
+    """
+    errors: list[type[Exception]] = [OverflowError, sa.exc.DataError, sqlite3.DataError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - without the postgres extra
+        pass
+    else:
+        errors.append(psycopg.DataError)
+    return tuple(errors)
 
 
 def _status_of(exc: Exception) -> int:
@@ -139,8 +224,58 @@ def _field_path(loc: Any) -> list[str | int]:
     return path
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Answer every error of ``app`` as a problem."""
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI schema of ``app`` documents for ``path``."""
+    for template, item in app.openapi().get("paths", {}).items():
+        pattern = "/".join(
+            "[^/]+" if part.startswith("{") and part.endswith("}") else re.escape(part)
+            for part in template.split("/")
+        )
+        if re.fullmatch(pattern, path):
+            return sorted(method.upper() for method in item)
+    return []
+
+
+def _document_problems(app: FastAPI, everywhere: Iterable[int]) -> None:
+    """Have the OpenAPI schema of ``app`` document its problems, and only as problems.
+
+    Every operation gets the ``everywhere`` statuses; a problem response loses the
+    ``application/json`` copy FastAPI adds, since problems are never sent as that.
+    """
+    generate = app.openapi
+    statuses = [str(status) for status in everywhere]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                for status in statuses:
+                    responses.setdefault(status, _documented(int(status), model=False))
+                for response in responses.values():
+                    content = response.get("content", {})
+                    if PROBLEM_TYPE in content:
+                        content.pop("application/json", None)
+                operation["responses"] = dict(sorted(responses.items()))
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if statuses and "Problem" not in components:
+            definitions = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(definitions.pop("$defs", {}))
+            components["Problem"] = definitions
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_handlers(app: FastAPI, *, everywhere: Iterable[int] = (500,)) -> None:
+    """Answer every error of ``app`` as a problem, and document them so in its OpenAPI.
+
+    :param everywhere: the problem statuses any operation may answer, documented on
+        each (500: an unexpected error; the reference app adds 504, its time limit).
+    """
 
     async def library_error(request: Request, exc: Exception) -> JSONResponse:
         status = _status_of(exc)
@@ -150,9 +285,13 @@ def install_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(
-            request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)
-        )
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette lists the methods of the first route matching the path only.
+            allowed = _allowed_methods(app, request.url.path)
+            if allowed:
+                headers = (headers or {}) | {"Allow": ", ".join(allowed)}
+        return problem_response(request, exc.status_code, str(exc.detail), headers=headers)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -160,6 +299,11 @@ def install_handlers(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
         return problem_response(request, 422, f"{where}: {first['msg']}", errors=errors)
+
+    async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        logger.warning("a request with values out of range", exc_info=exc)
+        detail = "a value of the request is out of the range that can be stored or computed"
+        return problem_response(request, 422, detail)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.error("unexpected error", exc_info=exc)
@@ -170,4 +314,7 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CustomerHealthError, library_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for error in _out_of_range_errors():
+        app.add_exception_handler(error, out_of_range)
     app.add_exception_handler(Exception, unexpected)
+    _document_problems(app, everywhere)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 from ..models import (
     ApiCallEvent,
@@ -18,6 +18,7 @@ from ..models import (
     SupportTicketEvent,
     UtcDatetime,
     _event_tag,
+    _not_bool,
 )
 
 __all__ = [
@@ -35,8 +36,13 @@ _NO_CUSTOMER = Field(
 )
 
 
+MAX_QUANTITY = 2**31 - 1
+"""The most API calls one event may stand for (their sum must fit the database's integers)."""
+
+
 class ApiCallEventIn(ApiCallEvent):
     customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_QUANTITY)] = 1
 
 
 class LoginEventIn(LoginEvent):

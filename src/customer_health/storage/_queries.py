@@ -140,6 +140,8 @@ def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now:
             "as_of": s.as_of,
             "score": s.score,
             "status": s.status.value,
+            # What the API returns for the score (the same as serialising it read back).
+            "document": s.model_dump_json(),
         }
         for s, score_id in zip(computed, inserted, strict=True)
     ]
@@ -151,6 +153,7 @@ def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now:
             "as_of": statement.excluded.as_of,
             "score": statement.excluded.score,
             "status": statement.excluded.status,
+            "document": statement.excluded.document,
         },
         where=latest.c.as_of <= statement.excluded.as_of,
     )
@@ -181,6 +184,17 @@ def latest_score(connection: sa.Connection, customer_id: str) -> HealthScore | N
         .where(latest.c.customer_id == customer_id)
     ).first()
     return None if row is None else _health(row)
+
+
+def latest_documents(connection: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The JSON of the latest stored score of each of ``ids`` that has one."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        query = sa.select(latest.c.customer_id, latest.c.document).where(
+            latest.c.customer_id.in_(ids[start : start + _ID_CHUNK])
+        )
+        found.update((row[0], row[1]) for row in connection.execute(query))
+    return found
 
 
 def history(
@@ -251,13 +265,22 @@ def _encode(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list[Any]:
+def _decode(cursor: str, *, numeric: bool) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         key = None
-    if not isinstance(key, list) or len(key) != 2:
+    # The sort key is a number (score order) or a string (name order), the id a string:
+    # anything else would reach the database as a comparison of mismatched types.
+    sort_types = (int, float) if numeric else (str,)
+    if not (
+        isinstance(key, list)
+        and len(key) == 2
+        and isinstance(key[0], sort_types)
+        and not isinstance(key[0], bool)
+        and isinstance(key[1], str)
+    ):
         raise ConfigurationError(f"cursor {cursor!r} is not a cursor this store handed out")
     return key
 
@@ -305,7 +328,7 @@ def latest_page(
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(sa.func.lower(c.name).like(f"%{escaped}%", escape="\\"))
     if cursor is not None:
-        last_key, last_id = _decode(cursor)
+        last_key, last_id = _decode(cursor, numeric=order.endswith("score"))
         after = sa.tuple_(key, c.id)
         position = sa.tuple_(sa.literal(last_key), sa.literal(last_id))
         query = query.where(after < position if descending else after > position)

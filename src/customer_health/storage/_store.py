@@ -402,6 +402,19 @@ class SQLAlchemyStore:
             _queries.customer(connection, customer_id)
             return _queries.latest_score(connection, customer_id)
 
+    def latest_documents(self, customer_ids: Iterable[str]) -> dict[str, str]:
+        """The latest stored scores of ``customer_ids`` as JSON text, by customer id:
+        each what ``latest_score(customer_id).model_dump_json()`` gives, as stored.
+
+        Customers without a stored score - or not stored at all (this does not look
+        them up) - are left out. One query on the primary key, for serving reads.
+        """
+        ids = list(dict.fromkeys(customer_ids))
+        if not ids:
+            return {}
+        with self._reading() as connection:
+            return _queries.latest_documents(connection, ids)
+
     def history(
         self,
         customer_id: str,

@@ -183,6 +183,10 @@ latest = sa.Table(
     sa.Column("as_of", Instant(), nullable=False, index=True),
     sa.Column("score", sa.Float(), nullable=True, index=True),
     sa.Column("status", sa.String(16), nullable=False, index=True),
+    # The score as the API returns it (``HealthScore.model_dump_json()``), written with
+    # the row: reading a customer's health is then one primary-key lookup, with no
+    # decoding, validation or encoding.
+    sa.Column("document", sa.Text(), nullable=False),
     comment="customer-health: each customer's score with the latest as_of",
 )
 

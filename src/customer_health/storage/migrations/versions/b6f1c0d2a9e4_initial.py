@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("as_of", sa.BigInteger(), nullable=False),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["ch_customers.id"],

@@ -1,0 +1,187 @@
+"""Examples for the OpenAPI schema: a request body or a response of every route.
+
+The service's tests validate each against its model, so they stay true. No value is
+``None``: FastAPI leaves out ``null`` values when it writes the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CUSTOMER",
+    "CUSTOMER_PAGE",
+    "CUSTOMER_UPDATE",
+    "EVENTS",
+    "HEALTH_SCORE",
+    "LIVENESS",
+    "PORTFOLIO_STATS",
+    "READINESS",
+    "RECORDED",
+]
+
+CUSTOMER: dict[str, Any] = {
+    "id": "c000042",
+    "segment": "enterprise",
+    "name": "Tyrell Retail",
+    "created_at": "2024-05-25T09:07:07Z",
+    "attributes": {"seats": 374},
+}
+
+CUSTOMER_UPDATE: dict[str, Any] = {
+    "segment": "enterprise",
+    "name": "Tyrell Retail Group",
+    "created_at": "2024-05-25T09:07:07Z",
+    "attributes": {"seats": 420},
+}
+
+_FACTORS: list[dict[str, Any]] = [
+    {
+        "name": "api_usage",
+        "score": 42.0,
+        "weight": 0.25,
+        "contribution": 10.5,
+        "value": 420.0,
+        "expected": 1000.0,
+        "explanation": "420 API calls in 30 days; enterprise customers are expected 1000",
+    },
+    {
+        "name": "login_frequency",
+        "score": 60.0,
+        "weight": 0.2,
+        "contribution": 12.0,
+        "value": 12.0,
+        "expected": 20.0,
+        "explanation": (
+            "logins on 12 distinct days in 30 days; enterprise customers are expected 20"
+        ),
+    },
+    {
+        "name": "payment_timeliness",
+        "score": 100.0,
+        "weight": 0.25,
+        "contribution": 25.0,
+        "value": 0.0,
+        "expected": 0.0,
+        "explanation": "3 invoices due in 180 days, paid 0.00 days late on average",
+    },
+    {
+        "name": "feature_adoption",
+        "score": 50.0,
+        "weight": 0.15,
+        "contribution": 7.5,
+        "value": 4.0,
+        "expected": 8.0,
+        "explanation": "4 distinct features used in 30 days; enterprise customers are expected 8",
+    },
+    {
+        "name": "support_tickets",
+        "score": 100.0,
+        "weight": 0.15,
+        "contribution": 15.0,
+        "value": 0.0,
+        "expected": 6.0,
+        "explanation": (
+            "ticket load 0 in 90 days (0 tickets, 0 open); "
+            "enterprise customers are expected at most 6"
+        ),
+    },
+]
+
+HEALTH_SCORE: dict[str, Any] = {
+    "customer_id": "c000042",
+    "as_of": "2026-06-30T00:00:00Z",
+    "score": 70.0,
+    "status": "at_risk",
+    "coverage": 1.0,
+    "factors": _FACTORS,
+    "model_version": "1",
+    "fingerprint": "74ef5f3876751f8556eaca003e6d253ca11599ff662be4a853aaabc8e235c1b7",
+}
+
+CUSTOMER_PAGE: dict[str, Any] = {
+    "items": [
+        {
+            "id": "c000042",
+            "name": "Tyrell Retail",
+            "segment": "enterprise",
+            "created_at": "2024-05-25T09:07:07Z",
+            "score": 70.0,
+            "status": "at_risk",
+            "as_of": "2026-06-30T00:00:00Z",
+        },
+        {
+            "id": "c000043",
+            "name": "Initech Foods",
+            "segment": "smb",
+            "created_at": "2025-02-11T00:00:00Z",
+            "score": 81.5,
+            "status": "healthy",
+            "as_of": "2026-06-30T00:00:00Z",
+        },
+    ],
+    "next_cursor": "WzcwLjAsICJjMDAwMDQzIl0",
+}
+
+EVENTS: dict[str, Any] = {
+    "one": {
+        "summary": "One event",
+        "value": {
+            "kind": "api_call",
+            "occurred_at": "2026-06-29T14:03:00Z",
+            "quantity": 250,
+            "event_id": "evt-0001",
+        },
+    },
+    "batch": {
+        "summary": "A batch of events",
+        "value": [
+            {"kind": "login", "occurred_at": "2026-06-29T08:00:00Z", "user_id": "u-17"},
+            {"kind": "feature_used", "occurred_at": "2026-06-29T08:05:00Z", "feature": "reports"},
+            {
+                "kind": "payment",
+                "occurred_at": "2026-06-01T00:00:00Z",
+                "due_at": "2026-06-15T00:00:00Z",
+                "paid_at": "2026-06-12T10:00:00Z",
+                "amount": 1200.0,
+            },
+            {
+                "kind": "support_ticket",
+                "occurred_at": "2026-06-20T09:30:00Z",
+                "priority": "high",
+                "resolved_at": "2026-06-21T16:00:00Z",
+            },
+        ],
+    },
+}
+"""Named request examples (``openapi_examples``): one event, and a batch."""
+
+RECORDED: dict[str, Any] = {"recorded": 4, "duplicates": 1}
+
+
+def _group(customers: int, healthy: int, at_risk: int, critical: int) -> dict[str, Any]:
+    counts = {"healthy": healthy, "at_risk": at_risk, "critical": critical, "unknown": 0}
+    return {
+        "customers": customers,
+        "statuses": {
+            status: {"count": count, "share": count / customers} for status, count in counts.items()
+        },
+        "mean": 64.5,
+        "median": 66.0,
+    }
+
+
+PORTFOLIO_STATS: dict[str, Any] = {
+    "overall": _group(4, 2, 1, 1),
+    "segments": {"enterprise": _group(2, 1, 1, 0), "smb": _group(2, 1, 0, 1)},
+    "unscored": 1,
+    "histogram": [
+        {"low": float(low), "high": float(low + 10), "count": count}
+        for low, count in zip(range(0, 100, 10), (0, 0, 0, 1, 0, 0, 1, 0, 1, 1), strict=True)
+    ],
+    "changes_days": 7,
+    "changes": [{"from_status": "healthy", "to_status": "at_risk", "count": 1}],
+}
+
+LIVENESS: dict[str, Any] = {"status": "ok"}
+READINESS: dict[str, Any] = {"status": "ready", "database": "postgresql"}
