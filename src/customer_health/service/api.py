@@ -30,14 +30,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from pydantic import Discriminator, SecretStr, Tag
 
-from .._inputs import validate_events
 from ..models import Customer, HealthScore, HealthStatus, UtcDatetime
 from ..storage.models import PortfolioStats, Recorded
 from ..storage.sqlalchemy import SQLAlchemyStore
 from . import examples
 from ._reader import DocumentReader
 from .problems import problem_responses
-from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn
+from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn, to_event
 
 __all__ = ["API_KEY_HEADER", "create_router"]
 
@@ -231,11 +230,7 @@ def create_router(
                     422,
                     f"event #{index} is for customer {event.customer_id!r}, not {customer_id!r}",
                 )
-        recorded = store.record_many(
-            validate_events(
-                [e.model_dump(exclude_unset=True) | {"customer_id": customer_id} for e in batch]
-            )
-        )
+        recorded = store.record_many([to_event(event, customer_id) for event in batch])
         if on_recorded is not None and recorded.recorded:
             on_recorded()
         return recorded

@@ -11,6 +11,7 @@ from ..models import (
     ApiCallEvent,
     Customer,
     CustomEvent,
+    Event,
     FeatureUsedEvent,
     HealthStatus,
     LoginEvent,
@@ -19,6 +20,7 @@ from ..models import (
     UtcDatetime,
     _event_tag,
     _not_bool,
+    trusted,
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "EventIn",
     "Liveness",
     "Readiness",
+    "to_event",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -63,6 +66,28 @@ class SupportTicketEventIn(SupportTicketEvent):
 
 class CustomEventIn(CustomEvent):
     customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+
+
+_EVENT_OF: dict[type[BaseModel], type[BaseModel]] = {
+    ApiCallEventIn: ApiCallEvent,
+    LoginEventIn: LoginEvent,
+    FeatureUsedEventIn: FeatureUsedEvent,
+    PaymentEventIn: PaymentEvent,
+    SupportTicketEventIn: SupportTicketEvent,
+    CustomEventIn: CustomEvent,
+}
+
+
+def to_event(event: BaseModel, customer_id: str) -> Event:
+    """The library's event for a validated request event of ``customer_id``.
+
+    Every field was validated when the body was read (the request models are the event
+    models with an optional ``customer_id``), so the event is built without validating
+    again; ``customer_id`` is the path's, which the route checked.
+    """
+    values = dict(event.__dict__)
+    values["customer_id"] = customer_id
+    return trusted(_EVENT_OF[type(event)], values)  # type: ignore[return-value]
 
 
 EventIn: TypeAlias = Annotated[
