@@ -6,9 +6,12 @@ A batch is loaded into a temporary staging table (PostgreSQL: ``COPY``; SQLite: 
 1. events of customers the store does not know are an error naming them;
 2. ``INSERT INTO ch_events ... SELECT ... ON CONFLICT DO NOTHING`` stores what is
    new (the unique ``(customer_id, event_id)`` key makes a repeat a no-op, even when
-   two writers race);
+   two writers race); on PostgreSQL a plain ``INSERT`` of the rows not stored yet, in
+   key order, is tried first (twice as fast), with ``ON CONFLICT`` only if a racing
+   writer made it fail on the unique key;
 3. a staged event whose ``event_id`` is stored with other content is a conflict
-   error naming the id (checked after the insert, so a racing writer's copy counts);
+   error naming the id (checked after the insert, so a racing writer's copy counts;
+   not needed when every staged event was inserted);
 4. every customer of the batch is marked pending in ``ch_pending``.
 
 Any error rolls the whole batch back. Copies within the batch are folded in Python
@@ -17,16 +20,24 @@ first (identical: one event; different: a conflict).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
 
+from .._engine import collector_paused
 from .._format import plural
 from ..exceptions import EventConflictError, UnknownCustomerError
-from ..models import Event
+from ..models import (
+    ApiCallEvent,
+    Event,
+    FeatureUsedEvent,
+    LoginEvent,
+    PaymentEvent,
+    SupportTicketEvent,
+)
 from ._tables import EVENT_FIELDS, canonical_json, customers, events, pending
 from ._upsert import insert_for
 
@@ -35,6 +46,7 @@ __all__ = ["record_events"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SHOWN = 5
+_UNIQUE_VIOLATION = "23505"
 _INSTANT_FIELDS = frozenset({"occurred_at", "due_at", "paid_at", "resolved_at"})
 _CONTENT = EVENT_FIELDS[2:]
 """What must match for two copies of an event_id to be the same event."""
@@ -64,11 +76,6 @@ def _row(event: Event) -> Row:
     """The staging row of ``event``: instants as microseconds, properties as JSON text."""
     fields = event.__dict__
     get = fields.get
-
-    def us(name: str) -> int | None:
-        value = get(name)
-        return None if value is None else (value - _EPOCH) // _MICROSECOND
-
     properties = get("properties")
     return (
         fields["customer_id"],
@@ -78,13 +85,88 @@ def _row(event: Event) -> Row:
         get("quantity"),
         get("user_id"),
         get("feature"),
-        us("due_at"),
-        us("paid_at"),
+        _us(get("due_at")),
+        _us(get("paid_at")),
         get("amount"),
         get("priority"),
-        us("resolved_at"),
+        _us(get("resolved_at")),
         None if properties is None else canonical_json(properties),
     )
+
+
+def _us(value: datetime | None) -> int | None:
+    return None if value is None else (value - _EPOCH) // _MICROSECOND
+
+
+# The rows of the built-in models, field by field (the generic ``_row`` costs twice as
+# much: a million events take seconds in Python). Same tuples as ``_row`` gives.
+
+
+def _api_call_row(event: Event) -> Row:
+    f = event.__dict__
+    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
+    return (f["customer_id"], f["event_id"], "api_call", at, f["quantity"], *_NONE_8)
+
+
+def _login_row(event: Event) -> Row:
+    f = event.__dict__
+    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
+    return (f["customer_id"], f["event_id"], "login", at, None, f["user_id"], *_NONE_7)
+
+
+def _feature_row(event: Event) -> Row:
+    f = event.__dict__
+    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
+    return (f["customer_id"], f["event_id"], "feature_used", at, None, None, f["feature"], *_NONE_6)
+
+
+def _payment_row(event: Event) -> Row:
+    f = event.__dict__
+    paid = f["paid_at"]
+    return (
+        f["customer_id"],
+        f["event_id"],
+        "payment",
+        (f["occurred_at"] - _EPOCH) // _MICROSECOND,
+        None,
+        None,
+        None,
+        (f["due_at"] - _EPOCH) // _MICROSECOND,
+        None if paid is None else (paid - _EPOCH) // _MICROSECOND,
+        f["amount"],
+        None,
+        None,
+        None,
+    )
+
+
+def _ticket_row(event: Event) -> Row:
+    f = event.__dict__
+    resolved = f["resolved_at"]
+    return (
+        f["customer_id"],
+        f["event_id"],
+        "support_ticket",
+        (f["occurred_at"] - _EPOCH) // _MICROSECOND,
+        *_NONE_6,
+        f["priority"],
+        None if resolved is None else (resolved - _EPOCH) // _MICROSECOND,
+        None,
+    )
+
+
+_NONE_6 = (None,) * 6
+_NONE_7 = (None,) * 7
+_NONE_8 = (None,) * 8
+_ROWS: dict[type, Callable[[Event], Row]] = {
+    ApiCallEvent: _api_call_row,
+    LoginEvent: _login_row,
+    FeatureUsedEvent: _feature_row,
+    PaymentEvent: _payment_row,
+    SupportTicketEvent: _ticket_row,
+}
+"""Row builders by exact model type; anything else (custom events, subclasses) goes
+through ``_row``."""
 
 
 def _chunks(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
@@ -104,26 +186,34 @@ def record_events(
     if not batch:
         return 0, 0
     _prepare_staging(connection)
-    seen: dict[tuple[str, str], Row] = {}
-    repeated = 0
-    for chunk in _chunks(batch, chunk_size):
-        rows = []
-        for event in chunk:
-            row = _row(event)
-            if row[1] is not None:
-                key = (row[0], row[1])
-                first = seen.get(key)
-                if first is not None:
-                    if first != row:
-                        raise EventConflictError(_conflict_message(key))
-                    repeated += 1
-                    continue
-                seen[key] = row
-            rows.append(row)
-        _stage(connection, rows)
+    staged = 0
+    with collector_paused():  # millions of tuples, no cycles: see collector_paused
+        seen: dict[tuple[str, str], Row] = {}
+        setdefault = seen.setdefault
+        builders = _ROWS
+        for chunk in _chunks(batch, chunk_size):
+            rows: list[Row] = []
+            append = rows.append
+            for event in chunk:
+                row = builders.get(type(event), _row)(event)
+                if row[1] is not None:
+                    key = (row[0], row[1])
+                    first = setdefault(key, row)
+                    if first is not row:
+                        if first != row:
+                            raise EventConflictError(_conflict_message(key))
+                        continue  # an identical copy within the batch
+                append(row)
+            _stage(connection, rows)
+            staged += len(rows)
+        del seen
+    _analyze_staging(connection)
     _check_customers(connection)
     inserted = _insert(connection, now)
-    _check_conflicts(connection)
+    if inserted < staged:
+        # Some staged events were stored already (or by a racing writer): each must be
+        # the same event. When every staged row went in, none can differ.
+        _check_conflicts(connection)
     _mark_pending(connection, now)
     return inserted, len(batch) - inserted
 
@@ -155,6 +245,16 @@ def _stage(connection: sa.Connection, rows: list[Row]) -> None:
         connection.exec_driver_sql(f"INSERT INTO ch_staging ({names}) VALUES ({marks})", rows)
 
 
+def _analyze_staging(connection: sa.Connection) -> None:
+    """Give the planner the staging table's statistics (temporary tables are never
+    analysed automatically): without them it takes a big batch for a few rows and
+    joins it to ``ch_events`` by nested loops, which takes minutes for a million."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE ch_staging")
+        # Room to sort a batch in memory (this transaction only): see _insert_new.
+        connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+
+
 def _check_customers(connection: sa.Connection) -> None:
     s = staging.c
     missing = (
@@ -178,16 +278,48 @@ def _check_customers(connection: sa.Connection) -> None:
 
 def _insert(connection: sa.Connection, now: datetime) -> int:
     s = staging.c
+    columns = [*EVENT_FIELDS, "recorded_at"]
     select = sa.select(
         *(s[name] for name in EVENT_FIELDS), sa.literal(now, events.c.recorded_at.type)
     ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+    if connection.dialect.name == "postgresql":
+        stored = _insert_new(connection, select, columns)
+        if stored is not None:
+            return stored
     statement = (
         insert_for(connection, events)
-        .from_select([*EVENT_FIELDS, "recorded_at"], select)
+        .from_select(columns, select)
         .on_conflict_do_nothing(index_elements=["customer_id", "event_id"])
     )
     # psycopg resets rowcount when SQLAlchemy closes the cursor unless asked to keep it
     return connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+
+def _insert_new(
+    connection: sa.Connection, select: sa.Select[Any], columns: list[str]
+) -> int | None:
+    """PostgreSQL: a plain ``INSERT`` of the staged events not stored yet, in key order.
+
+    ``ON CONFLICT DO NOTHING`` makes PostgreSQL insert each row speculatively (check,
+    insert, confirm), about twice the cost of a plain insert, and in key order the unique
+    index, the ``(customer_id, occurred_at)`` index and the foreign key's lookups touch
+    one page after another instead of random ones. A writer racing this one with the same
+    ``(customer_id, event_id)`` makes the plain insert fail on the unique key: it is then
+    undone (to a savepoint) and ``None`` returned, for ``ON CONFLICT`` to do it again.
+    """
+    s, e = staging.c, events.c
+    new = ~sa.exists().where(e.customer_id == s.customer_id, e.event_id == s.event_id)
+    statement = events.insert().from_select(
+        columns, select.where(new).order_by(s.customer_id, s.event_id)
+    )
+    try:
+        with connection.begin_nested():
+            result = connection.execute(statement.execution_options(preserve_rowcount=True))
+            return result.rowcount
+    except sa.exc.IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        return None
 
 
 def _check_conflicts(connection: sa.Connection) -> None:
