@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -195,3 +196,27 @@ def test_instants_are_exact_to_the_microsecond(customers: SQLAlchemyStore) -> No
     )
     assert stored == expected
     assert all(moment.tzinfo is UTC for moment in stored)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite-file"], indirect=True)
+def test_racing_writers_store_each_event_once(make_store: Any) -> None:
+    """Two writers recording the same batch at once store it once; the other sees copies."""
+    first = make_store(new_engine=True)
+    second = make_store(new_engine=True)
+    first.add_customers([{"id": f"c{i}", "segment": "smb"} for i in range(20)])
+    batch = [api_call(f"c{i % 20}", f"e{i}") for i in range(2000)]
+    start = threading.Barrier(2)
+    results: list[Any] = []
+
+    def record(store: SQLAlchemyStore) -> None:
+        start.wait()
+        results.append(store.record_many(batch))
+
+    threads = [threading.Thread(target=record, args=(s,)) for s in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.recorded for r in results) == [0, 2000]
+    assert sorted(r.duplicates for r in results) == [0, 2000]
+    assert first.count_events() == 2000

@@ -1,28 +1,28 @@
-"""Recording events: validate, stage, then a few set-based statements.
+"""Recording events: rows built once in Python, checked, then loaded straight in.
 
-A batch is loaded into a temporary staging table (PostgreSQL: ``COPY``; SQLite: one
-``executemany`` per chunk), then, in the same transaction:
+In the caller's transaction (so a batch is all or nothing):
 
-1. events of customers the store does not know are an error naming them;
-2. ``INSERT INTO ch_events ... SELECT ... ON CONFLICT DO NOTHING`` stores what is
-   new (the unique ``(customer_id, event_id)`` key makes a repeat a no-op, even when
-   two writers race); on PostgreSQL a plain ``INSERT`` of the rows not stored yet, in
-   key order, is tried first (twice as fast), with ``ON CONFLICT`` only if a racing
-   writer made it fail on the unique key;
-3. a staged event whose ``event_id`` is stored with other content is a conflict
-   error naming the id (checked after the insert, so a racing writer's copy counts;
-   not needed when every staged event was inserted);
-4. every customer of the batch is marked pending in ``ch_pending``.
+1. each event becomes a row as stored (instants as integer microseconds, properties as
+   canonical JSON); copies within the batch are folded (identical: one event;
+   different: a conflict error naming the ``event_id``);
+2. events of customers the store does not hold are an error naming them;
+3. the rows whose ``(customer_id, event_id)`` is stored already are read back and
+   compared: the same content is a duplicate (not stored again), other content a
+   conflict error naming the id;
+4. the new rows, sorted by customer and time (the indexes then fill page after page),
+   go into ``ch_events`` directly: ``COPY`` on PostgreSQL, ``executemany`` on SQLite;
+5. every customer of the batch is marked pending in ``ch_pending``.
 
-Any error rolls the whole batch back. Copies within the batch are folded in Python
-first (identical: one event; different: a conflict).
+A writer racing this one with the same ``event_id`` makes step 4 fail on the unique
+key (PostgreSQL; SQLite writers take turns): it is undone to a savepoint and steps 3
+and 4 run again, now seeing the other writer's rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,7 +38,8 @@ from ..models import (
     PaymentEvent,
     SupportTicketEvent,
 )
-from ._tables import EVENT_FIELDS, canonical_json, customers, events, pending
+from ._queries import existing_ids
+from ._tables import EVENT_FIELDS, canonical_json, events, pending
 from ._upsert import insert_for
 
 __all__ = ["record_events"]
@@ -47,33 +48,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SHOWN = 5
 _UNIQUE_VIOLATION = "23505"
-_INSTANT_FIELDS = frozenset({"occurred_at", "due_at", "paid_at", "resolved_at"})
-_CONTENT = EVENT_FIELDS[2:]
-"""What must match for two copies of an event_id to be the same event."""
-
-_staging_metadata = sa.MetaData()
-staging = sa.Table(
-    "ch_staging",
-    _staging_metadata,
-    *(
-        sa.Column(
-            name,
-            sa.BigInteger()
-            if name in _INSTANT_FIELDS or name == "quantity"
-            else sa.Float()
-            if name == "amount"
-            else sa.Text(),
-        )
-        for name in EVENT_FIELDS
-    ),
-    prefixes=["TEMPORARY"],
-)
+_ATTEMPTS = 5
+"""Loads tried before giving up on writers that keep racing this one."""
+_ID_CHUNK = 5_000
+"""Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
 
 Row = tuple[Any, ...]
 
 
 def _row(event: Event) -> Row:
-    """The staging row of ``event``: instants as microseconds, properties as JSON text."""
+    """The row of ``event`` as stored: instants as microseconds, properties as JSON text."""
     fields = event.__dict__
     get = fields.get
     properties = get("properties")
@@ -169,10 +153,7 @@ _ROWS: dict[type, Callable[[Event], Row]] = {
 through ``_row``."""
 
 
-def _chunks(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
+Key = tuple[str, str]
 
 
 def record_events(
@@ -185,158 +166,140 @@ def record_events(
     """
     if not batch:
         return 0, 0
-    _prepare_staging(connection)
-    staged = 0
     with collector_paused():  # millions of tuples, no cycles: see collector_paused
-        seen: dict[tuple[str, str], Row] = {}
-        setdefault = seen.setdefault
-        builders = _ROWS
-        for chunk in _chunks(batch, chunk_size):
-            rows: list[Row] = []
-            append = rows.append
-            for event in chunk:
-                row = builders.get(type(event), _row)(event)
-                if row[1] is not None:
-                    key = (row[0], row[1])
-                    first = setdefault(key, row)
-                    if first is not row:
-                        if first != row:
-                            raise EventConflictError(_conflict_message(key))
-                        continue  # an identical copy within the batch
-                append(row)
-            _stage(connection, rows)
-            staged += len(rows)
-        del seen
-    _analyze_staging(connection)
-    _check_customers(connection)
-    inserted = _insert(connection, now)
-    if inserted < staged:
-        # Some staged events were stored already (or by a racing writer): each must be
-        # the same event. When every staged row went in, none can differ.
-        _check_conflicts(connection)
-    _mark_pending(connection, now)
-    return inserted, len(batch) - inserted
+        rows, keyed = _rows(batch)
+        _check_customers(connection, {row[0] for row in rows})
+        new = _load(connection, rows, keyed, _micros(now), chunk_size)
+        del rows, keyed
+    mark_pending(connection, {event.customer_id for event in batch}, now)
+    return new, len(batch) - new
 
 
-def _prepare_staging(connection: sa.Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        # Lives until the session ends; emptied at each batch (and by a rollback).
-        connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS ch_staging ("
-            + ", ".join(f"{c.name} {c.type.compile(connection.dialect)}" for c in staging.c)
-            + ")"
-        )
-    else:
-        staging.create(connection, checkfirst=True)
-    connection.execute(staging.delete())
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
 
 
-def _stage(connection: sa.Connection, rows: list[Row]) -> None:
-    if not rows:
-        return
-    names = ", ".join(EVENT_FIELDS)
-    if connection.dialect.name == "postgresql":
-        raw: Any = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY ch_staging ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" for _ in EVENT_FIELDS)
-        connection.exec_driver_sql(f"INSERT INTO ch_staging ({names}) VALUES ({marks})", rows)
+def _rows(batch: Sequence[Event]) -> tuple[list[Row], dict[Key, Row]]:
+    """The batch's rows, copies folded, and the rows with an ``event_id`` by key."""
+    rows: list[Row] = []
+    append = rows.append
+    keyed: dict[Key, Row] = {}
+    setdefault = keyed.setdefault
+    builders = _ROWS
+    for event in batch:
+        row = builders.get(type(event), _row)(event)
+        if row[1] is not None:
+            key = (row[0], row[1])
+            first = setdefault(key, row)
+            if first is not row:
+                if first != row:
+                    raise EventConflictError(_conflict_message(key))
+                continue  # an identical copy within the batch
+        append(row)
+    return rows, keyed
 
 
-def _analyze_staging(connection: sa.Connection) -> None:
-    """Give the planner the staging table's statistics (temporary tables are never
-    analysed automatically): without them it takes a big batch for a few rows and
-    joins it to ``ch_events`` by nested loops, which takes minutes for a million."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("ANALYZE ch_staging")
-        # Room to sort a batch in memory (this transaction only): see _insert_new.
-        connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-
-
-def _check_customers(connection: sa.Connection) -> None:
-    s = staging.c
-    missing = (
-        sa.select(s.customer_id)
-        .where(~sa.exists().where(customers.c.id == s.customer_id))
-        .distinct()
-        .subquery()
-    )
-    count = connection.execute(sa.select(sa.func.count()).select_from(missing)).scalar_one()
-    if count:
-        shown = connection.execute(
-            sa.select(missing.c.customer_id).order_by(missing.c.customer_id).limit(_SHOWN)
-        ).scalars()
-        names = ", ".join(repr(cid) for cid in shown)
-        more = f" and {count - _SHOWN} more" if count > _SHOWN else ""
+def _check_customers(connection: sa.Connection, ids: set[str]) -> None:
+    missing = sorted(ids.difference(existing_ids(connection, sorted(ids))))
+    if missing:
+        names = ", ".join(repr(cid) for cid in missing[:_SHOWN])
+        more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise UnknownCustomerError(
-            f"events of {plural(count, 'unknown customer')}: {names}{more}; add the "
+            f"events of {plural(len(missing), 'unknown customer')}: {names}{more}; add the "
             "customers first (nothing of this batch was recorded)"
         )
 
 
-def _insert(connection: sa.Connection, now: datetime) -> int:
-    s = staging.c
-    columns = [*EVENT_FIELDS, "recorded_at"]
-    select = sa.select(
-        *(s[name] for name in EVENT_FIELDS), sa.literal(now, events.c.recorded_at.type)
-    ).where(sa.true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+def _load(
+    connection: sa.Connection,
+    rows: list[Row],
+    keyed: dict[Key, Row],
+    now: int,
+    chunk_size: int,
+) -> int:
+    """Store the rows not stored yet; return how many that was."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        stored = _stored(connection, keyed)
+        for key, row in stored.items():
+            if row != keyed[key]:
+                raise EventConflictError(_conflict_message(key))
+        new = [row for row in rows if row[1] is None or (row[0], row[1]) not in stored]
+        new.sort(key=_ORDER)
+        try:
+            with connection.begin_nested():
+                _insert(connection, new, now, chunk_size)
+        except Exception as exc:  # the driver's own error, from COPY on its connection
+            code = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+            if attempt == _ATTEMPTS or code != _UNIQUE_VIOLATION:
+                raise
+            continue  # a racing writer stored some of these keys: look again
+        return len(new)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_ORDER = itemgetter(0, 3)
+"""Customer, then time: the order of ``ix_ch_events_customer_occurred``."""
+_COLUMNS = ", ".join((*EVENT_FIELDS, "recorded_at"))
+
+
+def _insert(connection: sa.Connection, rows: list[Row], now: int, chunk_size: int) -> None:
     if connection.dialect.name == "postgresql":
-        stored = _insert_new(connection, select, columns)
-        if stored is not None:
-            return stored
-    statement = (
-        insert_for(connection, events)
-        .from_select(columns, select)
-        .on_conflict_do_nothing(index_elements=["customer_id", "event_id"])
-    )
-    # psycopg resets rowcount when SQLAlchemy closes the cursor unless asked to keep it
-    return connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY ch_events ({_COLUMNS}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write((*row, now))
+    else:
+        marks = ", ".join("?" for _ in range(len(EVENT_FIELDS) + 1))
+        statement = f"INSERT INTO ch_events ({_COLUMNS}) VALUES ({marks})"
+        for start in range(0, len(rows), chunk_size):
+            chunk = [(*row, now) for row in rows[start : start + chunk_size]]
+            connection.exec_driver_sql(statement, chunk)
 
 
-def _insert_new(
-    connection: sa.Connection, select: sa.Select[Any], columns: list[str]
-) -> int | None:
-    """PostgreSQL: a plain ``INSERT`` of the staged events not stored yet, in key order.
-
-    ``ON CONFLICT DO NOTHING`` makes PostgreSQL insert each row speculatively (check,
-    insert, confirm), about twice the cost of a plain insert, and in key order the unique
-    index, the ``(customer_id, occurred_at)`` index and the foreign key's lookups touch
-    one page after another instead of random ones. A writer racing this one with the same
-    ``(customer_id, event_id)`` makes the plain insert fail on the unique key: it is then
-    undone (to a savepoint) and ``None`` returned, for ``ON CONFLICT`` to do it again.
-    """
-    s, e = staging.c, events.c
-    new = ~sa.exists().where(e.customer_id == s.customer_id, e.event_id == s.event_id)
-    statement = events.insert().from_select(
-        columns, select.where(new).order_by(s.customer_id, s.event_id)
-    )
-    try:
-        with connection.begin_nested():
-            result = connection.execute(statement.execution_options(preserve_rowcount=True))
-            return result.rowcount
-    except sa.exc.IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
-            raise
-        return None
+_SELECT_STORED = ", ".join(f"e.{name}" for name in EVENT_FIELDS)
 
 
-def _check_conflicts(connection: sa.Connection) -> None:
-    s, e = staging.c, events.c
-    differs = sa.or_(*(e[name].is_distinct_from(s[name]) for name in _CONTENT))
-    query = (
-        sa.select(s.customer_id, s.event_id)
-        .join_from(
-            staging, events, sa.and_(e.customer_id == s.customer_id, e.event_id == s.event_id)
+def _stored(connection: sa.Connection, keyed: Mapping[Key, Row]) -> dict[Key, Row]:
+    """The stored rows (as :func:`_row` builds them) of the keys in ``keyed``."""
+    if not keyed:
+        return {}
+    keys = list(keyed)
+    customer_ids = sorted({key[0] for key in keys})
+    if not _any_keyed(connection, customer_ids):
+        return {}  # a first load of these customers' events: nothing to compare
+    if connection.dialect.name == "postgresql":
+        rows = connection.exec_driver_sql(
+            f"SELECT {_SELECT_STORED} FROM ch_events e "
+            "JOIN unnest(%(customers)s::text[], %(ids)s::text[]) AS k(customer_id, event_id) "
+            "ON e.customer_id = k.customer_id AND e.event_id = k.event_id "
+            "WHERE e.event_id IS NOT NULL",
+            {"customers": [k[0] for k in keys], "ids": [k[1] for k in keys]},
         )
-        .where(differs)
-        .order_by(s.customer_id, s.event_id)
-        .limit(_SHOWN)
-    )
-    found = connection.execute(query).all()
-    if found:
-        raise EventConflictError(_conflict_message(tuple(found[0])))
+    else:  # the keys in a temporary table, joined on the unique index
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS ch_keys (customer_id TEXT, event_id TEXT)"
+        )
+        connection.exec_driver_sql("DELETE FROM ch_keys")
+        connection.exec_driver_sql("INSERT INTO ch_keys VALUES (?, ?)", keys)
+        rows = connection.exec_driver_sql(
+            f"SELECT {_SELECT_STORED} FROM ch_keys k JOIN ch_events e "
+            "ON e.customer_id = k.customer_id AND e.event_id = k.event_id "
+            "WHERE e.event_id IS NOT NULL"
+        )
+    return {(row[0], row[1]): tuple(row) for row in rows}
+
+
+def _any_keyed(connection: sa.Connection, customer_ids: list[str]) -> bool:
+    """Whether any of these customers has a stored event with an ``event_id``."""
+    for start in range(0, len(customer_ids), _ID_CHUNK):
+        chunk = customer_ids[start : start + _ID_CHUNK]
+        query = sa.select(
+            sa.exists().where(events.c.customer_id.in_(chunk), events.c.event_id.is_not(None))
+        )
+        if connection.execute(query).scalar():
+            return True
+    return False
 
 
 def _conflict_message(key: Sequence[str]) -> str:
@@ -345,16 +308,6 @@ def _conflict_message(key: Sequence[str]) -> str:
         f"event_id {event_id!r} of customer {customer_id!r} is used by two different "
         "events (nothing of this batch was recorded)"
     )
-
-
-def _mark_pending(connection: sa.Connection, now: datetime) -> None:
-    marked = sa.select(staging.c.customer_id, sa.literal(now, pending.c.since.type)).distinct()
-    statement = (
-        insert_for(connection, pending)
-        .from_select(["customer_id", "since"], marked.where(sa.true()))
-        .on_conflict_do_nothing(index_elements=["customer_id"])
-    )
-    connection.execute(statement)
 
 
 def mark_pending(connection: sa.Connection, customer_ids: Iterable[str], now: datetime) -> None:

@@ -63,15 +63,16 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.BigInteger(), nullable=True),
         sa.Column("properties", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["ch_customers.id"],
-            name="fk_ch_events_customer_id_ch_customers",
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("seq", name="pk_ch_events"),
-        sa.UniqueConstraint("customer_id", "event_id", name="uq_ch_events_customer_event"),
         comment="customer-health: usage events",
+    )
+    op.create_index(
+        "uq_ch_events_customer_event",
+        "ch_events",
+        ["customer_id", "event_id"],
+        unique=True,
+        postgresql_where=sa.text("event_id IS NOT NULL"),
+        sqlite_where=sa.text("event_id IS NOT NULL"),
     )
     op.create_index("ix_ch_events_customer_occurred", "ch_events", ["customer_id", "occurred_at"])
 
