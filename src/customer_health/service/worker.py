@@ -20,11 +20,19 @@ logger = logging.getLogger("customer_health.worker")
 
 
 class Worker:
-    """Drain ``store``'s rescoring queue every ``interval`` seconds, or when woken."""
+    """Drain ``store``'s rescoring queue every ``interval`` seconds, or when woken.
 
-    def __init__(self, store: SQLAlchemyStore, *, interval: float = 1.0) -> None:
+    :param settle: after a wake-up, wait this long before draining, so that a burst of
+        requests recording events for a customer ends in one recalculation rather than
+        one per request (rescoring stays well within seconds).
+    """
+
+    def __init__(
+        self, store: SQLAlchemyStore, *, interval: float = 1.0, settle: float = 0.2
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.settle = settle
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,8 +61,9 @@ class Worker:
                     "rescored",
                     extra={"customers": done, "seconds": round(time.perf_counter() - started, 3)},
                 )
-            if done < self.store.batch_size:  # the queue is empty: wait for work
-                self._wake.wait(self.interval)
+            if done < self.store.batch_size and self._wake.wait(self.interval):
+                # Woken: more events are likely on their way; let them gather.
+                self._stop.wait(self.settle)
         logger.info("worker stopped", extra={"rescored": self.rescored})
 
     def start(self) -> None:
