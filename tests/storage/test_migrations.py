@@ -114,10 +114,10 @@ def test_comparison_sees_a_missing_index(engine: Any) -> None:
     """The comparison is not vacuous: a dropped index shows up as a difference."""
     migrations.upgrade(engine)
     with engine.begin() as connection:
-        connection.exec_driver_sql("DROP INDEX ix_ch_latest_score")
+        connection.exec_driver_sql("DROP INDEX ix_ch_scores_customer_as_of")
     (difference,) = differences(engine)
     assert difference[0] == "add_index"
-    assert difference[1].name == "ix_ch_latest_score"
+    assert difference[1].name == "ix_ch_scores_customer_as_of"
 
 
 def test_version_table_holds_the_head(engine: Any) -> None:

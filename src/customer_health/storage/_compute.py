@@ -9,7 +9,8 @@ does the rest exactly as on the object path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -91,16 +92,44 @@ def _sql_inputs(
     found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
     conditions = [condition(active, as_of) for active, _ in factors]
     for chunk in chunks:
-        query, labels = inputs_query(factors, conditions, chunk)
-        for row in connection.execute(query).mappings():
-            cid = row["customer_id"]
-            for factor, name, label in labels:
-                value = row[label]
+        query, labels = inputs_query(
+            factors, conditions, chunk, bytewise=connection.dialect.name == "postgresql"
+        )
+        with _scanning(connection, whole_table=chunk is None):
+            rows = connection.execute(query).all()
+        positions = [(factor, name, index) for index, (factor, name, _) in enumerate(labels, 1)]
+        for row in rows:
+            cid = row[0]
+            for factor, name, index in positions:
+                value = row[index]
                 found[factor].setdefault(cid, {})[name] = 0.0 if value is None else float(value)
     return {
         name: {cid: mine.get(cid) or dict(empty[name]) for cid in ids}
         for name, mine in found.items()
     }
+
+
+@contextmanager
+def _scanning(connection: sa.Connection, *, whole_table: bool) -> Iterator[None]:
+    """PostgreSQL, every customer at once: read the table in order, sort in memory.
+
+    The grouped query needs its rows by customer (``count(DISTINCT ...)`` rules out
+    hashing), and the planner gets them from the ``(customer_id, occurred_at)`` index:
+    a random heap read per event, five times slower over ten million events than a
+    sequential scan and an in-memory sort, which is what this asks for (for this query
+    only: the settings are put back after it).
+    """
+    if not whole_table or connection.dialect.name != "postgresql":
+        yield
+        return
+    settings = {"enable_indexscan": "off", "enable_bitmapscan": "off", "work_mem": "'256MB'"}
+    for name, value in settings.items():
+        connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
+    try:
+        yield
+    finally:
+        for name in settings:
+            connection.exec_driver_sql(f"RESET {name}")
 
 
 def _load_events(

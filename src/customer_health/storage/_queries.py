@@ -11,11 +11,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 
 from .._format import plural
 from ..exceptions import ConfigurationError, UnknownCustomerError
-from ..models import EVENT_ADAPTER, Customer, Event, HealthScore, HealthStatus, trusted
-from ._tables import EVENT_FIELDS, customers, events, latest, pending, scores
+from ..models import (
+    EVENT_ADAPTER,
+    Customer,
+    Event,
+    FactorScore,
+    HealthScore,
+    HealthStatus,
+    trusted,
+)
+from ._tables import EVENT_FIELDS, customers, events, latest, micros, pending, scores
 from ._upsert import insert_for
 from .models import Bin, GroupStats, Page, PortfolioStats, ScoredCustomer, StatusChange, StatusCount
 
@@ -114,6 +123,9 @@ def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now:
     """Store ``computed`` and make each the customer's latest unless a later one is."""
     if not computed:
         return
+    if connection.dialect.name == "postgresql":
+        _save_by_copy(connection, computed, now)
+        return
     rows = [
         {
             "customer_id": s.customer_id,
@@ -158,6 +170,83 @@ def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now:
         where=latest.c.as_of <= statement.excluded.as_of,
     )
     connection.execute(statement, latest_rows)
+
+
+_FACTORS_JSON = TypeAdapter(tuple[FactorScore, ...])
+"""Serialises a score's breakdown (in Rust: several times faster than ``json.dumps``)."""
+
+_LATEST_UPSERT = """
+INSERT INTO ch_latest (customer_id, score_id, as_of, score, status, document)
+SELECT customer_id, score_id, as_of, score, status, document FROM ch_latest_new
+ON CONFLICT (customer_id) DO UPDATE SET
+    score_id = EXCLUDED.score_id, as_of = EXCLUDED.as_of, score = EXCLUDED.score,
+    status = EXCLUDED.status, document = EXCLUDED.document
+WHERE ch_latest.as_of <= EXCLUDED.as_of
+"""
+
+
+def _save_by_copy(
+    connection: sa.Connection, computed: Sequence[HealthScore], now: datetime
+) -> None:
+    """PostgreSQL: the same as the generic path, through ``COPY``.
+
+    A full recalculation saves a hundred thousand scores; as parameters of ``INSERT``
+    statements that takes most of its time (the driver splits every statement's text),
+    through ``COPY`` a second or two. The ids come from the table's sequence first, so
+    that ``ch_latest`` can point at the rows; the latest scores go through a temporary
+    table into one ``INSERT ... ON CONFLICT DO UPDATE``.
+    """
+    raw: Any = connection.connection.driver_connection
+    ids = [
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('ch_scores', 'id')) "
+            "FROM generate_series(1, %(n)s)",
+            {"n": len(computed)},
+        )
+    ]
+    computed_at = micros(now)
+    connection.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS ch_latest_new (customer_id text, score_id bigint, "
+        "as_of bigint, score double precision, status text, document text) "
+        "ON COMMIT DELETE ROWS"
+    )
+    connection.exec_driver_sql("DELETE FROM ch_latest_new")
+    with raw.cursor() as cursor:
+        with cursor.copy(
+            "COPY ch_scores (id, customer_id, as_of, score, status, coverage, factors, "
+            "model_version, fingerprint, computed_at) FROM STDIN"
+        ) as copy:
+            for score_id, s in zip(ids, computed, strict=True):
+                copy.write_row(
+                    (
+                        score_id,
+                        s.customer_id,
+                        micros(s.as_of),
+                        s.score,
+                        s.status.value,
+                        s.coverage,
+                        _FACTORS_JSON.dump_json(s.factors).decode(),
+                        s.model_version,
+                        s.fingerprint,
+                        computed_at,
+                    )
+                )
+        with cursor.copy(
+            "COPY ch_latest_new (customer_id, score_id, as_of, score, status, document) FROM STDIN"
+        ) as copy:
+            for score_id, s in zip(ids, computed, strict=True):
+                copy.write_row(
+                    (
+                        s.customer_id,
+                        score_id,
+                        micros(s.as_of),
+                        s.score,
+                        s.status.value,
+                        s.model_dump_json(),
+                    )
+                )
+    connection.exec_driver_sql(_LATEST_UPSERT)
 
 
 _SCORE_FIELDS = (

@@ -104,20 +104,26 @@ def inputs_query(
     factors: Sequence[tuple[ActiveFactor, Mapping[str, sa.ColumnElement[Any]]]],
     conditions: Sequence[sa.ColumnElement[bool]],
     customer_ids: Sequence[str] | None,
+    *,
+    bytewise: bool = False,
 ) -> tuple[sa.Select[Any], list[tuple[str, str, str]]]:
     """One grouped query with every factor's aggregates.
 
     Returns the query and, per result column after ``customer_id``, the factor name,
-    the input name and the column label.
+    the input name and the column label. ``bytewise`` groups by the ids' bytes
+    (PostgreSQL's ``COLLATE "C"``): the same groups, since ids equal under any
+    deterministic collation are equal bytes, but a sort by bytes is much faster than
+    one by the database's locale.
     """
-    columns: list[sa.ColumnElement[Any]] = [events.c.customer_id]
+    customer = events.c.customer_id.collate("C") if bytewise else events.c.customer_id
+    columns: list[sa.ColumnElement[Any]] = [customer.label("customer_id")]
     labels: list[tuple[str, str, str]] = []
     for number, (active, aggregates) in enumerate(factors):
         for position, (name, aggregate) in enumerate(aggregates.items()):
             label = f"f{number}_{position}"
             columns.append(aggregate.label(label))
             labels.append((active.name, name, label))
-    query = sa.select(*columns).where(sa.or_(*conditions)).group_by(events.c.customer_id)
+    query = sa.select(*columns).where(sa.or_(*conditions)).group_by(customer)
     if customer_ids is not None:
         query = query.where(events.c.customer_id.in_(customer_ids))
     return query, labels

@@ -158,9 +158,9 @@ scores = sa.Table(
     "ch_scores",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-    sa.Column(
-        "customer_id", _ID, sa.ForeignKey("ch_customers.id", ondelete="CASCADE"), nullable=False
-    ),
+    # Written only by the store, for customers it has just read (see ch_events on why
+    # there is no foreign key).
+    sa.Column("customer_id", _ID, nullable=False),
     sa.Column("as_of", Instant(), nullable=False),
     sa.Column("score", sa.Float(), nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
@@ -176,21 +176,14 @@ scores = sa.Table(
 latest = sa.Table(
     "ch_latest",
     metadata,
-    sa.Column(
-        "customer_id",
-        _ID,
-        sa.ForeignKey("ch_customers.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column(
-        "score_id",
-        sa.BigInteger(),
-        sa.ForeignKey("ch_scores.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("as_of", Instant(), nullable=False, index=True),
-    sa.Column("score", sa.Float(), nullable=True, index=True),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
+    # Rewritten for every customer at each recalculation: no foreign keys and no
+    # secondary indexes to keep up (listings sort and filter a join with ch_customers,
+    # which these indexes did not serve).
+    sa.Column("customer_id", _ID, primary_key=True),
+    sa.Column("score_id", sa.BigInteger(), nullable=False),
+    sa.Column("as_of", Instant(), nullable=False),
+    sa.Column("score", sa.Float(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
     # The score as the API returns it (``HealthScore.model_dump_json()``), written with
     # the row: reading a customer's health is then one primary-key lookup, with no
     # decoding, validation or encoding.

@@ -88,12 +88,6 @@ def upgrade() -> None:
         sa.Column("model_version", sa.String(length=16), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("computed_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["ch_customers.id"],
-            name="fk_ch_scores_customer_id_ch_customers",
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name="pk_ch_scores"),
         comment="customer-health: every score computed, with its factor breakdown",
     )
@@ -107,24 +101,9 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["ch_customers.id"],
-            name="fk_ch_latest_customer_id_ch_customers",
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["score_id"],
-            ["ch_scores.id"],
-            name="fk_ch_latest_score_id_ch_scores",
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("customer_id", name="pk_ch_latest"),
         comment="customer-health: each customer's score with the latest as_of",
     )
-    op.create_index("ix_ch_latest_as_of", "ch_latest", ["as_of"])
-    op.create_index("ix_ch_latest_score", "ch_latest", ["score"])
-    op.create_index("ix_ch_latest_status", "ch_latest", ["status"])
 
     op.create_table(
         "ch_pending",
