@@ -343,7 +343,7 @@ def _worker(args: argparse.Namespace, out: TextIO) -> int:
     store = make_store(settings)
     if settings.create_tables:
         store.upgrade()
-    worker = Worker(store, interval=settings.worker_interval)
+    worker = Worker(store, interval=settings.worker_interval, settle=settings.worker_settle)
 
     def stop(signum: int, frame: object) -> None:
         worker.stop(timeout=0)

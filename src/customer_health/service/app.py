@@ -39,7 +39,9 @@ def make_store(settings: Settings) -> SQLAlchemyStore:
     if url.get_backend_name() != "sqlite":
         options |= {"pool_size": settings.pool_size, "max_overflow": settings.pool_size}
     return SQLAlchemyStore(
-        create_engine(url, **options), max_age=timedelta(hours=settings.max_age_hours)
+        create_engine(url, **options),
+        max_age=timedelta(hours=settings.max_age_hours),
+        batch_size=settings.rescore_batch,
     )
 
 
@@ -126,7 +128,11 @@ def create_app(
     """
     settings = settings or Settings()
     store = store or make_store(settings)
-    worker = Worker(store, interval=settings.worker_interval) if settings.worker else None
+    worker = (
+        Worker(store, interval=settings.worker_interval, settle=settings.worker_settle)
+        if settings.worker
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

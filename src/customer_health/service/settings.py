@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     worker_interval: float = Field(default=1.0, gt=0)
     """Seconds between the worker's looks at the queue (events recorded through this
     process wake it at once)."""
+    rescore_batch: int = Field(default=2000, ge=1, le=100_000)
+    """Customers the worker rescores per transaction."""
+    worker_settle: float = Field(default=1.0, ge=0)
+    """Seconds the worker lets recorded events gather after being woken, so that a
+    stream of requests for the same customers is one recalculation per customer, not
+    one per request (rescoring then lags by about this much)."""
     max_age_hours: float = Field(default=24.0, gt=0)
     """A score older than this is recalculated even without new events."""
     sample_customers: int = Field(default=200, ge=0)

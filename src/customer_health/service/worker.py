@@ -28,7 +28,7 @@ class Worker:
     """
 
     def __init__(
-        self, store: SQLAlchemyStore, *, interval: float = 1.0, settle: float = 0.2
+        self, store: SQLAlchemyStore, *, interval: float = 1.0, settle: float = 1.0
     ) -> None:
         self.store = store
         self.interval = interval
@@ -61,8 +61,9 @@ class Worker:
                     "rescored",
                     extra={"customers": done, "seconds": round(time.perf_counter() - started, 3)},
                 )
-            if done < self.store.batch_size and self._wake.wait(self.interval):
-                # Woken: more events are likely on their way; let them gather.
+            if done >= self.store.batch_size or self._wake.wait(self.interval):
+                # More is pending, or events were just recorded: let them gather (and the
+                # requests recording them have the interpreter) before the next batch.
                 self._stop.wait(self.settle)
         logger.info("worker stopped", extra={"rescored": self.rescored})
 
