@@ -68,6 +68,7 @@ import sqlalchemy as sa
 
 from customer_health import Customer, Event, HealthScore, Scorer, sample
 from customer_health.models import EVENT_LIST_ADAPTER
+from customer_health.storage._tables import EVENT_FIELDS
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, create_engine, metadata
 
 TARGET_POSTGRES_INGEST = 250_000
@@ -79,21 +80,7 @@ TOLERANCE = 1e-9
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INSTANTS = ("occurred_at", "due_at", "paid_at", "resolved_at")
-_FIELDS = (
-    "customer_id",
-    "event_id",
-    "kind",
-    "occurred_at",
-    "quantity",
-    "user_id",
-    "feature",
-    "due_at",
-    "paid_at",
-    "amount",
-    "priority",
-    "resolved_at",
-    "properties",
-)
+_FIELDS = EVENT_FIELDS
 """The content columns of ``ch_events`` (as the store's ``EVENT_FIELDS``)."""
 
 

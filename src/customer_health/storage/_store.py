@@ -254,11 +254,9 @@ class SQLAlchemyStore:
         end: datetime | date | str | None = None,
     ) -> list[Event]:
         """The customer's stored events with ``start <= occurred_at <= end``, oldest first."""
-        low = None if start is None else resolve_as_of(start)
-        high = None if end is None else resolve_as_of(end)
         with self._reading() as connection:
             _queries.customer(connection, customer_id)
-            return _queries.customer_events(connection, customer_id, low, high)
+            return _queries.customer_events(connection, customer_id, *_bounds(start, end))
 
     def count_events(self, customer_id: str | None = None) -> int:
         """How many events are stored (for one customer, if given)."""
@@ -423,11 +421,9 @@ class SQLAlchemyStore:
         end: datetime | date | str | None = None,
     ) -> list[HealthScore]:
         """The customer's stored scores with ``start <= as_of <= end``, oldest first."""
-        low = None if start is None else resolve_as_of(start)
-        high = None if end is None else resolve_as_of(end)
         with self._reading() as connection:
             _queries.customer(connection, customer_id)
-            return _queries.history(connection, customer_id, low, high)
+            return _queries.history(connection, customer_id, *_bounds(start, end))
 
     def stats(self, *, changes_days: int = 7, bins: int = 10) -> PortfolioStats:
         """Portfolio statistics over the latest scores (see :class:`PortfolioStats`)."""
@@ -439,6 +435,16 @@ class SQLAlchemyStore:
             raise ConfigurationError(f"bins must be an integer from 1 to 100, not {bins!r}")
         with self._reading() as connection:
             return _queries.stats(connection, self.now(), changes_days, bins)
+
+
+def _bounds(
+    start: datetime | date | str | None, end: datetime | date | str | None
+) -> tuple[datetime | None, datetime | None]:
+    """A time range's bounds as aware UTC datetimes (``None``: open)."""
+    return (
+        None if start is None else resolve_as_of(start),
+        None if end is None else resolve_as_of(end),
+    )
 
 
 def _customer_row(model: Customer, now: datetime) -> dict[str, Any]:
