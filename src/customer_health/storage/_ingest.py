@@ -14,8 +14,10 @@ In the caller's transaction (so a batch is all or nothing):
 5. every customer of the batch is marked pending in ``ch_pending``.
 
 A writer racing this one with the same ``event_id`` makes step 4 fail on the unique
-key (PostgreSQL; SQLite writers take turns): it is undone to a savepoint and steps 3
-and 4 run again, now seeing the other writer's rows.
+key (PostgreSQL; SQLite writers take turns): :class:`RaceLost` is raised, and the store
+runs the batch again in a new transaction, which sees the other writer's rows.
+Step 3 only looks up the customers step 2 found to have stored events with an
+``event_id``: a first load of a customer's history skips it.
 """
 
 from __future__ import annotations
@@ -38,18 +40,15 @@ from ..models import (
     PaymentEvent,
     SupportTicketEvent,
 )
-from ._queries import existing_ids
-from ._tables import EVENT_FIELDS, canonical_json, events, pending
+from ._tables import EVENT_FIELDS, canonical_json, customers, events, pending
 from ._upsert import insert_for
 
-__all__ = ["record_events"]
+__all__ = ["RaceLost", "record_events"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SHOWN = 5
 _UNIQUE_VIOLATION = "23505"
-_ATTEMPTS = 5
-"""Loads tried before giving up on writers that keep racing this one."""
 _ID_CHUNK = 5_000
 """Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
 
@@ -168,8 +167,8 @@ def record_events(
         return 0, 0
     with collector_paused():  # millions of tuples, no cycles: see collector_paused
         rows, keyed = _rows(batch)
-        _check_customers(connection, {row[0] for row in rows})
-        new = _load(connection, rows, keyed, _micros(now), chunk_size)
+        with_keys = _check_customers(connection, {row[0] for row in rows})
+        new = _load(connection, rows, keyed, with_keys, _micros(now), chunk_size)
         del rows, keyed
     mark_pending(connection, {event.customer_id for event in batch}, now)
     return new, len(batch) - new
@@ -199,8 +198,19 @@ def _rows(batch: Sequence[Event]) -> tuple[list[Row], dict[Key, Row]]:
     return rows, keyed
 
 
-def _check_customers(connection: sa.Connection, ids: set[str]) -> None:
-    missing = sorted(ids.difference(existing_ids(connection, sorted(ids))))
+def _check_customers(connection: sa.Connection, ids: set[str]) -> set[str]:
+    """Fail on customers not stored; return those with stored events that have an
+    ``event_id`` (only their events can be stored already)."""
+    found: dict[str, bool] = {}
+    ordered = sorted(ids)
+    keyed = sa.exists().where(
+        events.c.customer_id == customers.c.id, events.c.event_id.is_not(None)
+    )
+    for start in range(0, len(ordered), _ID_CHUNK):
+        chunk = ordered[start : start + _ID_CHUNK]
+        query = sa.select(customers.c.id, keyed).where(customers.c.id.in_(chunk))
+        found.update((row[0], bool(row[1])) for row in connection.execute(query))
+    missing = sorted(ids.difference(found))
     if missing:
         names = ", ".join(repr(cid) for cid in missing[:_SHOWN])
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
@@ -208,33 +218,36 @@ def _check_customers(connection: sa.Connection, ids: set[str]) -> None:
             f"events of {plural(len(missing), 'unknown customer')}: {names}{more}; add the "
             "customers first (nothing of this batch was recorded)"
         )
+    return {cid for cid, has in found.items() if has}
+
+
+class RaceLost(Exception):
+    """Another writer stored some of this batch's ``event_id`` first (PostgreSQL): the
+    transaction is void; running the batch again sees those rows as stored."""
 
 
 def _load(
     connection: sa.Connection,
     rows: list[Row],
     keyed: dict[Key, Row],
+    with_keys: set[str],
     now: int,
     chunk_size: int,
 ) -> int:
     """Store the rows not stored yet; return how many that was."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        stored = _stored(connection, keyed)
-        for key, row in stored.items():
-            if row != keyed[key]:
-                raise EventConflictError(_conflict_message(key))
-        new = [row for row in rows if row[1] is None or (row[0], row[1]) not in stored]
-        new.sort(key=_ORDER)
-        try:
-            with connection.begin_nested():
-                _insert(connection, new, now, chunk_size)
-        except Exception as exc:  # the driver's own error, from COPY on its connection
-            code = getattr(getattr(exc, "orig", exc), "sqlstate", None)
-            if attempt == _ATTEMPTS or code != _UNIQUE_VIOLATION:
-                raise
-            continue  # a racing writer stored some of these keys: look again
-        return len(new)
-    raise AssertionError("unreachable")  # pragma: no cover
+    stored = _stored(connection, {k: r for k, r in keyed.items() if k[0] in with_keys})
+    for key, row in stored.items():
+        if row != keyed[key]:
+            raise EventConflictError(_conflict_message(key))
+    new = [row for row in rows if row[1] is None or (row[0], row[1]) not in stored]
+    new.sort(key=_ORDER)
+    try:
+        _insert(connection, new, now, chunk_size)
+    except Exception as exc:  # the driver's own error, from COPY on its connection
+        if getattr(getattr(exc, "orig", exc), "sqlstate", None) == _UNIQUE_VIOLATION:
+            raise RaceLost from exc
+        raise
+    return len(new)
 
 
 _ORDER = itemgetter(0, 3)
@@ -265,9 +278,6 @@ def _stored(connection: sa.Connection, keyed: Mapping[Key, Row]) -> dict[Key, Ro
     if not keyed:
         return {}
     keys = list(keyed)
-    customer_ids = sorted({key[0] for key in keys})
-    if not _any_keyed(connection, customer_ids):
-        return {}  # a first load of these customers' events: nothing to compare
     if connection.dialect.name == "postgresql":
         rows = connection.exec_driver_sql(
             f"SELECT {_SELECT_STORED} FROM ch_events e "
@@ -288,18 +298,6 @@ def _stored(connection: sa.Connection, keyed: Mapping[Key, Row]) -> dict[Key, Ro
             "WHERE e.event_id IS NOT NULL"
         )
     return {(row[0], row[1]): tuple(row) for row in rows}
-
-
-def _any_keyed(connection: sa.Connection, customer_ids: list[str]) -> bool:
-    """Whether any of these customers has a stored event with an ``event_id``."""
-    for start in range(0, len(customer_ids), _ID_CHUNK):
-        chunk = customer_ids[start : start + _ID_CHUNK]
-        query = sa.select(
-            sa.exists().where(events.c.customer_id.in_(chunk), events.c.event_id.is_not(None))
-        )
-        if connection.execute(query).scalar():
-            return True
-    return False
 
 
 def _conflict_message(key: Sequence[str]) -> str:

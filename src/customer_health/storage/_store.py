@@ -21,7 +21,7 @@ from ..models import Customer, Event, HealthScore
 from ..scoring import HealthScores, Scorer, _check_created, default_scorer
 from . import _queries
 from ._compute import compute_scores
-from ._ingest import mark_pending, record_events
+from ._ingest import RaceLost, mark_pending, record_events
 from ._tables import customers, metadata, pending
 from ._upsert import SUPPORTED_DIALECTS
 from .models import Page, PortfolioStats, Recorded
@@ -33,6 +33,8 @@ DEFAULT_URL = "sqlite:///customer-health.db"
 directory."""
 
 Order = Literal["score", "-score", "name", "-name"]
+_ATTEMPTS = 5
+"""Times a batch of events is tried while other writers keep storing its ids first."""
 
 
 def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
@@ -242,9 +244,18 @@ class SQLAlchemyStore:
         Events of customers not stored are an :class:`UnknownCustomerError`.
         """
         batch = validate_events(new)
-        with self._writing() as connection:
-            stored, duplicates = record_events(connection, batch, self.now(), self.chunk_size)
-        return Recorded(recorded=stored, duplicates=duplicates)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self._writing() as connection:
+                    stored, duplicates = record_events(
+                        connection, batch, self.now(), self.chunk_size
+                    )
+            except RaceLost:
+                if attempt == _ATTEMPTS:
+                    raise
+                continue  # another writer stored some of these events first: again
+            return Recorded(recorded=stored, duplicates=duplicates)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def events(
         self,
