@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._format import plural
+from ._format import plural, some
 from .exceptions import (
     ConfigurationError,
     CustomerHealthError,
@@ -660,11 +660,10 @@ def _strangers(frame: pl.DataFrame, known: pl.Expr) -> UnknownCustomerError:
     """The error for events of customers not in the customers frame, naming a few."""
     strangers = frame.filter(~known)
     ids = strangers.get_column("customer_id").unique(maintain_order=True)
-    shown = ", ".join(repr(i) for i in ids.head(_SHOWN).to_list())
-    more = f" and {ids.len() - _SHOWN} more" if ids.len() > _SHOWN else ""
+    named = some(ids.head(_SHOWN).to_list(), ids.len(), _SHOWN)
     return UnknownCustomerError(
         f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
-        f"the customers frame: {shown}{more}; pass unknown_customers='skip' to skip them"
+        f"the customers frame: {named}; pass unknown_customers='skip' to skip them"
     )
 
 

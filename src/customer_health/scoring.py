@@ -21,7 +21,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._engine import ActiveFactor, Plan, checked, collector_paused, routes_of
-from ._format import is_number, plural
+from ._format import is_number, plural, some
 from ._inputs import feed_events, resolve_as_of, validate_customer, validate_events
 from .builtin.factors import days
 from .exceptions import (
@@ -543,13 +543,11 @@ def _unique_customers(customers: Iterable[Customer | Mapping[str, Any]]) -> dict
 
 
 def _unknown_message(others: Mapping[str, int]) -> str:
-    shown = ", ".join(repr(cid) for cid in sorted(others)[:_SHOWN])
-    more = "" if len(others) <= _SHOWN else f" and {len(others) - _SHOWN} more"
     events = plural(sum(others.values()), "event")
     verb = "belongs" if sum(others.values()) == 1 else "belong"
     return (
         f"{events} {verb} to {plural(len(others), 'customer')} not among the customers "
-        f"scored: {shown}{more}; pass unknown_customers='skip' to skip them"
+        f"scored: {some(sorted(others), shown=_SHOWN)}; pass unknown_customers='skip' to skip them"
     )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._engine import collector_paused
-from .._format import plural
+from .._format import plural, some
 from ..exceptions import EventConflictError, UnknownCustomerError
 from ..models import (
     ApiCallEvent,
@@ -212,10 +212,8 @@ def _check_customers(connection: sa.Connection, ids: set[str]) -> set[str]:
         found.update((row[0], bool(row[1])) for row in connection.execute(query))
     missing = sorted(ids.difference(found))
     if missing:
-        names = ", ".join(repr(cid) for cid in missing[:_SHOWN])
-        more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise UnknownCustomerError(
-            f"events of {plural(len(missing), 'unknown customer')}: {names}{more}; add the "
+            f"events of {plural(len(missing), 'unknown customer')}: {some(missing)}; add the "
             "customers first (nothing of this batch was recorded)"
         )
     return {cid for cid, has in found.items() if has}

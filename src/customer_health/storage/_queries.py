@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from .._format import plural
+from .._format import plural, some
 from ..exceptions import ConfigurationError, UnknownCustomerError
 from ..models import (
     EVENT_ADAPTER,
@@ -82,9 +82,7 @@ def customers_by_id(connection: sa.Connection, ids: Sequence[str]) -> list[Custo
             found[row.id] = _customer(row)
     missing = [cid for cid in ids if cid not in found]
     if missing:
-        shown = ", ".join(repr(cid) for cid in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise UnknownCustomerError(f"{plural(len(missing), 'unknown customer')}: {shown}{more}")
+        raise UnknownCustomerError(f"{plural(len(missing), 'unknown customer')}: {some(missing)}")
     return [found[cid] for cid in ids]
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
-from .._format import plural
+from .._format import plural, some
 from .._inputs import resolve_as_of, validate_customer, validate_events
 from ..exceptions import (
     ConfigurationError,
@@ -190,10 +190,8 @@ class SQLAlchemyStore:
         with self._writing() as connection:
             existing = _queries.existing_ids(connection, [m.id for m in models])
             if existing:
-                shown = ", ".join(repr(cid) for cid in existing[:5])
-                more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
                 raise CustomerExistsError(
-                    f"{plural(len(existing), 'customer')} already stored: {shown}{more}; "
+                    f"{plural(len(existing), 'customer')} already stored: {some(existing)}; "
                     "update them with update_customer()"
                 )
             connection.execute(customers.insert(), [_customer_row(m, now) for m in models])
