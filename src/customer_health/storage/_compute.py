@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from .._engine import Plan, routes_of
 from .._inputs import feed_events
-from ..models import EVENT_ADAPTER, Customer, Event, HealthScore
+from ..models import Customer, Event, HealthScore
+from ._queries import event_from_row, id_chunks
 from ._sql import condition, inputs_query, sql_events
 from ._tables import EVENT_FIELDS, events
 
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
     from ..scoring import Scorer
 
 __all__ = ["compute_scores"]
-
-_ID_CHUNK = 5_000
-"""Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
 
 
 def compute_scores(
@@ -48,11 +46,7 @@ def compute_scores(
     ids = [customer.id for customer in customers]
     if not ids:
         return []
-    chunks: list[Sequence[str] | None] = (
-        [None]
-        if every_customer
-        else [ids[i : i + _ID_CHUNK] for i in range(0, len(ids), _ID_CHUNK)]
-    )
+    chunks: list[Sequence[str] | None] = [None] if every_customer else [*id_chunks(ids)]
     plans: list[Plan] = []
     fed: list[Plan] = []
     in_sql: list[tuple[ActiveFactor, Mapping[str, Any]]] = []
@@ -144,5 +138,5 @@ def _load_events(
     if customer_ids is not None:
         query = query.where(events.c.customer_id.in_(customer_ids))
     query = query.order_by(events.c.seq)
-    for row in connection.execute(query).mappings():
-        yield EVENT_ADAPTER.validate_python({k: v for k, v in row.items() if v is not None})
+    for row in connection.execute(query):
+        yield event_from_row(row)

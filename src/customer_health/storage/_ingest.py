@@ -40,6 +40,7 @@ from ..models import (
     PaymentEvent,
     SupportTicketEvent,
 )
+from ._queries import id_chunks
 from ._tables import EVENT_FIELDS, canonical_json, customers, events, pending
 from ._upsert import insert_for
 
@@ -49,8 +50,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _SHOWN = 5
 _UNIQUE_VIOLATION = "23505"
-_ID_CHUNK = 5_000
-"""Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
 
 Row = tuple[Any, ...]
 
@@ -206,8 +205,7 @@ def _check_customers(connection: sa.Connection, ids: set[str]) -> set[str]:
     keyed = sa.exists().where(
         events.c.customer_id == customers.c.id, events.c.event_id.is_not(None)
     )
-    for start in range(0, len(ordered), _ID_CHUNK):
-        chunk = ordered[start : start + _ID_CHUNK]
+    for chunk in id_chunks(ordered):
         query = sa.select(customers.c.id, keyed).where(customers.c.id.in_(chunk))
         found.update((row[0], bool(row[1])) for row in connection.execute(query))
     missing = sorted(ids.difference(found))

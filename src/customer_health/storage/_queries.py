@@ -29,6 +29,14 @@ from ._upsert import insert_for
 from .models import Bin, GroupStats, Page, PortfolioStats, ScoredCustomer, StatusChange, StatusCount
 
 _ID_CHUNK = 5_000
+"""Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
+
+
+def id_chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    """``ids`` in slices short enough for one ``IN (...)`` list each."""
+    return [ids[start : start + _ID_CHUNK] for start in range(0, len(ids), _ID_CHUNK)]
+
+
 _STATUSES = tuple(status.value for status in HealthStatus)
 _ORDERS = ("score", "-score", "name", "-name")
 _MAX_PAGE = 1_000
@@ -53,8 +61,7 @@ def _customer(row: Any) -> Customer:
 def existing_ids(connection: sa.Connection, ids: Sequence[str]) -> list[str]:
     """Which of ``ids`` are stored, sorted."""
     found: list[str] = []
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
+    for chunk in id_chunks(ids):
         found += connection.execute(
             sa.select(customers.c.id).where(customers.c.id.in_(chunk))
         ).scalars()
@@ -76,8 +83,7 @@ def all_customers(connection: sa.Connection) -> list[Customer]:
 def customers_by_id(connection: sa.Connection, ids: Sequence[str]) -> list[Customer]:
     """The customers ``ids``, in that order; unknown ids are an error naming them."""
     found: dict[str, Customer] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
+    for chunk in id_chunks(ids):
         for row in connection.execute(sa.select(customers).where(customers.c.id.in_(chunk))):
             found[row.id] = _customer(row)
     missing = [cid for cid in ids if cid not in found]
@@ -276,9 +282,9 @@ def latest_score(connection: sa.Connection, customer_id: str) -> HealthScore | N
 def latest_documents(connection: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
     """The JSON of the latest stored score of each of ``ids`` that has one."""
     found: dict[str, str] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
+    for chunk in id_chunks(ids):
         query = sa.select(latest.c.customer_id, latest.c.document).where(
-            latest.c.customer_id.in_(ids[start : start + _ID_CHUNK])
+            latest.c.customer_id.in_(chunk)
         )
         found.update((row[0], row[1]) for row in connection.execute(query))
     return found
