@@ -86,9 +86,7 @@ def _sql_inputs(
     found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
     conditions = [condition(active, as_of) for active, _ in factors]
     for chunk in chunks:
-        query, labels = inputs_query(
-            factors, conditions, chunk, bytewise=connection.dialect.name == "postgresql"
-        )
+        query, labels = inputs_query(factors, conditions, chunk)
         with _scanning(connection, whole_table=chunk is None):
             rows = connection.execute(query).all()
         positions = [(factor, name, index) for index, (factor, name, _) in enumerate(labels, 1)]

@@ -1,28 +1,31 @@
-"""Recording events: rows built once in Python, checked, then loaded straight in.
+"""Recording events: rows built in Python and streamed straight into ``ch_events``.
 
 In the caller's transaction (so a batch is all or nothing):
 
-1. each event becomes a row as stored (instants as integer microseconds, properties as
-   canonical JSON); copies within the batch are folded (identical: one event;
-   different: a conflict error naming the ``event_id``);
-2. events of customers the store does not hold are an error naming them;
-3. the rows whose ``(customer_id, event_id)`` is stored already are read back and
-   compared: the same content is a duplicate (not stored again), other content a
+1. events of customers the store does not hold are an error naming them; the same
+   query tells which customers have stored events with an ``event_id``;
+2. only for those customers, the batch's keyed events are looked up: stored with the
+   same content, they are duplicates (not stored again); with other content, a
    conflict error naming the id;
-4. the new rows, sorted by customer and time (the indexes then fill page after page),
-   go into ``ch_events`` directly: ``COPY`` on PostgreSQL, ``executemany`` on SQLite;
-5. every customer of the batch is marked pending in ``ch_pending``.
+3. chunk after chunk, each event becomes a row as stored (instants as integer
+   microseconds, properties as canonical JSON); copies within the batch are folded
+   (identical: one event; different: a conflict error naming the ``event_id``); the
+   chunk's rows, sorted by customer and time (the unique index then fills page after
+   page), go into ``ch_events``: one binary ``COPY`` on PostgreSQL, which stores a
+   chunk while the next is built, ``executemany`` on SQLite;
+4. every customer of the batch is marked pending in ``ch_pending``.
 
-A writer racing this one with the same ``event_id`` makes step 4 fail on the unique
-key (PostgreSQL; SQLite writers take turns): :class:`RaceLost` is raised, and the store
-runs the batch again in a new transaction, which sees the other writer's rows.
-Step 3 only looks up the customers step 2 found to have stored events with an
-``event_id``: a first load of a customer's history skips it.
+An error in a late chunk (a conflict) aborts the ``COPY`` and the transaction: nothing
+of the batch is stored. A writer racing this one with the same ``event_id`` makes
+step 3 fail on the unique key (PostgreSQL; SQLite writers take turns):
+:class:`RaceLost` is raised, and the store runs the batch again in a new transaction,
+which sees the other writer's rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -164,37 +167,17 @@ def record_events(
     """
     if not batch:
         return 0, 0
+    customer_ids = {event.customer_id for event in batch}
     with collector_paused():  # millions of tuples, no cycles: see collector_paused
-        rows, keyed = _rows(batch)
-        with_keys = _check_customers(connection, {row[0] for row in rows})
-        new = _load(connection, rows, keyed, with_keys, _micros(now), chunk_size)
-        del rows, keyed
-    mark_pending(connection, {event.customer_id for event in batch}, now)
+        with_keys = _check_customers(connection, customer_ids)
+        stored = _stored(connection, _candidates(batch, with_keys)) if with_keys else {}
+        new = _load(connection, batch, stored, _micros(now), chunk_size)
+    mark_pending(connection, customer_ids, now)
     return new, len(batch) - new
 
 
 def _micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
-
-
-def _rows(batch: Sequence[Event]) -> tuple[list[Row], dict[Key, Row]]:
-    """The batch's rows, copies folded, and the rows with an ``event_id`` by key."""
-    rows: list[Row] = []
-    append = rows.append
-    keyed: dict[Key, Row] = {}
-    setdefault = keyed.setdefault
-    builders = _ROWS
-    for event in batch:
-        row = builders.get(type(event), _row)(event)
-        if row[1] is not None:
-            key = (row[0], row[1])
-            first = setdefault(key, row)
-            if first is not row:
-                if first != row:
-                    raise EventConflictError(_conflict_message(key))
-                continue  # an identical copy within the batch
-        append(row)
-    return rows, keyed
 
 
 def _check_customers(connection: sa.Connection, ids: set[str]) -> set[str]:
@@ -217,60 +200,21 @@ def _check_customers(connection: sa.Connection, ids: set[str]) -> set[str]:
     return {cid for cid, has in found.items() if has}
 
 
-class RaceLost(Exception):
-    """Another writer stored some of this batch's ``event_id`` first (PostgreSQL): the
-    transaction is void; running the batch again sees those rows as stored."""
-
-
-def _load(
-    connection: sa.Connection,
-    rows: list[Row],
-    keyed: dict[Key, Row],
-    with_keys: set[str],
-    now: int,
-    chunk_size: int,
-) -> int:
-    """Store the rows not stored yet; return how many that was."""
-    stored = _stored(connection, {k: r for k, r in keyed.items() if k[0] in with_keys})
-    for key, row in stored.items():
-        if row != keyed[key]:
-            raise EventConflictError(_conflict_message(key))
-    new = [row for row in rows if row[1] is None or (row[0], row[1]) not in stored]
-    new.sort(key=_ORDER)
-    try:
-        _insert(connection, new, now, chunk_size)
-    except Exception as exc:  # the driver's own error, from COPY on its connection
-        if getattr(getattr(exc, "orig", exc), "sqlstate", None) == _UNIQUE_VIOLATION:
-            raise RaceLost from exc
-        raise
-    return len(new)
-
-
-_ORDER = itemgetter(0, 3)
-"""Customer, then time: the order of ``ix_ch_events_customer_occurred``."""
-_COLUMNS = ", ".join((*EVENT_FIELDS, "recorded_at"))
-
-
-def _insert(connection: sa.Connection, rows: list[Row], now: int, chunk_size: int) -> None:
-    if connection.dialect.name == "postgresql":
-        raw: Any = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY ch_events ({_COLUMNS}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                write((*row, now))
-    else:
-        marks = ", ".join("?" for _ in range(len(EVENT_FIELDS) + 1))
-        statement = f"INSERT INTO ch_events ({_COLUMNS}) VALUES ({marks})"
-        for start in range(0, len(rows), chunk_size):
-            chunk = [(*row, now) for row in rows[start : start + chunk_size]]
-            connection.exec_driver_sql(statement, chunk)
-
-
-_SELECT_STORED = ", ".join(f"e.{name}" for name in EVENT_FIELDS)
+def _candidates(batch: Sequence[Event], with_keys: set[str]) -> dict[Key, Row]:
+    """The rows, by key, of the events that may be stored already: those with an
+    ``event_id``, of customers with such events stored (first copy of each key)."""
+    builders = _ROWS
+    candidates: dict[Key, Row] = {}
+    for event in batch:
+        if event.event_id is not None and event.customer_id in with_keys:
+            row = builders.get(type(event), _row)(event)
+            candidates.setdefault((row[0], row[1]), row)
+    return candidates
 
 
 def _stored(connection: sa.Connection, keyed: Mapping[Key, Row]) -> dict[Key, Row]:
-    """The stored rows (as :func:`_row` builds them) of the keys in ``keyed``."""
+    """The keys of ``keyed`` that are stored; a conflict error if one is stored with
+    other content."""
     if not keyed:
         return {}
     keys = list(keyed)
@@ -293,7 +237,128 @@ def _stored(connection: sa.Connection, keyed: Mapping[Key, Row]) -> dict[Key, Ro
             "ON e.customer_id = k.customer_id AND e.event_id = k.event_id "
             "WHERE e.event_id IS NOT NULL"
         )
-    return {(row[0], row[1]): tuple(row) for row in rows}
+    stored = {(row[0], row[1]): tuple(row) for row in rows}
+    for key, row in stored.items():
+        if row != keyed[key]:
+            raise EventConflictError(_conflict_message(key))
+    return stored
+
+
+class RaceLost(Exception):
+    """Another writer stored some of this batch's ``event_id`` first (PostgreSQL): the
+    transaction is void; running the batch again sees those rows as stored."""
+
+
+def _load(
+    connection: sa.Connection,
+    batch: Sequence[Event],
+    stored: Mapping[Key, Row],
+    now: int,
+    chunk_size: int,
+) -> int:
+    """Write the batch's events not in ``stored``, chunk after chunk; return how many."""
+    new = 0
+    seen: dict[Key, Row] = {}
+    try:
+        with _writer(connection, now, queued=len(batch) > chunk_size) as write:
+            for start in range(0, len(batch), chunk_size):
+                rows = _new_rows(batch[start : start + chunk_size], seen, stored)
+                write(rows)
+                new += len(rows)
+    except Exception as exc:  # the driver's own error, from COPY on its connection
+        if getattr(getattr(exc, "orig", exc), "sqlstate", None) == _UNIQUE_VIOLATION:
+            raise RaceLost from exc
+        raise
+    return new
+
+
+def _new_rows(chunk: Sequence[Event], seen: dict[Key, Row], stored: Mapping[Key, Row]) -> list[Row]:
+    """The rows of ``chunk`` to write, in customer then time order (the order of the
+    unique index's customers, so that it fills page after page): copies of an event
+    seen earlier in the batch folded (or a conflict error), stored ones left out."""
+    builders = _ROWS
+    setdefault = seen.setdefault
+    by_customer: dict[str, list[Row]] = {}
+    for event in chunk:
+        row = builders.get(type(event), _row)(event)
+        if row[1] is not None:
+            key = (row[0], row[1])
+            first = setdefault(key, row)
+            if first is not row:
+                if first != row:
+                    raise EventConflictError(_conflict_message(key))
+                continue  # an identical copy within the batch
+            if key in stored:
+                continue
+        rows = by_customer.get(row[0])
+        if rows is None:
+            by_customer[row[0]] = [row]
+        else:
+            rows.append(row)
+    ordered: list[Row] = []
+    for customer_id in sorted(by_customer):
+        rows = by_customer[customer_id]
+        rows.sort(key=_TIME)
+        ordered += rows
+    return ordered
+
+
+_TIME = itemgetter(3)
+_COLUMNS = ", ".join((*EVENT_FIELDS, "recorded_at"))
+_SELECT_STORED = ", ".join(f"e.{name}" for name in EVENT_FIELDS)
+_COPY = f"COPY ch_events ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = [
+    "text",  # customer_id
+    "text",  # event_id
+    "text",  # kind
+    "int8",  # occurred_at
+    "int8",  # quantity
+    "text",  # user_id
+    "text",  # feature
+    "int8",  # due_at
+    "int8",  # paid_at
+    "float8",  # amount
+    "text",  # priority
+    "int8",  # resolved_at
+    "text",  # properties
+    "int8",  # recorded_at
+]
+
+
+@contextmanager
+def _writer(
+    connection: sa.Connection, now: int, *, queued: bool
+) -> Iterator[Callable[[list[Row]], None]]:
+    """A function that writes rows into ``ch_events`` (``recorded_at`` set to ``now``).
+
+    PostgreSQL: one binary ``COPY`` for the whole batch. For a batch of several chunks,
+    a queued writer sends the data from a thread of the driver's, so the database
+    stores one chunk while this process builds the next. SQLite: ``executemany``.
+    """
+    if connection.dialect.name == "postgresql":
+        from psycopg.copy import QueuedLibpqWriter  # the postgres extra's driver
+
+        raw: Any = connection.connection.driver_connection
+        with raw.cursor() as cursor:
+            kind = QueuedLibpqWriter(cursor) if queued else None
+            with cursor.copy(_COPY, writer=kind) as copy:
+                copy.set_types(_COPY_TYPES)
+                write_row = copy.write_row
+
+                def copy_rows(rows: list[Row]) -> None:
+                    for row in rows:
+                        write_row((*row, now))
+
+                yield copy_rows
+    else:
+        marks = ", ".join("?" for _ in range(len(EVENT_FIELDS) + 1))
+        statement = f"INSERT INTO ch_events ({_COLUMNS}) VALUES ({marks})"
+
+        def insert_rows(rows: list[Row]) -> None:
+            if rows:
+                connection.exec_driver_sql(statement, [(*row, now) for row in rows])
+
+        yield insert_rows
 
 
 def _conflict_message(key: Sequence[str]) -> str:

@@ -104,18 +104,13 @@ def inputs_query(
     factors: Sequence[tuple[ActiveFactor, Mapping[str, sa.ColumnElement[Any]]]],
     conditions: Sequence[sa.ColumnElement[bool]],
     customer_ids: Sequence[str] | None,
-    *,
-    bytewise: bool = False,
 ) -> tuple[sa.Select[Any], list[tuple[str, str, str]]]:
     """One grouped query with every factor's aggregates.
 
     Returns the query and, per result column after ``customer_id``, the factor name,
-    the input name and the column label. ``bytewise`` groups by the ids' bytes
-    (PostgreSQL's ``COLLATE "C"``): the same groups, since ids equal under any
-    deterministic collation are equal bytes, but a sort by bytes is much faster than
-    one by the database's locale.
+    the input name and the column label.
     """
-    customer = events.c.customer_id.collate("C") if bytewise else events.c.customer_id
+    customer = events.c.customer_id
     columns: list[sa.ColumnElement[Any]] = [customer.label("customer_id")]
     labels: list[tuple[str, str, str]] = []
     for number, (active, aggregates) in enumerate(factors):

@@ -22,7 +22,7 @@ down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("customer_health",)
 depends_on: str | Sequence[str] | None = None
 
-_ID = sa.String(length=255)
+_ID = sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql")
 
 
 def _serial() -> sa.types.TypeEngine[int]:
@@ -67,14 +67,8 @@ def upgrade() -> None:
         comment="customer-health: usage events",
     )
     op.create_index(
-        "uq_ch_events_customer_event",
-        "ch_events",
-        ["customer_id", "event_id"],
-        unique=True,
-        postgresql_where=sa.text("event_id IS NOT NULL"),
-        sqlite_where=sa.text("event_id IS NOT NULL"),
+        "uq_ch_events_customer_event", "ch_events", ["customer_id", "event_id"], unique=True
     )
-    op.create_index("ix_ch_events_customer_occurred", "ch_events", ["customer_id", "occurred_at"])
 
     op.create_table(
         "ch_scores",
