@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
+from ._display import ScoreTable
 from .exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -92,6 +93,7 @@ __all__ = [
     "PaymentEvent",
     "PluginError",
     "PluginLoadError",
+    "ScoreTable",
     "Scorer",
     "ScorerConfig",
     "SegmentExpectations",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,9 @@ from pydantic import (
     TypeAdapter,
     field_validator,
 )
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -312,3 +315,17 @@ class HealthScore(BaseModel):
             shown = "no data" if f.score is None else f"{f.score:5.1f}"
             lines.append(f"  {f.name:<20} {shown:>7}  {f.explanation}")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The score as self-contained HTML, which Jupyter shows: the score, a status
+        badge, coverage, as_of and model version, and one row per factor with a bar."""
+        from ._display import health_html
+
+        return health_html(self)
+
+    def __rich__(self) -> RenderableType:
+        """The score as a rich table with bars, for ``rich.print(health)`` in a terminal
+        (rich comes with the ``cli`` extra and is imported only here)."""
+        from ._display import health_rich
+
+        return health_rich(self)

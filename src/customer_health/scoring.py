@@ -121,6 +121,18 @@ class HealthScores(list[HealthScore]):
     not_created: tuple[str, ...] = ()
     skipped_events: int = 0
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the :class:`~customer_health.ScoreTable` of these scores."""
+        from ._display import ScoreTable
+
+        return ScoreTable(self)._repr_html_()
+
+    def __rich__(self) -> Any:
+        """rich's view (``rich.print(scores)``): the same table, in a terminal."""
+        from ._display import ScoreTable
+
+        return ScoreTable(self).__rich__()
+
 
 UnknownCustomers = Literal["error", "skip"]
 
