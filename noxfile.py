@@ -37,20 +37,38 @@ SEPARATE_EXTRAS = frozenset({"spark"})
 EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEPARATE_EXTRAS)
 """The extras the test sessions install: every other one declared in pyproject.toml."""
 
-TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5", "uv", "httpx2"]
+TEST_DEPS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "coverage[toml]>=7.5",
+    "uv",
+    "httpx2",
+    "nbclient>=0.10",
+    "nbformat>=5.10",
+    "ipykernel>=6.29",
+]
 """uv is there for tests that build virtual environments (the third-party plugin); httpx2
-for the service tests (Starlette's test client and the process tests)."""
+for the service tests (Starlette's test client and the process tests); nbclient, nbformat
+and ipykernel to execute the example notebook (tests/test_notebook.py)."""
 FUZZ_DEPS = ["pytest>=8", "hypothesis>=6.100", "schemathesis>=4,<5", "httpx2"]
 """For the API fuzz session: schemathesis drives the service in process (ASGI)."""
 RUFF = "ruff~=0.17.6"
 MYPY = "mypy~=2.4.1"
 PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
+DOCS_DEPS = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.6,<10",
+    "mkdocstrings>=1.0,<2",
+    "mkdocstrings-python>=2.0,<3",
+]
+"""The site's tools (mkdocs.yml); mkdocstrings-python 2 brings griffe 2, which
+docs/_griffe_sphinx_roles.py extends."""
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 # CI=true makes missing interpreters an error by default; here they are skipped.
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["tests", "tests_core", "api_fuzz", "lint", "typecheck", "build"]
+nox.options.sessions = ["tests", "tests_core", "api_fuzz", "lint", "typecheck", "docs", "build"]
 if hasattr(nox.options, "download_python"):  # nox >= 2025.2.9
     nox.options.download_python = "never"
 
@@ -149,6 +167,24 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *session.posargs)
     if not session.posargs:
         session.run("mypy", f"{PLUGIN_DIST}/src")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with ``mkdocs build --strict``: any warning (a broken
+    link, a page left out of the navigation, a docstring griffe cannot parse) fails.
+
+    The site goes to a temporary directory (``-- --site-dir DIR`` keeps it elsewhere).
+    The project is not installed: griffe reads the API reference from ``src`` without
+    importing it.
+    """
+    session.install(*DOCS_DEPS, RUFF)  # mkdocstrings formats signatures with ruff
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # Material's banner about its end of life
+    if session.posargs:
+        session.run("mkdocs", "build", "--strict", *session.posargs, env=env)
+        return
+    with tempfile.TemporaryDirectory(prefix="customer-health-site-") as tmp:
+        session.run("mkdocs", "build", "--strict", "--site-dir", tmp, env=env)
 
 
 @nox.session(python=PYTHON)

@@ -16,6 +16,15 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)
 # Between an example and its output, at most a short line such as "Output:".
 GAP = re.compile(r"\A\s*(?:[^\n`]{0,40}\n)?\s*\Z")
+# A line that includes a file of the repository (pymdownx.snippets, as the site does).
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+
+
+def include_snippets(code: str) -> str:
+    """``code`` with each snippet line replaced by the file it names, as the site shows it."""
+    return SNIPPET.sub(
+        lambda line: (ROOT / line[1]).read_text(encoding="utf-8").removesuffix("\n"), code
+    )
 
 
 def examples(page: Path) -> list[tuple[int, str, str | None]]:
@@ -23,7 +32,7 @@ def examples(page: Path) -> list[tuple[int, str, str | None]]:
     text = page.read_text(encoding="utf-8")
     blocks = list(FENCE.finditer(text))
     found = []
-    for block, following in zip(blocks, [*blocks[1:], None], strict=True):
+    for block, following in zip(blocks, [*blocks[1:], None][: len(blocks)], strict=True):
         if block[1] != "python":
             continue
         output = None
@@ -33,7 +42,8 @@ def examples(page: Path) -> list[tuple[int, str, str | None]]:
             and GAP.match(text[block.end() : following.start()])
         ):
             output = following[2]
-        found.append((text.count("\n", 0, block.start()) + 1, block[2], output))
+        code = include_snippets(block[2])
+        found.append((text.count("\n", 0, block.start()) + 1, code, output))
     return found
 
 
