@@ -300,6 +300,13 @@ def test_bad_as_of_is_rejected() -> None:
         customer_health.score(SMB, [], as_of="yesterday")
     with pytest.raises(customer_health.InvalidInputError, match=r"12\.5"):
         customer_health.score(SMB, [], as_of=12.5)  # type: ignore[arg-type]
+    # Year 1 at 00:00+01:00 is in year 0 in UTC, which datetime cannot hold.
+    for early in (
+        "0001-01-01T00:00:00+01:00",
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+    ):
+        with pytest.raises(customer_health.InvalidInputError, match="out of range once converted"):
+            customer_health.score(SMB, [], as_of=early)
 
 
 # -- status and configuration --------------------------------------------------------------------

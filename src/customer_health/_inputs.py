@@ -38,16 +38,21 @@ def resolve_as_of(as_of: datetime | date | str | None) -> datetime:
     """Return ``as_of`` as an aware UTC datetime; ``None`` means now (read once)."""
     if as_of is None:
         return to_utc(datetime.now().astimezone())
-    if isinstance(as_of, date):
-        return to_utc(as_of)
     if isinstance(as_of, str):
         try:
-            return to_utc(DATETIME_ADAPTER.validate_python(as_of))
+            value: datetime | date = DATETIME_ADAPTER.validate_python(as_of)
         except ValidationError:
             raise InvalidInputError(
                 f"as_of {as_of!r} is not an ISO 8601 date or datetime"
             ) from None
-    raise InvalidInputError(f"as_of {as_of!r} is not a datetime, a date or an ISO 8601 string")
+    elif isinstance(as_of, date):
+        value = as_of
+    else:
+        raise InvalidInputError(f"as_of {as_of!r} is not a datetime, a date or an ISO 8601 string")
+    try:
+        return to_utc(value)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise InvalidInputError(f"as_of {as_of!r} is out of range once converted to UTC") from None
 
 
 def _describe_errors(

@@ -165,6 +165,7 @@ def _histogram(groups: dict[str, list[float]], by: str, bins: int, total: int) -
         title += f" ({unknown:,} unknown, not shown)"
     axes.set_title(title)
     axes.set_xlim(0, 100)
+    axes.set_ylim(0, max(max(bottoms, default=0) * 1.08, 1))  # headroom above the tallest bar
     axes.set_xticks([*edges, 100.0])
     axes.set_xlabel("score")
     axes.set_ylabel("customers")
