@@ -205,6 +205,22 @@ class Factor:
         """
         return None
 
+    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any] | None:
+        """:meth:`compute` in SQL: ``(score, value)`` expressions (SQLAlchemy) over the inputs.
+
+        :func:`customer_health.export_sql` scores in the warehouse with it.
+        ``inputs`` are double-precision column expressions, one per input (the
+        aggregates of :meth:`sql_inputs`, those of no events for customers without
+        any); ``expected`` is this factor's expectation per customer (prorated like
+        ``FactorContext.expected``), or ``None`` if it has none. The score must be
+        NULL where :meth:`compute` gives no data; write the arithmetic in the same
+        order as :meth:`compute` (``(100.0 * a) / b``, not ``100.0 * (a / b)``) so
+        that both give the same floating-point results. Return ``None`` (the
+        default) when the factor has no SQL score: ``export_sql`` then refuses it,
+        naming it.
+        """
+        return None
+
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         """Score the customer from its :attr:`inputs` alone (cheap arithmetic)."""
         raise NotImplementedError(f"factor {self.name!r} does not implement compute()")

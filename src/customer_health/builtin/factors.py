@@ -73,6 +73,12 @@ class _Usage(Factor):
         assert expected is not None
         return usage_score(inputs[self.inputs[0]], expected)
 
+    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
+        from .sql import usage_sql_score
+
+        assert expected is not None
+        return usage_sql_score(inputs[self.inputs[0]], expected)
+
 
 class ApiUsage(_Usage):
     """API calls in the last 30 days against the segment's expectation."""
@@ -233,6 +239,11 @@ class PaymentTimeliness(Factor):
 
         return payment_score(inputs)
 
+    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
+        from .sql import payment_sql_score
+
+        return payment_sql_score(inputs)
+
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         invoices = inputs["invoices"]
         if not invoices:
@@ -300,6 +311,12 @@ class SupportTickets(Factor):
 
         assert expected is not None
         return tickets_score(inputs["load"], expected)
+
+    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
+        from .sql import tickets_sql_score
+
+        assert expected is not None
+        return tickets_sql_score(inputs["load"], expected)
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         load = inputs["load"]

@@ -1,15 +1,18 @@
-"""The built-in factors' SQL forms: portable aggregates over ``ch_events``.
+"""The built-in factors' SQL forms: portable aggregates over ``ch_events``, and scores.
 
 Each function returns the same inputs as the factor's :meth:`aggregate`, as
 ``sum(case(...))`` and ``count(distinct(case(...)))`` expressions that SQLite,
 PostgreSQL and other databases all run. The arithmetic follows the Python form: a
 duration in days is the exact microsecond count divided by 86,400,000,000 in double
 precision, so per-event values are identical; sums may differ in the last bits only
-because a database adds in its own order.
+because a database adds in its own order. The ``*_sql_score`` functions are
+``compute()`` in SQL (for :func:`customer_health.export_sql`), in double precision and
+in the Python form's order of operations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,16 @@ from .factors import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 if TYPE_CHECKING:
     from ..storage._sql import SQLEvents
 
-__all__ = ["calls_sql", "features_sql", "login_sql", "payment_sql", "tickets_sql"]
+__all__ = [
+    "calls_sql",
+    "features_sql",
+    "login_sql",
+    "payment_sql",
+    "payment_sql_score",
+    "tickets_sql",
+    "tickets_sql_score",
+    "usage_sql_score",
+]
 
 Aggregates = dict[str, sa.ColumnElement[Any]]
 
@@ -72,3 +84,38 @@ def tickets_sql(q: SQLEvents) -> Aggregates:
         "tickets": sa.func.sum(q.when(None, 1)),
         "open": sa.func.sum(q.when(unresolved, 1)),
     }
+
+
+# -- scores: compute() in SQL, for the warehouse query (export_sql) --------------------
+
+
+def _double(value: float) -> sa.ColumnElement[float]:
+    return sa.cast(sa.literal(value), sa.Double())
+
+
+def usage_sql_score(
+    value: sa.ColumnElement[Any], expected: sa.ColumnElement[Any]
+) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+    """``100 * min(1, value / expected)``; never no data."""
+    ratio = value / expected
+    capped = sa.case((ratio < _double(1.0), ratio), else_=_double(1.0))
+    return _double(100.0) * capped, value
+
+
+def payment_sql_score(
+    inputs: Mapping[str, sa.ColumnElement[Any]],
+) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+    """The mean invoice credit; NULL (no data) without invoices."""
+    invoices = inputs["invoices"]
+    has = invoices > _double(0.0)
+    score = sa.case((has, (_double(100.0) * inputs["credit"]) / invoices), else_=sa.null())
+    value = sa.case((has, inputs["late_days"] / invoices), else_=sa.null())
+    return score, value
+
+
+def tickets_sql_score(
+    load: sa.ColumnElement[Any], expected: sa.ColumnElement[Any]
+) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+    """100 up to the expected load, then ``100 * expected / load``."""
+    score = sa.case((load <= expected, _double(100.0)), else_=(_double(100.0) * expected) / load)
+    return score, load

@@ -1,0 +1,444 @@
+"""The warehouse query of :func:`customer_health.export_sql`, in any of its dialects.
+
+The query is built once with SQLAlchemy Core, so that the factors' own SQL forms
+(:meth:`~customer_health.Factor.sql_inputs`, as the SQL store runs them, and
+:meth:`~customer_health.Factor.sql_score`) are used as they are; it is compiled as
+PostgreSQL and written in the target dialect by sqlglot. Two things sqlglot cannot
+know are settled on its tree:
+
+- an instant becomes integer microseconds since the epoch by a dialect's own function
+  (the query marks each place with ``ch_epoch_us(...)``), so that every comparison
+  and duration is exact to the microsecond, as the store's integer instants are;
+- every number with a fraction becomes ``CAST(... AS DOUBLE)``: a literal such as
+  ``0.5`` is a fixed-point decimal in PostgreSQL, DuckDB, Spark and Snowflake, and the
+  model's arithmetic is in double precision.
+
+The query is a chain of CTEs, one idea each: the expectations (from the scorer's
+resolved configuration), the customers who exist at ``as_of``, the events up to
+``as_of`` (instants in microseconds, the models' defaults filled in, a copy number
+per ``event_id``), every factor's inputs in one ``GROUP BY``, the inputs and
+expectations side by side, the factor scores, and their weighted combination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import sqlglot
+from sqlalchemy.dialects import postgresql
+from sqlglot import exp
+
+from .exceptions import ConfigurationError
+from .models import MODEL_VERSION
+from .storage._sql import DAY_US, SQLEvents
+from .storage._tables import micros
+
+if TYPE_CHECKING:
+    from ._engine import ActiveFactor
+    from .scoring import Scorer
+
+__all__ = ["query_text", "status_cutoff"]
+
+_EPOCH_US = "ch_epoch_us"
+"""The marker function of an instant turned into microseconds (see :data:`_EPOCH`)."""
+_EPOCH: Mapping[str, str] = {
+    # EXTRACT(EPOCH ...) is exact (numeric) on PostgreSQL 14 and later; a timestamp
+    # without a time zone is read as UTC, one with a time zone as the instant it is.
+    "postgres": "CAST(EXTRACT(EPOCH FROM {}) * 1000000 AS BIGINT)",
+    "duckdb": "EPOCH_US({})",
+    "spark": "UNIX_MICROS({})",
+    # TIMESTAMP_NTZ is read as UTC; TIMESTAMP_TZ and TIMESTAMP_LTZ are instants.
+    "snowflake": "DATE_PART(EPOCH_MICROSECOND, {})",
+    # a DATETIME becomes the TIMESTAMP of its wall time in UTC; a TIMESTAMP stays
+    "bigquery": "UNIX_MICROS(CAST({} AS TIMESTAMP))",
+}
+_POSTGRES = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+"""The dialect the query is compiled in (named parameters: ``%`` is not doubled)."""
+_SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
+"""Placeholder table names, replaced by the tables' text once the query is written
+(so that a dbt ``{{ ref(...) }}`` goes into the query as it is)."""
+_INSTANTS = frozenset({"occurred_at", "due_at", "paid_at", "resolved_at"})
+_EVENT_TYPES: Mapping[str, Any] = {
+    "customer_id": sa.String(),
+    "kind": sa.String(),
+    "occurred_at": sa.BigInteger(),
+    "event_id": sa.String(),
+    "quantity": sa.BigInteger(),
+    "user_id": sa.String(),
+    "feature": sa.String(),
+    "due_at": sa.BigInteger(),
+    "paid_at": sa.BigInteger(),
+    "amount": sa.Double(),
+    "priority": sa.String(),
+    "resolved_at": sa.BigInteger(),
+    "properties": sa.String(),
+}
+"""The event columns a factor's SQL form sees, as the store's ``SQLEvents`` has them."""
+_DEFAULTS: Mapping[str, tuple[str, Any]] = {
+    "quantity": ("api_call", 1),
+    "priority": ("support_ticket", "normal"),
+}
+"""The event models' defaults: a field's kind and its value when the column is NULL."""
+
+
+def query_text(scorer: Scorer, dialect: str, as_of: datetime, tables: Mapping[str, str]) -> str:
+    """The query of :func:`customer_health.export_sql` in ``dialect``, for ``tables``."""
+    query = _Query(scorer, as_of).build()
+    compiled = query.compile(dialect=_POSTGRES, compile_kwargs={"literal_binds": True})
+    tree = sqlglot.parse_one(str(compiled), read="postgres")
+    tree = _rewritten(tree, dialect)
+    text: str = tree.sql(dialect=dialect, pretty=True)
+    for name, placeholder in _SOURCES.items():
+        found = text.count(placeholder)
+        assert found == 1, f"the {name} table appears {found} times in the query"
+        text = text.replace(placeholder, tables[name])
+    return _header(scorer, dialect, as_of) + text
+
+
+def _header(scorer: Scorer, dialect: str, as_of: datetime) -> str:
+    from . import __version__
+
+    return (
+        f"-- customer-health {__version__}, export_sql: model {MODEL_VERSION}, "
+        f"fingerprint {scorer.fingerprint}\n"
+        f"-- as of {as_of.isoformat()} ({dialect}); factors: {', '.join(scorer.factors)}\n"
+    )
+
+
+def _rewritten(tree: Any, dialect: str) -> Any:
+    """``tree`` with the instants, numbers and types of ``dialect`` (see the module)."""
+    template = _EPOCH[dialect]
+    for call in list(tree.find_all(exp.Anonymous)):
+        if call.name.lower() == _EPOCH_US:
+            argument = call.expressions[0].sql(dialect=dialect)
+            call.replace(sqlglot.parse_one(template.format(argument), read=dialect))
+    for paren in list(tree.find_all(exp.Paren)):
+        if isinstance(paren.parent, exp.If | exp.Where):
+            paren.replace(paren.this)  # SQLAlchemy's parentheses around a whole condition
+    for cast in list(tree.find_all(exp.Cast)):
+        if _is_double(cast) and _is_double(cast.this):
+            cast.replace(cast.this)  # SQLAlchemy casts a divisor that is cast already
+    for literal in list(tree.find_all(exp.Literal)):
+        if literal.is_number and not literal.is_int and not _is_double(literal.parent):
+            literal.replace(exp.cast(literal.copy(), exp.DataType.Type.DOUBLE))
+    return tree
+
+
+def _is_double(node: Any) -> bool:
+    return isinstance(node, exp.Cast) and node.to.is_type(
+        exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT
+    )
+
+
+def status_cutoff(threshold: float) -> float:
+    """The least double ``x`` with ``round(x, 9) >= threshold``.
+
+    The model compares the score rounded to 9 decimal places; a database's ``ROUND``
+    of a double does not round as Python's does, but ``score >= cutoff`` gives the
+    same answer as ``round(score, 9) >= threshold`` for every double (``round`` never
+    decreases as its argument grows).
+    """
+    low, high = threshold - 1e-6, threshold + 1e-6
+    assert round(low, 9) < threshold <= round(high, 9)
+    while True:
+        middle = (low + high) / 2
+        if middle in (low, high):
+            return high
+        if round(middle, 9) >= threshold:
+            high = middle
+        else:
+            low = middle
+
+
+def _double(value: float) -> sa.ColumnElement[float]:
+    return sa.cast(sa.literal(float(value)), sa.Double())
+
+
+def _epoch(column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
+    return sa.func.ch_epoch_us(column, type_=sa.BigInteger())
+
+
+class _Columns(Mapping[str, sa.ColumnElement[Any]]):
+    """The event columns a factor's SQL form sees; remembers which it used, so that the
+    query reads those columns of the events table and no others."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __getitem__(self, name: str) -> sa.ColumnElement[Any]:
+        column = sa.column(name, _EVENT_TYPES[name])  # KeyError for a column that is none
+        self.used.add(name)
+        return column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_EVENT_TYPES)
+
+    def __len__(self) -> int:
+        return len(_EVENT_TYPES)
+
+
+class _Query:
+    """The warehouse query of one scorer at one ``as_of``."""
+
+    def __init__(self, scorer: Scorer, as_of: datetime) -> None:
+        self.scorer = scorer
+        self.as_of = as_of
+        self.now = sa.literal(micros(as_of), sa.BigInteger())
+        self.active: tuple[ActiveFactor, ...] = scorer._active
+        self.columns = _Columns()
+        self.conditions: list[sa.ColumnElement[bool]] = []
+        self.aggregates: list[tuple[ActiveFactor, Mapping[str, sa.ColumnElement[Any]]]] = []
+        for active in self.active:
+            self._add_inputs(active)
+
+    def _add_inputs(self, active: ActiveFactor) -> None:
+        factor = active.factor
+        mine = self._condition(active)
+        aggregates = None
+        if factor.vectorized:
+            aggregates = factor.sql_inputs(SQLEvents(c=self.columns, mine=mine, as_of=self.as_of))
+        if aggregates is None:
+            raise _no_sql_form(active, "sql_inputs")
+        missing = [name for name in factor.inputs if name not in aggregates]
+        if missing:
+            raise ConfigurationError(
+                f"{active.where}: sql_inputs() gives no expression for inputs {missing}"
+            )
+        self.conditions.append(mine)
+        self.aggregates.append((active, aggregates))
+
+    def _condition(self, active: ActiveFactor) -> sa.ColumnElement[bool]:
+        """The factor's events: its kinds, in its window (all are up to ``as_of``)."""
+        parts: list[sa.ColumnElement[bool]] = []
+        if active.kinds is not None:
+            parts.append(sa.column("kind", sa.String()).in_(active.kinds))
+        if active.window is not None:
+            since = sa.literal(micros(self.as_of - active.window), sa.BigInteger())
+            parts.append(sa.column("occurred_at", sa.BigInteger()) > since)
+        return sa.and_(*parts) if parts else sa.true()
+
+    # -- the CTEs, in order ------------------------------------------------------------
+
+    def build(self) -> sa.Select[Any]:
+        """The whole query: the last step's SELECT over the chain of CTEs."""
+        expectations = self._expectations()
+        customers = self._customers()
+        events = self._events()
+        inputs = self._inputs(events)
+        prepared = self._prepared(customers, expectations, inputs)
+        factors = self._factors(prepared)
+        combined = self._combined(factors)
+        return self._result(self._scored(combined))
+
+    def _expectations(self) -> sa.CTE:
+        """One row per segment: its name and the expectations of the factors in use."""
+        keys = list(dict.fromkeys(a.expectation for a in self.active if a.expectation))
+        rows = [
+            sa.select(
+                sa.literal(segment, sa.String()).label("segment"),
+                *(_double(values.expectations[key]).label(key) for key in keys),
+            )
+            for segment, values in sorted(self.scorer.segments.items())
+        ]
+        if not rows:  # no segment is known: no customer can be scored
+            rows = [
+                sa.select(
+                    sa.cast(sa.null(), sa.String()).label("segment"),
+                    *(sa.cast(sa.null(), sa.Double()).label(key) for key in keys),
+                ).where(sa.false())
+            ]
+        union = rows[0] if len(rows) == 1 else sa.union_all(*rows)
+        return union.cte("ch_expectations")
+
+    def _customers(self) -> sa.CTE:
+        """The customers who exist at ``as_of`` (no ``created_at``: they always did)."""
+        source = sa.table(_SOURCES["customers"], sa.column("id"), sa.column("segment"))
+        created = _epoch(sa.column("created_at"))
+        return (
+            sa.select(
+                sa.column("id").label("customer_id"),
+                sa.column("segment"),
+                created.label("created_at"),
+            )
+            .select_from(source)
+            .where(sa.or_(sa.column("created_at").is_(None), created <= self.now))
+            .cte("ch_customers")
+        )
+
+    def _events(self) -> sa.CTE:
+        """The events up to ``as_of``: instants in microseconds, the models' defaults, and
+        ``ch_copy``, the number of each copy of an ``event_id`` (1 for the first)."""
+        source = sa.table(_SOURCES["events"])
+        names = ["customer_id", "kind", "occurred_at", "event_id"]
+        names += sorted(self.columns.used - set(names))
+        selected: list[sa.ColumnElement[Any]] = []
+        for name in names:
+            column: sa.ColumnElement[Any] = sa.column(name)
+            if name in _INSTANTS:
+                column = _epoch(column)
+            elif name in _DEFAULTS:
+                kind, default = _DEFAULTS[name]
+                column = sa.case(
+                    (sa.column("kind") == kind, sa.func.coalesce(column, default)),
+                    else_=column,
+                )
+            selected.append(column.label(name))
+        occurred = _epoch(sa.column("occurred_at"))
+        copy = sa.func.row_number().over(
+            partition_by=[sa.column("customer_id"), sa.column("event_id")], order_by=occurred
+        )
+        return (
+            sa.select(*selected, copy.label("ch_copy"))
+            .select_from(source)
+            .where(occurred <= self.now)
+            .cte("ch_events")
+        )
+
+    def _inputs(self, events: sa.CTE) -> sa.CTE:
+        """Every factor's inputs, in one ``GROUP BY customer_id`` over its events."""
+        columns: list[sa.ColumnElement[Any]] = [sa.column("customer_id")]
+        for active, aggregates in self.aggregates:
+            for name in active.factor.inputs:
+                columns.append(aggregates[name].label(_input(active, name)))
+        first = sa.or_(sa.column("event_id").is_(None), sa.column("ch_copy") == 1)
+        return (
+            sa.select(*columns)
+            .select_from(events)
+            .where(first, sa.or_(*self.conditions))
+            .group_by(sa.column("customer_id"))
+            .cte("ch_inputs")
+        )
+
+    def _prepared(self, customers: sa.CTE, expectations: sa.CTE, inputs: sa.CTE) -> sa.CTE:
+        """Per customer: whether its segment is known, each factor's inputs (those of no
+        events without any) and its expectation, prorated for young customers."""
+        tenure = sa.cast(self.now - customers.c.created_at, sa.Double()) / _double(DAY_US)
+        columns: list[sa.ColumnElement[Any]] = [
+            customers.c.customer_id,
+            sa.case((expectations.c.segment.is_(None), 0), else_=1).label("ch_known"),
+        ]
+        for active in self.active:
+            factor = active.factor
+            empty = factor.aggregate([], self.as_of)
+            for name in factor.inputs:
+                found = inputs.c[_input(active, name)]
+                value = sa.func.coalesce(found, _double(empty[name]))
+                columns.append(sa.cast(value, sa.Double()).label(_input(active, name)))
+            if active.expectation is not None:
+                base = expectations.c[active.expectation]
+                expected = self._expected(active, base, tenure, customers.c.created_at)
+                columns.append(expected.label(_input(active, "expected")))
+        joined = customers.outerjoin(
+            expectations, customers.c.segment == expectations.c.segment
+        ).outerjoin(inputs, customers.c.customer_id == inputs.c.customer_id)
+        return sa.select(*columns).select_from(joined).cte("ch_prepared")
+
+    def _expected(
+        self,
+        active: ActiveFactor,
+        base: sa.ColumnElement[Any],
+        tenure: sa.ColumnElement[Any],
+        created: sa.ColumnElement[Any],
+    ) -> sa.ColumnElement[Any]:
+        """``expected * max(1, tenure) / window`` for a customer younger than the window."""
+        window = active.window_days
+        if not active.prorate or window is None:
+            return base
+        days = sa.case((tenure > _double(1.0), tenure), else_=_double(1.0))
+        young = sa.and_(created.is_not(None), tenure < _double(window))
+        return sa.case((young, (base * days) / _double(window)), else_=base)
+
+    def _factors(self, prepared: sa.CTE) -> sa.CTE:
+        """Each factor's score (NULL for no data) and value, by its ``sql_score``."""
+        columns: list[sa.ColumnElement[Any]] = [prepared.c.customer_id, prepared.c.ch_known]
+        for active in self.active:
+            factor = active.factor
+            inputs = {name: prepared.c[_input(active, name)] for name in factor.inputs}
+            expected = None
+            if active.expectation is not None:
+                expected = prepared.c[_input(active, "expected")]
+            scored = factor.sql_score(inputs, expected)
+            if scored is None:
+                raise _no_sql_form(active, "sql_score")
+            score, value = scored
+            columns.append(sa.cast(score, sa.Double()).label(active.name))
+            columns.append(sa.cast(value, sa.Double()).label(f"{active.name}_value"))
+        return sa.select(*columns).cte("ch_factors")
+
+    def _combined(self, factors: sa.CTE) -> sa.CTE:
+        """The weights of the factors with data and the weighted sum of their scores,
+        each added in the scorer's order (as :class:`~customer_health.Scorer` adds)."""
+        with_data: sa.ColumnElement[Any] = _double(0.0)
+        total: sa.ColumnElement[Any] = _double(0.0)
+        for active in self.active:
+            score = factors.c[active.name]
+            has = score.is_not(None)
+            weight = _double(active.weight)
+            with_data = with_data + sa.case((has, weight), else_=_double(0.0))
+            total = total + sa.case((has, weight * score), else_=_double(0.0))
+        return sa.select(*factors.c, with_data.label("ch_with_data"), total.label("ch_total")).cte(
+            "ch_combined"
+        )
+
+    def _scored(self, combined: sa.CTE) -> sa.CTE:
+        """The score: the weighted mean within 0-100; NULL without data, and for a
+        customer whose segment is unknown."""
+        known = combined.c.ch_known == 1
+        with_data = combined.c.ch_with_data
+        mean = sa.case(
+            (sa.and_(known, with_data > _double(0.0)), combined.c.ch_total / with_data),
+            else_=sa.null(),
+        ).label("ch_mean")
+        ratio = sa.select(*combined.c, mean).cte("ch_mean")
+        score = ratio.c.ch_mean
+        clipped = sa.case(
+            (score > _double(100.0), _double(100.0)),
+            (score < _double(0.0), _double(0.0)),
+            else_=score,
+        )
+        return sa.select(*ratio.c, clipped.label("ch_score")).cte("ch_scored")
+
+    def _result(self, scored: sa.CTE) -> sa.Select[Any]:
+        """``customer_id``, ``score``, ``status``, ``coverage`` and each factor's columns."""
+        score = scored.c.ch_score
+        known = scored.c.ch_known == 1
+        thresholds = self.scorer.thresholds
+        status = sa.case(
+            (sa.not_(known), sa.null()),
+            (score.is_(None), sa.literal("unknown")),
+            (score >= _double(status_cutoff(thresholds.healthy)), sa.literal("healthy")),
+            (score >= _double(status_cutoff(thresholds.at_risk)), sa.literal("at_risk")),
+            else_=sa.literal("critical"),
+        )
+        coverage = scored.c.ch_with_data / _double(self.scorer._total_weight)
+        coverage = sa.case(
+            (sa.not_(known), sa.null()),
+            (coverage > _double(1.0), _double(1.0)),
+            else_=coverage,
+        )
+        columns: list[sa.ColumnElement[Any]] = [
+            scored.c.customer_id,
+            score.label("score"),
+            status.label("status"),
+            coverage.label("coverage"),
+        ]
+        for active in self.active:
+            for name in (active.name, f"{active.name}_value"):
+                columns.append(sa.case((known, scored.c[name]), else_=sa.null()).label(name))
+        return sa.select(*columns)
+
+
+def _input(active: ActiveFactor, name: str) -> str:
+    """The column of a factor's input (or ``expected``) in the CTEs."""
+    return f"{active.name}__{name}"
+
+
+def _no_sql_form(active: ActiveFactor, method: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{active.where} has no SQL form ({method}() gives None), so export_sql cannot "
+        "compute it in the warehouse: give it sql_inputs() and sql_score() (see 'Writing "
+        "a plugin'), or leave it out with Scorer(factors=[...])"
+    )
