@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _MICROSECONDS_PER_DAY = 86_400_000_000
+_US_PER_SECOND = 1_000_000
 
 
 def calls_inputs(events: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -60,7 +61,12 @@ def payment_inputs(
     due = nw.col("due_at")
     paid = nw.col("paid_at")
     settled = nw.when(~paid.is_null() & (paid <= as_of)).then(paid).otherwise(nw.lit(as_of))
-    late_us = (settled - due).dt.total_microseconds()
+    if events.implementation.is_spark_like():
+        # narwhals has no dt.total_microseconds (nor dt.timestamp, nor datetime casts to
+        # integers) on Spark: count the microseconds from the calendar fields instead.
+        late_us = _epoch_microseconds(settled) - _epoch_microseconds(due)
+    else:
+        late_us = (settled - due).dt.total_microseconds()
     late = nw.when(late_us > 0).then(late_us / _MICROSECONDS_PER_DAY).otherwise(0.0)
     invoices = events.filter(due > since, due <= as_of).with_columns(late_days=late)
     credit = 1.0 - nw.col("late_days") / 30.0
@@ -70,6 +76,27 @@ def payment_inputs(
         nw.col("late_days").sum(),
         nw.col("credit").sum(),
     )
+
+
+def _epoch_microseconds(instant: nw.Expr) -> nw.Expr:
+    """Microseconds since 1970 of a naive instant, from its calendar fields (exact)."""
+    year = instant.dt.year().cast(nw.Int64())
+    # days from 1970-01-01 to January 1st of ``year`` (proleptic Gregorian), then the day
+    day = (
+        365 * (year - 1970)
+        + (year - 1969) // 4
+        - (year - 1901) // 100
+        + (year - 1601) // 400
+        + instant.dt.ordinal_day().cast(nw.Int64())
+        - 1
+    )
+    hours = day * 24 + instant.dt.hour().cast(nw.Int64())
+    minutes = hours * 60 + instant.dt.minute().cast(nw.Int64())
+    seconds = minutes * 60 + instant.dt.second().cast(nw.Int64())
+    fraction = (instant.dt.microsecond().cast(nw.Int64()) % _US_PER_SECOND + _US_PER_SECOND) % (
+        _US_PER_SECOND
+    )
+    return seconds * _US_PER_SECOND + fraction
 
 
 def tickets_inputs(events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:

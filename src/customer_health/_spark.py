@@ -1,0 +1,697 @@
+"""Scoring PySpark DataFrames: Spark checks, aggregates and scores; the driver only plans.
+
+:func:`score_spark` is what :func:`customer_health.score_frame` runs when it is given
+Spark DataFrames. It follows :mod:`customer_health.frames` step by step (the same
+rules, messages and factor forms) with Spark doing the work:
+
+- the checks are aggregations (one pass over the events for every rule); only a few
+  offending rows are collected, for the message;
+- instants become ``TIMESTAMP_NTZ`` columns holding the UTC wall time (the Spark form
+  of "a naive datetime in UTC"), converted exactly: an instant (``TIMESTAMP``) through
+  its microseconds since 1970, never through the session time zone;
+- each factor's inputs come from its narwhals frame form run on Spark, and the scores
+  from its ``frame_score`` and :func:`customer_health.frames.combined`, so the
+  arithmetic is the polars path's. While those forms build their queries, naive
+  ``datetime`` literals (``as_of``) are made ``TIMESTAMP_NTZ`` literals (the session's
+  ``spark.sql.timestampType``, set for the duration and restored);
+- plugin factors without a frame form run per customer on the executors (a grouped
+  map over each customer and its events, through Arrow), with the configuration the
+  driver's :class:`~customer_health.Scorer` resolved pickled into the function: an
+  executor never discovers plugins.
+
+The result is computed before it is returned (like the other backends' results) and
+held by Spark (a local checkpoint): one row per customer, in no particular order.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import narwhals.stable.v2 as nw
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from . import frames
+from .exceptions import (
+    CustomerHealthError,
+    EventConflictError,
+    InvalidCustomerError,
+    InvalidEventError,
+    SlowPathWarning,
+    UnknownSegmentError,
+)
+from .models import BUILTIN_KINDS
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    from ._engine import ActiveFactor
+    from .scoring import Scorer
+
+__all__ = ["score_spark"]
+
+_SHOWN = 5
+_DAY_US = 86_400_000_000
+_EPOCH = datetime(1970, 1, 1)
+_INTEGERS = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+_NUMBERS = (*_INTEGERS, T.FloatType, T.DoubleType, T.DecimalType)
+_NULL_TYPES = {
+    "id": T.StringType(),
+    "text": T.StringType(),
+    "instant": T.TimestampNTZType(),
+    "integer": T.LongType(),
+    "number": T.DoubleType(),
+    "json": T.StringType(),
+}
+_RESULT = "customer_id string, score double, value double"
+
+
+def score_spark(
+    scorer: Scorer,
+    customers: DataFrame,
+    events: DataFrame,
+    as_of: datetime,
+    columns: Mapping[str, str],
+    unknown_customers: str,
+) -> DataFrame:
+    """Score Spark DataFrames; ``as_of`` is naive UTC (see :func:`frames.score_frame`)."""
+    people_names, event_names = frames.renamings(customers.columns, events.columns, columns)
+    customers = customers.withColumnsRenamed(people_names)
+    events = events.withColumnsRenamed(event_names)
+    session = events.sparkSession
+    with _naive_literals(session):
+        everyone = _customers(customers, scorer)
+        people = _existing(everyone, as_of)
+        frame = _events(events)
+        if unknown_customers == "error":
+            _no_strangers(frame, everyone)
+        # the events that count: those of known customers who existed at as_of
+        ids = people.select(F.col("id").alias("customer_id"))
+        frame = frame.join(F.broadcast(ids), "customer_id", "left_semi")
+        rows = _first_copies(frame).filter(F.col("occurred_at") <= F.lit(as_of))
+        rows = rows.select(*frames.EVENT_COLUMNS).persist()
+        try:
+            result = _scores(scorer, people, rows, as_of).localCheckpoint(eager=True)
+        finally:
+            rows.unpersist()
+    return result
+
+
+@contextmanager
+def _naive_literals(session: SparkSession) -> Iterator[None]:
+    """Make naive ``datetime`` literals ``TIMESTAMP_NTZ`` while queries are built.
+
+    Spark turns a naive ``datetime`` into a ``TIMESTAMP`` in the Python process's time
+    zone, which a comparison with a ``TIMESTAMP_NTZ`` column then shifts by the session
+    time zone. With ``spark.sql.timestampType`` at ``TIMESTAMP_NTZ``, PySpark sends the
+    wall time itself; literals are fixed when a query is analysed (as it is built), so
+    the setting is needed only meanwhile.
+    """
+    key = "spark.sql.timestampType"
+    before = session.conf.get(key, None)
+    session.conf.set(key, "TIMESTAMP_NTZ")
+    try:
+        yield
+    finally:
+        if before is None:
+            session.conf.unset(key)
+        else:
+            session.conf.set(key, before)
+
+
+# -- checks -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A rule on rows: the mask of those that break it, its message, the columns shown."""
+
+    mask: Column
+    message: str
+    shown: list[str]
+    error: type[CustomerHealthError] = InvalidEventError
+
+
+def _rows(frame: DataFrame, mask: Column, shown: list[str]) -> str:
+    """A few of the rows ``mask`` selects, for an error message (Spark rows have no
+    position, so they are shown by their values)."""
+    found = frame.filter(mask).select(*shown).limit(_SHOWN).collect()
+    return "; ".join(str(row.asDict()) for row in found)
+
+
+def _enforce(frame: DataFrame, rules: list[_Rule]) -> None:
+    """Raise the error of the first rule a row breaks: one aggregation for all of them."""
+    if not rules:
+        return
+    flags = frame.select(
+        [
+            F.coalesce(F.bool_or(rule.mask), F.lit(False)).alias(f"_{i}")
+            for i, rule in enumerate(rules)
+        ]
+    ).first()
+    assert flags is not None
+    for found, rule in zip(flags, rules, strict=True):
+        if found:
+            raise rule.error(f"{rule.message}: {_rows(frame, rule.mask, rule.shown)}")
+
+
+def _type_name(dtype: T.DataType) -> str:
+    return str(dtype.simpleString())
+
+
+def _id_column(frame: DataFrame, name: str, label: str) -> DataFrame:
+    """``name`` as text ids (integers read as text)."""
+    dtype = frame.schema[name].dataType
+    if isinstance(dtype, (*_INTEGERS, T.NullType)):
+        return frame.withColumn(name, F.col(name).cast("string"))
+    if not isinstance(dtype, T.StringType):
+        error = InvalidCustomerError if label == "customers" else InvalidEventError
+        raise error(f"column {name!r} of {label} is {_type_name(dtype)}; expected text or integers")
+    return frame
+
+
+def _bad_ids(name: str, label: str, required: bool) -> _Rule:
+    column = F.col(name)
+    mask = column.isNull() | (column == "") if required else column == ""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    return _Rule(mask, f"column {name!r} of {label} has null or empty ids", [name], error)
+
+
+def _instant_column(frame: DataFrame, name: str, label: str) -> DataFrame:
+    """``name`` as ``TIMESTAMP_NTZ`` in UTC: naive read as UTC, instants converted."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    dtype = frame.schema[name].dataType
+    column = F.col(name)
+    if isinstance(dtype, T.TimestampNTZType):
+        return frame
+    if isinstance(dtype, T.TimestampType):
+        # exact and independent of the session time zone (which a cast would use)
+        utc = F.timestamp_add("MICROSECOND", F.unix_micros(column), F.lit(_EPOCH))
+        return frame.withColumn(name, utc)
+    if isinstance(dtype, (T.DateType, T.NullType)):
+        return frame.withColumn(name, column.cast(T.TimestampNTZType()))
+    if isinstance(dtype, T.StringType):
+        text = f"_{name}_text"
+        parsed = frame.withColumn(text, column).withColumn(name, _parse_instant(column))
+        bad = F.col(text).isNotNull() & F.col(name).isNull()
+        found = parsed.filter(bad).select(F.col(text).alias(name)).distinct().limit(_SHOWN)
+        shown = [row[name] for row in found.collect()]
+        if shown:
+            listed = "; ".join(str({name: value}) for value in shown)
+            raise error(f"column {name!r} has text that is not a date or time: {listed}")
+        return parsed.drop(text)
+    raise error(
+        f"column {name!r} of {label} is {_type_name(dtype)}; expected datetimes or ISO 8601 text"
+    )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _parsed_text(text: str | None) -> datetime | None:  # pragma: no cover - runs on the executors
+    """Text parsed as the event models parse it (pydantic), as naive UTC; None if it is
+    no date or time. Runs on the executors."""
+    from pydantic import ValidationError
+
+    from ._inputs import DATETIME_ADAPTER
+    from .models import to_utc
+
+    if text is None:
+        return None
+    try:
+        return to_utc(DATETIME_ADAPTER.validate_python(text)).replace(tzinfo=None)
+    except ValidationError:
+        return None
+
+
+def _parse_instant(column: Column) -> Column:
+    # a lambda: Spark would read the type hints of a function, and warn that it cannot
+    # tell from them what kind of UDF it is
+    parse = F.udf(lambda text: _parsed_text(text), T.TimestampNTZType())
+    return parse(column)
+
+
+# -- customers --------------------------------------------------------------------------------
+
+
+def _customers(frame: DataFrame, scorer: Scorer) -> DataFrame:
+    frames._missing(frame, ("id", "segment"), "customers")
+    frame = _id_column(frame, "id", "customers")
+    _enforce(frame, [_bad_ids("id", "customers", required=True)])
+    segment = frame.schema["segment"].dataType
+    if not isinstance(segment, T.StringType):
+        raise InvalidCustomerError(
+            f"column 'segment' of customers is {_type_name(segment)}; expected text"
+        )
+    if "created_at" not in frame.columns:
+        frame = frame.withColumn("created_at", F.lit(None).cast(T.TimestampNTZType()))
+    frame = _instant_column(frame, "created_at", "customers")
+    known = sorted(scorer.segments)
+    repeated = frame.groupBy("id").count().filter(F.col("count") > 1).select("id")
+    twice = [row["id"] for row in repeated.limit(_SHOWN).collect()]
+    if twice:
+        listed = "; ".join(str({"id": i}) for i in twice)
+        raise InvalidCustomerError(f"column 'id' of customers has ids that appear twice: {listed}")
+    unknown = F.col("segment").isNull() | ~F.col("segment").isin(known)
+    message = (
+        f"column 'segment' of customers has unknown segments (known segments: {', '.join(known)})"
+    )
+    _enforce(frame, [_Rule(unknown, message, ["id", "segment"], UnknownSegmentError)])
+    return frame
+
+
+def _existing(people: DataFrame, as_of: datetime) -> DataFrame:
+    """Leave out customers created after ``as_of``, with a warning."""
+    later = F.col("created_at") > F.lit(as_of)
+    left_out = people.filter(later)
+    count = left_out.count()
+    if count:
+        shown = [row["id"] for row in left_out.select("id").limit(_SHOWN).collect()]
+        warnings.warn(frames.left_out_warning(count, shown, as_of), stacklevel=5)
+    return people.filter(~F.coalesce(later, F.lit(False)))  # no created_at: it existed
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _events(frame: DataFrame) -> DataFrame:
+    """The checked events: every event column, typed, instants in UTC, defaults filled."""
+    frames._missing(frame, frames._REQUIRED_EVENT_COLUMNS, "events")
+    unknown = [name for name in frame.columns if name not in frames.EVENT_COLUMNS]
+    if unknown:
+        raise InvalidEventError(
+            f"events frame has columns that are no event field: {unknown} (event columns: "
+            f"{', '.join(frames.EVENT_COLUMNS)}); drop them, or map them with columns="
+        )
+    for name, role in frames.EVENT_COLUMNS.items():
+        if name not in frame.columns:
+            frame = frame.withColumn(name, F.lit(None).cast(_NULL_TYPES[role]))
+    for name, role in frames.EVENT_COLUMNS.items():
+        if role == "id":
+            frame = _id_column(frame, name, "events")
+        elif role == "instant":
+            frame = _instant_column(frame, name, "events")
+    frame = _typed(frame)
+    _enforce(frame, _event_rules(frame))
+    return frame.withColumns(
+        {
+            "quantity": F.when(F.col("kind") == "api_call", F.coalesce("quantity", F.lit(1)))
+            .otherwise(F.col("quantity"))
+            .cast("long"),
+            "priority": F.when(
+                F.col("kind") == "support_ticket", F.coalesce("priority", F.lit("normal"))
+            ).otherwise(F.col("priority")),
+        }
+    )
+
+
+def _typed(frame: DataFrame) -> DataFrame:
+    schema = {field.name: field.dataType for field in frame.schema.fields}
+    for name in ("kind", "feature", "priority"):
+        if isinstance(schema[name], T.NullType):
+            frame = frame.withColumn(name, F.col(name).cast("string"))
+        elif not isinstance(schema[name], T.StringType):
+            raise InvalidEventError(
+                f"column {name!r} of events is {_type_name(schema[name])}; expected text"
+            )
+    quantity = schema["quantity"]
+    if isinstance(quantity, (T.FloatType, T.DoubleType, T.DecimalType)):
+        fractional = F.col("quantity").isNotNull() & (F.col("quantity") % 1 != 0)
+        _enforce(
+            frame,
+            [
+                _Rule(
+                    fractional,
+                    "column 'quantity' has numbers that are not whole",
+                    ["kind", "quantity"],
+                )
+            ],
+        )
+    elif not isinstance(quantity, (*_INTEGERS, T.NullType)):
+        raise InvalidEventError(
+            f"column 'quantity' of events is {_type_name(quantity)}; expected integers"
+        )
+    amount = schema["amount"]
+    if not isinstance(amount, (*_NUMBERS, T.NullType)):
+        raise InvalidEventError(
+            f"column 'amount' of events is {_type_name(amount)}; expected numbers"
+        )
+    properties = schema["properties"]
+    if isinstance(properties, T.StructType):
+        frame = frame.withColumn("properties", F.to_json("properties"))
+    elif not isinstance(properties, (T.StringType, T.NullType)):
+        raise InvalidEventError(
+            f"column 'properties' of events is {_type_name(properties)}; expected a struct "
+            "or JSON text"
+        )
+    return frame.withColumns(
+        {
+            "quantity": F.col("quantity").cast("long"),
+            "amount": F.col("amount").cast("double"),
+            "properties": F.col("properties").cast("string"),
+        }
+    )
+
+
+def _properties_map(column: Column) -> Column:
+    """JSON objects as maps (null for other JSON or text that is no JSON)."""
+    return F.from_json(column, "map<string,string>", {"mode": "PERMISSIVE"})
+
+
+def _event_rules(frame: DataFrame) -> list[_Rule]:
+    """What the event models reject, as rules (those of :func:`frames._check_fields`)."""
+    flag = {name: F.col("kind") == name for name in BUILTIN_KINDS}
+    any_builtin = functools.reduce(operator.or_, flag.values())
+    kind, feature, amount = F.col("kind"), F.col("feature"), F.col("amount")
+    priorities = list(frames._PRIORITIES)
+    rules = [
+        _bad_ids(name, "events", required=name == "customer_id")
+        for name, role in frames.EVENT_COLUMNS.items()
+        if role == "id"
+    ]
+    rules += [
+        _Rule(kind.isNull() | (kind == ""), "column 'kind' has null or empty kinds", ["kind"]),
+        _Rule(
+            F.col("occurred_at").isNull(),
+            "column 'occurred_at' has null instants",
+            ["customer_id", "kind", "occurred_at"],
+        ),
+        _Rule(
+            flag["api_call"] & (F.col("quantity") < 1),
+            "column 'quantity' has api_call quantities below 1",
+            ["kind", "quantity"],
+        ),
+        _Rule(
+            flag["feature_used"] & (feature.isNull() | (feature == "")),
+            "column 'feature' is null or empty on feature_used events",
+            ["kind", "feature"],
+        ),
+        _Rule(
+            flag["payment"] & F.col("due_at").isNull(),
+            "column 'due_at' is null on payment events",
+            ["kind", "due_at"],
+        ),
+        _Rule(
+            F.isnan(amount) | (F.abs(amount) == float("inf")) | (amount < 0),
+            "column 'amount' has negative, NaN or infinite amounts",
+            ["kind", "amount"],
+        ),
+        _Rule(
+            flag["support_ticket"]
+            & F.col("priority").isNotNull()
+            & ~F.col("priority").isin(priorities),
+            f"column 'priority' has priorities other than {', '.join(priorities)}",
+            ["kind", "priority"],
+        ),
+        _Rule(
+            any_builtin & F.col("properties").isNotNull(),
+            "column 'properties' has values on events of built-in kinds, which carry their "
+            "data in their own columns",
+            ["kind", "properties"],
+        ),
+        _Rule(
+            F.col("properties").isNotNull() & _properties_map(F.col("properties")).isNull(),
+            "column 'properties' must hold JSON objects (or be a struct column)",
+            ["kind", "properties"],
+        ),
+    ]
+    for name, kinds in frames._FIELDS_OF_KIND.items():
+        rules.append(
+            _Rule(
+                F.col(name).isNotNull() & ~functools.reduce(operator.or_, (flag[k] for k in kinds)),
+                f"column {name!r} has values on events of kinds other than "
+                f"{', '.join(sorted(kinds))}, which have no such field",
+                ["kind", name],
+            )
+        )
+    return rules
+
+
+def _no_strangers(frame: DataFrame, people: DataFrame) -> None:
+    """Events of customers not in the customers frame are an error naming a few."""
+    ids = people.select(F.col("id").alias("customer_id"))
+    strangers = frame.select("customer_id").join(F.broadcast(ids), "customer_id", "left_anti")
+    counts = strangers.agg(F.count("*").alias("n"), F.count_distinct("customer_id").alias("ids"))
+    found = counts.first()
+    assert found is not None
+    if found["n"]:
+        shown = strangers.distinct().limit(_SHOWN).collect()
+        raise frames.strangers_error(found["n"], found["ids"], [row[0] for row in shown])
+
+
+def _first_copies(frame: DataFrame) -> DataFrame:
+    """Each (customer_id, event_id) once; copies must agree (as the models compare them:
+    with defaults, properties by their keys and values), else EventConflictError."""
+    keyed = frame.filter(F.col("event_id").isNotNull())
+    entries = F.array_sort(F.map_entries(_properties_map(F.col("properties"))))
+    canonical = F.when(F.size(entries) > 0, F.to_json(entries))
+    content = [F.col(name) for name in frames.EVENT_COLUMNS if name != "properties"]
+    distinct = keyed.select(*content, canonical.alias("_properties")).distinct()
+    clash = distinct.groupBy("customer_id", "event_id").count().filter(F.col("count") > 1)
+    first = clash.limit(1).collect()
+    if first:
+        cid, eid = first[0]["customer_id"], first[0]["event_id"]
+        mine = (F.col("customer_id") == cid) & (F.col("event_id") == eid)
+        raise EventConflictError(
+            f"event_id {eid!r} of customer {cid!r} is used by different events: "
+            f"{_rows(distinct, mine, ['customer_id', 'event_id', 'kind'])}"
+        )
+    once = keyed.dropDuplicates(["customer_id", "event_id"])
+    return frame.filter(F.col("event_id").isNull()).unionByName(once)
+
+
+# -- factors ----------------------------------------------------------------------------------
+
+
+def _scores(scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime) -> DataFrame:
+    """One row per customer: every factor's score and value, then the combined score."""
+    tenure = F.timestamp_diff("MICROSECOND", F.col("created_at"), F.lit(as_of)) / _DAY_US
+    people = people.withColumn("_tenure_days", tenure)
+    table = people
+    for active in scorer._active:
+        mine = rows
+        if active.kinds is not None:
+            mine = mine.filter(F.col("kind").isin(list(active.kinds)))
+        if active.window is not None:
+            mine = mine.filter(F.col("occurred_at") > F.lit(as_of - active.window))
+        part = _factor(scorer, active, people, mine, as_of)
+        table = table.join(part, table["id"] == part["_id"], "left").drop("_id")
+    wrapped = nw.from_native(table.withColumnRenamed("id", "customer_id"))
+    ordered = ["customer_id", "score", "status", "coverage"]
+    for active in scorer._active:
+        ordered += [active.name, f"{active.name}_value"]
+    result: DataFrame = frames.combined(scorer, wrapped).select(ordered).to_native()
+    return result
+
+
+def _factor(
+    scorer: Scorer, active: ActiveFactor, people: DataFrame, mine: DataFrame, as_of: datetime
+) -> DataFrame:
+    """``_id`` with the factor's score (``<name>``) and value (``<name>_value``)."""
+    factor = active.factor
+    name = active.name
+    inputs = None
+    if factor.vectorized:
+        given = mine if active.trusted else _decoded(mine)
+        inputs = factor.frame_inputs(nw.from_native(given), as_of)
+    if inputs is None:
+        warnings.warn(
+            SlowPathWarning(
+                f"{active.where} has no frame form: its customers' events are scored one "
+                "customer at a time in Python on the executors (the slow path)"
+            ),
+            stacklevel=6,
+        )
+        scored = _per_customer(scorer, active, people, mine, as_of)
+        return scored.select(
+            F.col("customer_id").alias("_id"),
+            F.col("score").alias(name),
+            F.col("value").alias(f"{name}_value"),
+        )
+    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
+    found = inputs.to_native()
+    inputs_frame = people.join(found.withColumnRenamed("customer_id", "id"), "id", "left")
+    filled = {
+        key: F.coalesce(F.col(key).cast("double"), F.lit(float(empty[key])))
+        for key in factor.inputs
+    }
+    inputs_frame = inputs_frame.withColumns(filled).withColumn(
+        "_expected", _expected(scorer, active)
+    )
+    expected = None if active.expectation is None else nw.col("_expected")
+    columns = {key: nw.col(key) for key in factor.inputs}
+    scores = factor.frame_score(columns, expected)
+    if scores is None:
+        computed = _computed(scorer, active, inputs_frame, as_of)
+        return computed.select(
+            F.col("customer_id").alias("_id"),
+            F.col("score").alias(name),
+            F.col("value").alias(f"{name}_value"),
+        )
+    score, value = scores
+    done = nw.from_native(inputs_frame).select(
+        nw.col("id").alias("_id"),
+        score.cast(nw.Float64()).alias(name),
+        value.cast(nw.Float64()).alias(f"{name}_value"),
+    )
+    native: DataFrame = done.to_native()
+    return native
+
+
+def _expected(scorer: Scorer, active: ActiveFactor) -> Column:
+    """The factor's expectation per customer, prorated as in :func:`frames._expected`."""
+    key = active.expectation
+    if key is None:
+        return F.lit(None).cast("double")
+    pairs = [
+        F.lit(v) for name, seg in scorer.segments.items() for v in (name, seg.expectations[key])
+    ]
+    base = F.create_map(*pairs)[F.col("segment")].cast("double")
+    window = active.window_days
+    if not active.prorate or window is None:
+        return base
+    tenure = F.col("_tenure_days")
+    young = tenure.isNotNull() & (tenure < window)
+    return F.when(young, base * F.greatest(F.lit(1.0), tenure) / window).otherwise(base)
+
+
+def _decoded(rows: DataFrame) -> DataFrame:
+    """``properties`` as a struct column (JSON objects decoded), for plugins' frame forms;
+    the struct's fields are those Spark infers from every object."""
+    texts = rows.select("properties").filter(F.col("properties").isNotNull())
+    schema = rows.sparkSession.read.json(texts.rdd.map(operator.itemgetter(0))).schema
+    if not schema.fields:
+        return rows
+    return rows.withColumn("properties", F.from_json("properties", schema))
+
+
+# -- the slow paths, on the executors ----------------------------------------------------------
+# Coverage does not follow Spark's Python workers: what runs there is marked, and the
+# plugin tests check what it does (their results are compared with score_many's).
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What an executor needs to score one factor: the factor as the driver's Scorer
+    resolved it, the segments' expectations and ``as_of`` (aware). Pickled with the
+    function Spark runs, so no executor looks for plugins."""
+
+    active: ActiveFactor
+    segments: dict[str, dict[str, float]]
+    as_of: datetime
+
+    def context(self, customer: Any) -> Any:  # pragma: no cover - runs on the executors
+        from .scoring import _tenure, factor_context
+
+        segment = self.segments[customer.segment]
+        tenure = _tenure(customer, self.as_of)
+        return factor_context(self.active, customer, self.as_of, segment, tenure)
+
+
+def _resolved(scorer: Scorer, active: ActiveFactor, as_of: datetime) -> _Resolved:
+    segments = {name: dict(seg.expectations) for name, seg in scorer.segments.items()}
+    return _Resolved(active, segments, as_of.replace(tzinfo=UTC))
+
+
+def _customer_models(table: pa.Table) -> dict[str, Any]:  # pragma: no cover - runs on the executors
+    import polars as pl
+
+    people = pl.from_arrow(table)
+    assert isinstance(people, pl.DataFrame)
+    return frames._models(people.drop("_tenure_days", strict=False))
+
+
+def _results_table(
+    ids: list[str], results: list[Any]
+) -> pa.Table:  # pragma: no cover - runs on the executors
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "customer_id": pa.array(ids, pa.string()),
+            "score": pa.array([r.score for r in results], pa.float64()),
+            "value": pa.array([r.value for r in results], pa.float64()),
+        }
+    )
+
+
+def _evaluator(resolved: _Resolved) -> Callable[[pa.Table, pa.Table], pa.Table]:
+    """The function a cogrouped map runs on a customer and its events: ``evaluate()``."""
+
+    def evaluate(
+        people: pa.Table, events: pa.Table
+    ) -> pa.Table:  # pragma: no cover - runs on the executors
+        from ._engine import checked
+        from ._inputs import validate_events
+
+        models = _customer_models(people)
+        rows = [frames._event_dict(row) for row in events.to_pylist()]
+        found: dict[str, list[Any]] = {cid: [] for cid in models}
+        for event in validate_events(rows):
+            found[event.customer_id].append(event)
+        results = [
+            checked(
+                resolved.active,
+                resolved.active.factor.evaluate(mine, resolved.context(models[cid])),
+            )
+            for cid, mine in found.items()
+        ]
+        return _results_table(list(found), results)
+
+    return evaluate
+
+
+def _per_customer(
+    scorer: Scorer, active: ActiveFactor, people: DataFrame, mine: DataFrame, as_of: datetime
+) -> DataFrame:
+    """The slow path: each customer with its events, through ``evaluate()`` on the
+    executors (a cogrouped map, so that customers without events are scored too)."""
+    evaluate = _evaluator(_resolved(scorer, active, as_of))
+    customers = people.drop("_tenure_days").groupBy("id")
+    events = mine.groupBy("customer_id")
+    return customers.cogroup(events).applyInArrow(evaluate, _RESULT)
+
+
+def _computer(
+    resolved: _Resolved, inputs: tuple[str, ...]
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The function a map over the inputs runs: ``compute()`` row by row."""
+
+    def compute(
+        batches: Iterator[pa.RecordBatch],
+    ) -> Iterator[pa.RecordBatch]:  # pragma: no cover - runs on the executors
+        import pyarrow as pa
+
+        from ._engine import checked
+
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            models = _customer_models(table.drop_columns(list(inputs)))
+            values = table.select(list(inputs)).to_pylist()
+            results = [
+                checked(
+                    resolved.active,
+                    resolved.active.factor.compute(row, resolved.context(models[cid])),
+                )
+                for cid, row in zip(models, values, strict=True)
+            ]
+            yield from _results_table(list(models), results).to_batches()
+
+    return compute
+
+
+def _computed(
+    scorer: Scorer, active: ActiveFactor, inputs: DataFrame, as_of: datetime
+) -> DataFrame:
+    """``compute()`` over each customer's inputs, for a factor with frame inputs but no
+    vectorised score; the customers' rows go along (plugins may read their attributes)."""
+    people = [name for name in inputs.columns if name not in (*active.factor.inputs, "_expected")]
+    keep = inputs.select(*people, *active.factor.inputs)
+    compute = _computer(_resolved(scorer, active, as_of), tuple(active.factor.inputs))
+    return keep.mapInArrow(compute, _RESULT)

@@ -1,0 +1,511 @@
+"""score_frame on Spark DataFrames: what score_many gives, computed by Spark."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import customer_health
+from customer_health import (
+    CustomersLeftOutWarning,
+    EventConflictError,
+    Factor,
+    FactorContext,
+    FactorResult,
+    InvalidCustomerError,
+    InvalidEventError,
+    InvalidInputError,
+    Scorer,
+    SlowPathWarning,
+    UnknownCustomerError,
+    UnknownSegmentError,
+    testing,
+)
+from customer_health.models import Event
+
+from ..strategies import as_ofs, customers, histories
+from .conftest import Rows, spark_frame
+
+nw = pytest.importorskip("narwhals.stable.v2")
+pl = pytest.importorskip("polars")
+
+TOL = 1e-9
+FACTORS = (
+    "api_usage",
+    "login_frequency",
+    "payment_timeliness",
+    "feature_adoption",
+    "support_tickets",
+)
+EVENT_TYPES = {
+    "customer_id": "string",
+    "kind": "string",
+    "event_id": "string",
+    "quantity": "bigint",
+    "feature": "string",
+    "amount": "double",
+    "priority": "string",
+    "user_id": "string",
+    "properties": "string",
+}
+EVENT_TIMES = ("occurred_at", "due_at", "paid_at", "resolved_at")
+AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
+
+
+def _styled(rows: Rows, names: Sequence[str], style: str) -> tuple[Rows, dict[str, str]]:
+    """The rows with their instants in one style: aware (Spark ``timestamp``), naive
+    UTC (``timestamp_ntz``) or ISO 8601 text; and the column types."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for name in names:
+            value = row.get(name)
+            if value is None:
+                continue
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            if style == "naive":
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            elif style == "text":
+                value = value.isoformat()
+            row[name] = value
+        out.append(row)
+    kind = {"aware": "timestamp", "naive": "timestamp_ntz", "text": "string"}[style]
+    return out, dict.fromkeys(names, kind)
+
+
+def _frames(spark: Any, people: Rows, events: Rows, style: str) -> tuple[Any, Any]:
+    people, people_types = _styled(people, ["created_at"], style)
+    events, event_types = _styled(events, EVENT_TIMES, style)
+    events = [
+        {**e, "properties": json.dumps(e["properties"]) if "properties" in e else None}
+        for e in events
+    ]
+    customer_frame = spark_frame(
+        spark, people, {"id": "string", "segment": "string", "name": "string", **people_types}
+    )
+    event_frame = spark_frame(spark, events, {**EVENT_TYPES, **event_types})
+    return customer_frame, event_frame
+
+
+def _by_customer(frame: Any) -> dict[str, dict[str, Any]]:
+    return {row["customer_id"]: row.asDict() for row in frame.collect()}
+
+
+def _assert_same(got: dict[str, dict[str, Any]], expected: customer_health.HealthScores) -> None:
+    assert sorted(got) == sorted(health.customer_id for health in expected)
+    for health in expected:
+        row = got[health.customer_id]
+        assert row["status"] == health.status.value
+        assert row["coverage"] == pytest.approx(health.coverage, abs=TOL)
+        if health.score is None:
+            assert row["score"] is None
+        else:
+            assert row["score"] == pytest.approx(health.score, abs=TOL)
+        for name in FACTORS:
+            part = health.factor(name)
+            for column, value in ((name, part.score), (f"{name}_value", part.value)):
+                if value is None:
+                    assert row[column] is None, column
+                else:
+                    assert row[column] == pytest.approx(value, abs=TOL), column
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[datetime, Rows, Rows, str]:
+    """An as_of, a few customers (some without events, some created after as_of), their
+    events with window edges and duplicates, and a style for the instants."""
+    as_of = draw(as_ofs)
+    people = [draw(customers(as_of, f"c{i}")) for i in range(draw(st.integers(1, 4)))]
+    if draw(st.booleans()):
+        people.append({"id": "late", "segment": "smb", "created_at": as_of + timedelta(days=1)})
+    events: Rows = []
+    for person in people:
+        events += draw(histories(as_of, person["id"], max_size=15))
+    style = draw(st.sampled_from(["aware", "naive", "text"]))
+    return as_of, people, draw(st.permutations(events)), style
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],  # shrinking on Spark takes minutes
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(batches())
+def test_spark_scores_like_score_many(spark: Any, case: tuple[datetime, Rows, Rows, str]) -> None:
+    """Spark gives score_many's scores to 1e-9 on generated data (window edges,
+    duplicates, zones, text instants, customers without events or created later)."""
+    as_of, people, events, style = case
+    expected = Scorer().score_many(people, events, as_of=as_of)
+    customer_frame, event_frame = _frames(spark, people, events, style)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CustomersLeftOutWarning)
+        got = customer_health.score_frame(customer_frame, event_frame, as_of=as_of)
+    left_out = [w for w in caught if issubclass(w.category, CustomersLeftOutWarning)]
+    assert len(left_out) == (1 if expected.not_created else 0)
+    _assert_same(_by_customer(got), expected)
+
+
+def test_spark_scores_like_polars_on_sample_data(spark: Any) -> None:
+    """On the sample portfolio the Spark result equals the polars one, column for column."""
+    from customer_health import sample
+
+    customer_columns, event_columns = sample.generate_columns(40, 3000, seed=7)
+    people = pl.DataFrame({n: customer_columns[n] for n in ("id", "segment", "created_at")})
+    events = pl.DataFrame(dict(event_columns), nan_to_null=True).with_columns(
+        [
+            pl.when(pl.col(n) != "").then(pl.col(n)).alias(n)
+            for n in ("event_id", "feature", "priority")
+        ]
+        + [pl.when(pl.col("kind") == "api_call").then(pl.col("quantity")).alias("quantity")]
+    )
+    as_of = "2026-06-30"
+    expected = customer_health.score_frame(people, events, as_of=as_of)
+    # Spark reads naive Arrow timestamps in the session time zone: hand it instants
+    utc = pl.col(pl.Datetime).dt.replace_time_zone("UTC")
+    got = customer_health.score_frame(
+        spark.createDataFrame(people.with_columns(utc).to_arrow()),
+        spark.createDataFrame(events.with_columns(utc).to_arrow()),
+        as_of=as_of,
+    )
+    assert got.columns == expected.columns
+    rows = _by_customer(got)
+    assert len(rows) == expected.height
+    for want in expected.to_dicts():
+        have = rows[want["customer_id"]]
+        for name, value in want.items():
+            if isinstance(value, float):
+                assert have[name] == pytest.approx(value, abs=TOL), name
+            else:
+                assert have[name] == value, name
+
+
+def _small(spark: Any, events: Rows | None = None, people: Rows | None = None) -> tuple[Any, Any]:
+    people = people or [{"id": "a", "segment": "smb"}, {"id": "b", "segment": "startup"}]
+    events = (
+        events
+        if events is not None
+        else [{"customer_id": "a", "kind": "api_call", "occurred_at": AS_OF, "quantity": 5}]
+    )
+    return spark_frame(spark, people), spark_frame(spark, events)
+
+
+def test_mixing_spark_with_another_kind_is_an_error(spark: Any) -> None:
+    """Spark customers with polars events (or the reverse) is an error naming both."""
+    customer_frame, event_frame = _small(spark)
+    with pytest.raises(InvalidInputError, match=r"events is a polars\.dataframe\.frame\.DataFrame"):
+        customer_health.score_frame(
+            customer_frame, pl.DataFrame({"customer_id": ["a"]}), as_of=AS_OF
+        )
+    with pytest.raises(InvalidInputError, match=r"customers is a polars"):
+        customer_health.score_frame(pl.DataFrame({"id": ["a"]}), event_frame, as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("events", "error", "message"),
+    [
+        (
+            [{"customer_id": "zz", "kind": "login", "occurred_at": AS_OF}],
+            UnknownCustomerError,
+            r"1 event of 1 customer not in the customers frame: 'zz'",
+        ),
+        (
+            [{"customer_id": "a", "kind": "api_call", "occurred_at": AS_OF, "quantity": 0}],
+            InvalidEventError,
+            r"column 'quantity' has api_call quantities below 1: "
+            r"\{'kind': 'api_call', 'quantity': 0\}",
+        ),
+        (
+            [{"customer_id": "a", "kind": "login", "occurred_at": "yesterday"}],
+            InvalidEventError,
+            r"column 'occurred_at' has text that is not a date or time: "
+            r"\{'occurred_at': 'yesterday'\}",
+        ),
+        (
+            [
+                {
+                    "customer_id": "a",
+                    "kind": "api_call",
+                    "occurred_at": AS_OF,
+                    "event_id": "e1",
+                    "quantity": 1,
+                },
+                {
+                    "customer_id": "a",
+                    "kind": "api_call",
+                    "occurred_at": AS_OF,
+                    "event_id": "e1",
+                    "quantity": 2,
+                },
+            ],
+            EventConflictError,
+            r"event_id 'e1' of customer 'a' is used by different events",
+        ),
+        (
+            [{"customer_id": "a", "kind": "login", "occurred_at": AS_OF, "feature": "x"}],
+            InvalidEventError,
+            r"column 'feature' has values on events of kinds other than feature_used",
+        ),
+        (
+            [
+                {
+                    "customer_id": "a",
+                    "kind": "support_ticket",
+                    "occurred_at": AS_OF,
+                    "priority": "meh",
+                }
+            ],
+            InvalidEventError,
+            r"column 'priority' has priorities other than low, normal, high, urgent: .*'meh'",
+        ),
+        (
+            [{"customer_id": "a", "kind": "login", "occurred_at": AS_OF, "extra": 1}],
+            InvalidEventError,
+            r"events frame has columns that are no event field: \['extra'\]",
+        ),
+        (
+            [{"customer_id": "a", "kind": "login", "occurred_at": 3}],
+            InvalidEventError,
+            r"column 'occurred_at' of events is bigint; expected datetimes or ISO 8601 text",
+        ),
+        (
+            [{"customer_id": "a", "kind": "nps", "occurred_at": AS_OF, "properties": "[1]"}],
+            InvalidEventError,
+            r"column 'properties' must hold JSON objects",
+        ),
+    ],
+    ids=["unknown", "quantity", "text", "conflict", "field", "priority", "column", "type", "json"],
+)
+def test_bad_events_are_named(
+    spark: Any, events: Rows, error: type[Exception], message: str
+) -> None:
+    """Bad events raise the frames' errors, showing the offending values."""
+    customer_frame, event_frame = _small(spark, events)
+    with pytest.raises(error, match=message):
+        customer_health.score_frame(customer_frame, event_frame, as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("quantity", 1.5, r"column 'quantity' has numbers that are not whole: .*1\.5"),
+        ("kind", 7, r"column 'kind' of events is bigint; expected text"),
+        ("quantity", "many", r"column 'quantity' of events is string; expected integers"),
+        ("amount", "cheap", r"column 'amount' of events is string; expected numbers"),
+        ("properties", 3, r"column 'properties' of events is bigint; expected a struct"),
+    ],
+    ids=["fractional", "kind", "quantity", "amount", "properties"],
+)
+def test_columns_of_the_wrong_type_are_named(
+    spark: Any, column: str, value: Any, message: str
+) -> None:
+    """A column of the wrong type (or a fractional quantity) is an error naming it."""
+    row = {"customer_id": "a", "kind": "api_call", "occurred_at": AS_OF, column: value}
+    customer_frame, event_frame = _small(spark, [row])
+    with pytest.raises(InvalidEventError, match=message):
+        customer_health.score_frame(customer_frame, event_frame, as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("people", "error", "message"),
+    [
+        (
+            [{"id": "a", "segment": "galactic"}],
+            UnknownSegmentError,
+            r"unknown segments .*'galactic'",
+        ),
+        (
+            [{"id": "a", "segment": "smb"}, {"id": "a", "segment": "smb"}],
+            InvalidCustomerError,
+            r"ids that appear twice: \{'id': 'a'\}",
+        ),
+        ([{"id": "", "segment": "smb"}], InvalidCustomerError, r"null or empty ids"),
+        (
+            [{"id": 1.5, "segment": "smb"}],
+            InvalidCustomerError,
+            r"column 'id' of customers is double",
+        ),
+        ([{"segment": "smb"}], InvalidCustomerError, r"customers frame has no column 'id'"),
+        (
+            [{"id": "a", "segment": 3}],
+            InvalidCustomerError,
+            r"column 'segment' of customers is bigint",
+        ),
+    ],
+    ids=["segment", "twice", "empty", "type", "missing", "segment-type"],
+)
+def test_bad_customers_are_named(
+    spark: Any, people: Rows, error: type[Exception], message: str
+) -> None:
+    """Bad customers raise the frames' errors, naming the column and values."""
+    customer_frame, event_frame = _small(spark, [], people)
+    event_frame = spark_frame(
+        spark, [], {"customer_id": "string", "kind": "string", "occurred_at": "timestamp"}
+    )
+    with pytest.raises(error, match=message):
+        customer_health.score_frame(customer_frame, event_frame, as_of=AS_OF)
+
+
+def test_unknown_customers_may_be_skipped_and_columns_renamed(spark: Any) -> None:
+    """unknown_customers='skip' drops strangers' events; columns= maps names, as on frames."""
+    people = spark_frame(spark, [{"account": "a", "segment": "smb"}])
+    events = spark_frame(
+        spark,
+        [
+            {"customer_id": "a", "kind": "api_call", "ts": AS_OF, "quantity": 250},
+            {"customer_id": "zz", "kind": "api_call", "ts": AS_OF, "quantity": 9},
+        ],
+    )
+    got = customer_health.score_frame(
+        people,
+        events,
+        as_of=AS_OF,
+        columns={"account": "id", "ts": "occurred_at"},
+        unknown_customers="skip",
+    )
+    (row,) = got.collect()
+    assert row["customer_id"] == "a"
+    assert row["api_usage_value"] == 250.0
+    assert row["api_usage"] == pytest.approx(50.0)  # smb customers are expected 500 calls
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+TARGETS = {"enterprise": {"nps_target": 8}, "smb": {"nps_target": 7}, "startup": {"nps_target": 6}}
+
+
+class EvaluateOnly(Factor):
+    """Mean NPS answer against the segment's target, per customer only; reads the plan."""
+
+    name = "nps"
+    kinds = frozenset({"nps_response"})
+    window_days = 90
+    expectation = "nps_target"
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        answers = [e.properties["score"] for e in events]  # type: ignore[union-attr]
+        if not answers:
+            return FactorResult(None, "no answers")
+        mean = sum(answers) / len(answers)
+        assert ctx.expected is not None
+        bonus = 1.0 if ctx.customer.attributes.get("plan") == "pro" else 0.0
+        return FactorResult(100.0 * min(1.0, (mean + bonus) / ctx.expected), "mean", value=mean)
+
+
+class Split(EvaluateOnly):
+    """The same factor with inputs, compute() and a frame form for its inputs."""
+
+    inputs = ("answers", "total")
+
+    def aggregate(self, events: Sequence[Event], as_of: datetime) -> dict[str, float]:
+        answers = [e.properties["score"] for e in events]  # type: ignore[union-attr]
+        return {"answers": float(len(answers)), "total": float(sum(answers))}
+
+    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
+        if not inputs["answers"]:
+            return FactorResult(None, "no answers")
+        mean = inputs["total"] / inputs["answers"]
+        assert ctx.expected is not None
+        bonus = 1.0 if ctx.customer.attributes.get("plan") == "pro" else 0.0
+        return FactorResult(100.0 * min(1.0, (mean + bonus) / ctx.expected), "mean", value=mean)
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        return self.compute(self.aggregate(events, ctx.as_of), ctx)
+
+    def frame_inputs(self, events: Any, as_of: datetime) -> Any:
+        score = nw.col("properties").struct.field("score").cast(nw.Float64())
+        return (
+            events.with_columns(answer=score)
+            .group_by("customer_id")
+            .agg(
+                nw.len().cast(nw.Float64()).alias("answers"), nw.col("answer").sum().alias("total")
+            )
+        )
+
+
+class Vectorised(Split):
+    """The same factor with a vectorised score too (no plan bonus: frame_score sees no
+    attributes, so the test's customers all have the same plan)."""
+
+    def frame_score(self, inputs: Mapping[str, Any], expected: Any) -> tuple[Any, Any]:
+        mean = inputs["total"] / inputs["answers"]
+        ratio = (mean + 1.0) / expected
+        score = nw.when(inputs["answers"] > 0).then(
+            100.0 * nw.when(ratio < 1.0).then(ratio).otherwise(1.0)
+        )
+        return score, nw.when(inputs["answers"] > 0).then(mean)
+
+
+def _plugin_rows() -> tuple[Rows, Rows]:
+    people = [
+        {"id": "a", "segment": "smb", "plan": "pro"},
+        {"id": "b", "segment": "startup", "plan": "pro"},
+        {"id": "c", "segment": "enterprise", "plan": "pro"},
+    ]
+    answers = [("a", 9, 1), ("a", 4, 20), ("a", 10, 100), ("b", 3, 5), ("b", 3, 5)]
+    events: Rows = [
+        {
+            "customer_id": cid,
+            "kind": "nps_response",
+            "occurred_at": AS_OF - timedelta(days=days),
+            "event_id": f"{cid}-{i}" if cid == "b" else None,
+            "properties": {"score": score},
+        }
+        for i, (cid, score, days) in enumerate(answers)
+    ]
+    events[4]["event_id"] = events[3]["event_id"]  # b's answer recorded twice
+    events.append({"customer_id": "c", "kind": "login", "occurred_at": AS_OF})
+    return people, events
+
+
+@pytest.mark.parametrize("factor", [EvaluateOnly, Split, Vectorised], ids=lambda f: f.__name__)
+def test_plugin_factors_run_on_spark(spark: Any, factor: type[Factor]) -> None:
+    """A plugin registered in-process only (no entry points) scores on Spark as on
+    objects: natively with a frame form, per customer on the executors without one."""
+    scorer = Scorer(
+        plugins=[testing.make_plugin(factor(), expectations=TARGETS, name="p")], entry_points=False
+    )
+    people, events = _plugin_rows()
+    expected = scorer.score_many(
+        [
+            {"id": p["id"], "segment": p["segment"], "attributes": {"plan": p["plan"]}}
+            for p in people
+        ],
+        [{k: v for k, v in e.items() if v is not None} for e in events],
+        as_of=AS_OF,
+    )
+    customer_frame = spark_frame(spark, people)
+    event_frame = spark_frame(
+        spark,
+        [
+            {**e, "properties": json.dumps(e["properties"]) if "properties" in e else None}
+            for e in events
+        ],
+        {"event_id": "string", "properties": "string"},
+    )
+    if factor is EvaluateOnly:
+        with pytest.warns(SlowPathWarning, match=r"factor 'nps' \(plugin 'p'\) has no frame form"):
+            got = scorer.score_frame(customer_frame, event_frame, as_of=AS_OF)
+    else:
+        got = scorer.score_frame(customer_frame, event_frame, as_of=AS_OF)
+    rows = _by_customer(got)
+    for health in expected:
+        row = rows[health.customer_id]
+        part = health.factor("nps")
+        assert row["nps"] == (None if part.score is None else pytest.approx(part.score, abs=TOL))
+        assert row["nps_value"] == (
+            None if part.value is None else pytest.approx(part.value, abs=TOL)
+        )
+        assert row["score"] == pytest.approx(health.score, abs=TOL)
+        assert row["status"] == health.status.value
+    assert rows["a"]["nps_value"] == pytest.approx(6.5)  # the answer outside the window is out
+    assert rows["b"]["nps_value"] == pytest.approx(3.0)
+    assert rows["c"]["nps"] is None
