@@ -68,7 +68,16 @@ nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 # CI=true makes missing interpreters an error by default; here they are skipped.
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["tests", "tests_core", "api_fuzz", "lint", "typecheck", "docs", "build"]
+nox.options.sessions = [
+    "tests",
+    "tests_core",
+    "api_fuzz",
+    "spark",
+    "lint",
+    "typecheck",
+    "docs",
+    "build",
+]
 if hasattr(nox.options, "download_python"):  # nox >= 2025.2.9
     nox.options.download_python = "never"
 
@@ -150,6 +159,23 @@ def api_fuzz(session: nox.Session) -> None:
     OpenAPI schema documents it. ``tests/api_fuzz`` is left out of the other sessions."""
     session.install(*_project(), *FUZZ_DEPS)
     session.run("pytest", "tests/api_fuzz", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def spark(session: nox.Session) -> None:
+    """``score_frame`` on Spark: PySpark in local mode (needs Java 17), under coverage of
+    the Spark module, which the other sessions leave out. ``tests/spark`` is left out of
+    the other sessions."""
+    session.install("-e", ".[spark]", "pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5")
+    env = {"COVERAGE_FILE": ".coverage-spark"}
+    session.run("coverage", "erase", env=env)
+    # --omit replaces the configuration's, which leaves the Spark module out
+    session.run(
+        "coverage", "run", "--omit=*/storage/migrations/*", "-m", "pytest", "tests/spark",
+        *session.posargs, env=env,
+    )  # fmt: skip
+    session.run("coverage", "combine", "--quiet", env=env)
+    session.run("coverage", "report", "--include=*/customer_health/_spark.py", env=env)
 
 
 @nox.session(python=PYTHON)
@@ -273,6 +299,30 @@ def bench_frames(session: nox.Session) -> None:
     """Benchmark ``score_frame`` against a hand-written polars query (not a default session)."""
     session.install(*_project())
     session.run("python", "tests/benchmarks/bench_frames.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_backtest(session: nox.Session) -> None:
+    """Benchmark ``backtest`` at 12 dates against one ``score_frame`` (not a default session)."""
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_backtest.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_sql(session: nox.Session) -> None:
+    """Benchmark the warehouse query of ``export_sql`` on DuckDB and PostgreSQL beside
+    ``score_frame`` (not a default session; PostgreSQL from ``--postgres-url``, default
+    ``$CUSTOMER_HEALTH_TEST_POSTGRES_URL``, unless ``--no-postgres``)."""
+    session.install(*_project())
+    session.run("python", "tests/benchmarks/bench_sql.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_spark(session: nox.Session) -> None:
+    """Benchmark ``score_frame`` on Spark (local mode, one and two cores) beside the polars
+    path on the same data (not a default session; needs Java 17)."""
+    session.install("-e", ".[spark,sample]")
+    session.run("python", "tests/benchmarks/bench_spark.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -19,7 +19,17 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
+from ._backtest import (
+    Backtest,
+    BacktestPeriod,
+    CalibrationBand,
+    ChurnRate,
+    WeightFit,
+    backtest,
+    fit_weights,
+)
 from ._display import ScoreTable
+from ._export_sql import SQL_DIALECTS, export_sql
 from .exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -64,8 +74,13 @@ from .segments import SegmentExpectations
 __all__ = [
     "BUILTIN_KINDS",
     "MODEL_VERSION",
+    "SQL_DIALECTS",
     "Accumulator",
     "ApiCallEvent",
+    "Backtest",
+    "BacktestPeriod",
+    "CalibrationBand",
+    "ChurnRate",
     "ConfigurationError",
     "CustomEvent",
     "Customer",
@@ -103,7 +118,11 @@ __all__ = [
     "UnknownCustomerError",
     "UnknownFactorError",
     "UnknownSegmentError",
+    "WeightFit",
+    "backtest",
     "event_json_schema",
+    "export_sql",
+    "fit_weights",
     "hookimpl",
     "score",
     "score_frame",

@@ -100,17 +100,60 @@ def score_frame(
     if unknown_customers not in ("error", "skip"):
         raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
     instant = resolve_as_of(as_of).replace(tzinfo=None)
+    if _is_spark(customers) or _is_spark(events):
+        _both_spark(customers, events)
+        from ._spark import score_spark
+
+        return score_spark(scorer, customers, events, instant, columns or {}, unknown_customers)
     restore = _restorer(customers)
+    checked = checked_frames(scorer, customers, events, columns, unknown_customers)
+    people, left_out = _existing(checked.people, instant)
+    frame, relevant = counted_events(checked, left_out)
+    return restore(scored_frame(scorer, people, frame, relevant, instant, stacklevel=4))
+
+
+class CheckedFrames(NamedTuple):
+    """The customers and events frames, read into polars and checked; see
+    :func:`checked_frames`."""
+
+    people: pl.DataFrame
+    """The customers, with ``id``, ``segment`` and ``created_at`` (naive UTC) checked."""
+    events: pl.DataFrame
+    """The events, with every event column, typed and checked."""
+    known: pl.Expr
+    """Whether an event's customer is in ``people``."""
+    skip_unknown: bool
+    """Whether events of other customers are skipped (they are an error otherwise)."""
+
+
+def checked_frames(
+    scorer: Scorer,
+    customers: Any,
+    events: Any,
+    columns: Mapping[str, str] | None,
+    unknown_customers: str,
+) -> CheckedFrames:
+    """Read both frames into polars, apply ``columns`` and check them as the models would;
+    with ``unknown_customers="error"``, events of customers not in ``customers`` are an
+    error. Done once, whatever the number of instants scored from them."""
     people_frame = _to_polars(customers, "customers")
     events_frame = _to_polars(events, "events")
     people_frame, events_frame = _renamed(people_frame, events_frame, columns or {})
     people = _customers(people_frame, scorer)
     known = pl.col("customer_id").is_in(people.get_column("id").implode())
-    frame = _events(events_frame, known if unknown_customers == "error" else None)
-    people, left_out = _existing(people, instant)
+    skip = unknown_customers == "skip"
+    frame = _events(events_frame, None if skip else known)
+    return CheckedFrames(people, frame, known, skip)
+
+
+def counted_events(checked: CheckedFrames, left_out: pl.Series) -> tuple[pl.DataFrame, pl.Expr]:
+    """The events and the condition on their rows that says which count: those of known
+    customers not in ``left_out``, each ``event_id`` once (copies are checked to agree)."""
+    frame = checked.events
+    known = checked.known
     # The events that count: those of known customers who existed at as_of (with the
     # default unknown_customers="error", every event is a known customer's by now).
-    conditions = [known] if unknown_customers == "skip" else []
+    conditions = [known] if checked.skip_unknown else []
     if left_out.len():
         conditions.append(~pl.col("customer_id").is_in(left_out.implode()))
     relevant = functools.reduce(operator.and_, conditions, pl.lit(True))
@@ -124,6 +167,22 @@ def score_frame(
         # whole frame first.
         frame = frame.with_columns(functools.reduce(operator.and_, masks).alias("_counts"))
         relevant = pl.col("_counts")
+    return frame, relevant
+
+
+def scored_frame(
+    scorer: Scorer,
+    people: pl.DataFrame,
+    frame: pl.DataFrame,
+    relevant: pl.Expr,
+    instant: datetime,
+    *,
+    stacklevel: int,
+) -> pl.DataFrame:
+    """The scores at ``instant`` (naive UTC) of ``people`` (who all existed then) from the
+    rows of ``frame`` where ``relevant`` holds (none of another customer's), as a polars
+    frame with the columns of :func:`score_frame`. Warnings point ``stacklevel`` frames
+    up from this function's (as :func:`warnings.warn` counts)."""
     # Everything below stays lazy: each factor's query reads only its own rows and
     # columns, instead of copying the whole events frame at every step.
     rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
@@ -145,7 +204,7 @@ def score_frame(
     parts = []
     for active, (mine, inputs) in zip(scorer._active, queries, strict=True):
         given = None if inputs is None else next(found)
-        score, value = _factor_columns(scorer, active, people, mine, given, instant)
+        score, value = _factor_columns(scorer, active, people, mine, given, instant, stacklevel + 1)
         parts.append((active, score, value))
     table = table.with_columns(
         [score.alias(active.name) for active, score, _ in parts]
@@ -155,7 +214,7 @@ def score_frame(
     ordered = ["customer_id", "score", "status", "coverage"]
     for active, _, _ in parts:
         ordered += [active.name, f"{active.name}_value"]
-    return restore(table.select(ordered))
+    return table.select(ordered)
 
 
 # -- reading frames -------------------------------------------------------------------------
@@ -198,6 +257,23 @@ def _polars(frame: Any, label: str) -> pl.DataFrame:
     return polars_frame
 
 
+def _is_spark(frame: Any) -> bool:
+    """Whether ``frame`` is a PySpark DataFrame (classic or Spark Connect), without
+    importing pyspark."""
+    kind = type(frame)
+    return kind.__module__.split(".")[0] == "pyspark" and kind.__name__ == "DataFrame"
+
+
+def _both_spark(customers: Any, events: Any) -> None:
+    """Spark frames are scored by Spark: both must be Spark DataFrames."""
+    for label, frame in (("customers", customers), ("events", events)):
+        if not _is_spark(frame):
+            raise InvalidInputError(
+                f"{label} is a {type(frame).__module__}.{type(frame).__name__} but the other "
+                "frame is a PySpark DataFrame; pass both as Spark DataFrames (or neither)"
+            )
+
+
 def _restorer(frame: Any) -> Callable[[pl.DataFrame], Any]:
     """How to turn the result into the type of ``frame`` (lazy in, lazy out)."""
     if isinstance(frame, pl.DataFrame):
@@ -223,6 +299,15 @@ def _renamed(
     people: pl.DataFrame, events: pl.DataFrame, columns: Mapping[str, str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply ``columns`` (yours -> ours): customer names to customers, event names to events."""
+    people_names, event_names = renamings(people.columns, events.columns, columns)
+    return people.rename(people_names), events.rename(event_names)
+
+
+def renamings(
+    people: list[str], events: list[str], columns: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The renamings ``columns`` (yours -> ours) makes of the customers' and the events'
+    columns (``people`` and ``events``), checked; shared with the Spark path."""
     for yours, ours in columns.items():
         if ours not in EVENT_COLUMNS and ours not in _CUSTOMER_COLUMNS:
             raise InvalidInputError(
@@ -230,22 +315,22 @@ def _renamed(
                 f"columns: {', '.join(_CUSTOMER_COLUMNS)}; event columns: "
                 f"{', '.join(EVENT_COLUMNS)}"
             )
-        if yours not in people.columns and yours not in events.columns:
+        if yours not in people and yours not in events:
             raise InvalidInputError(
                 f"columns= names {yours!r}, which is in neither the customers nor the events frame"
             )
     return _rename(people, columns, _CUSTOMER_COLUMNS), _rename(events, columns, EVENT_COLUMNS)
 
 
-def _rename(frame: pl.DataFrame, columns: Mapping[str, str], names: Any) -> pl.DataFrame:
-    mapping = {yours: ours for yours, ours in columns.items() if ours in names and yours in frame}
+def _rename(present: list[str], columns: Mapping[str, str], names: Any) -> dict[str, str]:
+    mapping = {yours: ours for yours, ours in columns.items() if ours in names and yours in present}
     for yours, ours in mapping.items():
-        if ours in frame.columns and ours not in mapping:
+        if ours in present and ours not in mapping:
             raise InvalidInputError(
                 f"columns= maps {yours!r} onto {ours!r}, but the frame has a column {ours!r} "
                 "already; drop one or map it elsewhere"
             )
-    return frame.rename(mapping)
+    return mapping
 
 
 def _rows(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, columns: list[str]) -> str:
@@ -254,12 +339,13 @@ def _rows(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, columns: list[str])
     return "; ".join(str(row) for row in selected.head(_SHOWN).collect().to_dicts())
 
 
-def _missing(frame: pl.DataFrame, required: tuple[str, ...], label: str) -> None:
+def _missing(frame: Any, required: tuple[str, ...], label: str) -> None:
+    """Raise if ``frame`` (of any kind with a list of ``columns``) lacks a column."""
     absent = [name for name in required if name not in frame.columns]
     if absent:
         error = InvalidCustomerError if label == "customers" else InvalidEventError
         raise error(
-            f"{label} frame has no column {absent[0]!r} (columns: {frame.columns}); "
+            f"{label} frame has no column {absent[0]!r} (columns: {list(frame.columns)}); "
             "map your own names with columns={'yours': 'ours'}"
         )
 
@@ -426,14 +512,18 @@ def _existing(people: pl.DataFrame, as_of: datetime) -> tuple[pl.DataFrame, pl.S
     if left_out.height == 0:
         return people, ids
     warnings.warn(
-        CustomersLeftOutWarning(
-            f"{plural(left_out.height, 'customer')} created after as_of {as_of.isoformat()}Z "
-            f"left out: {', '.join(repr(i) for i in ids.head(_SHOWN).to_list())}"
-            + (" ..." if left_out.height > _SHOWN else "")
-        ),
-        stacklevel=4,
+        left_out_warning(left_out.height, ids.head(_SHOWN).to_list(), as_of), stacklevel=4
     )
     return people.filter(~later.fill_null(False)), ids  # no created_at: it existed
+
+
+def left_out_warning(count: int, shown: list[str], as_of: datetime) -> CustomersLeftOutWarning:
+    """The warning for ``count`` customers created after ``as_of``, ``shown`` the first."""
+    return CustomersLeftOutWarning(
+        f"{plural(count, 'customer')} created after as_of {as_of.isoformat()}Z "
+        f"left out: {', '.join(repr(i) for i in shown[:_SHOWN])}"
+        + (" ..." if count > _SHOWN else "")
+    )
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -660,10 +750,16 @@ def _strangers(frame: pl.DataFrame, known: pl.Expr) -> UnknownCustomerError:
     """The error for events of customers not in the customers frame, naming a few."""
     strangers = frame.filter(~known)
     ids = strangers.get_column("customer_id").unique(maintain_order=True)
-    named = some(ids.head(_SHOWN).to_list(), ids.len(), _SHOWN)
+    return strangers_error(strangers.height, ids.len(), ids.head(_SHOWN).to_list())
+
+
+def strangers_error(events: int, customers: int, shown: list[str]) -> UnknownCustomerError:
+    """The error for ``events`` events of ``customers`` customers not in the customers
+    frame, ``shown`` a few of them."""
     return UnknownCustomerError(
-        f"{plural(strangers.height, 'event')} of {plural(ids.len(), 'customer')} not in "
-        f"the customers frame: {named}; pass unknown_customers='skip' to skip them"
+        f"{plural(events, 'event')} of {plural(customers, 'customer')} not in "
+        f"the customers frame: {some(shown[:_SHOWN], customers, _SHOWN)}; pass "
+        "unknown_customers='skip' to skip them"
     )
 
 
@@ -784,6 +880,7 @@ def _factor_columns(
     mine: pl.LazyFrame,
     inputs: pl.DataFrame | None,
     as_of: datetime,
+    stacklevel: int,
 ) -> tuple[pl.Expr, pl.Expr]:
     """The factor's score and value for every customer, as expressions over a column of
     literal values aligned with ``people``; ``inputs`` of every customer (as collected
@@ -795,7 +892,7 @@ def _factor_columns(
                 f"{active.where} has no frame form: its customers' events are scored one "
                 "customer at a time in Python (the slow path)"
             ),
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
         return _per_customer(scorer, active, people, mine.collect(), as_of)
     expected = _expected(scorer, active, people)
@@ -914,27 +1011,42 @@ def _result_columns(results: list[FactorResult]) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _combine(scorer: Scorer, table: pl.DataFrame) -> pl.DataFrame:
-    """Weighted score over the factors with data, coverage and status, as in the model."""
-    with_data = pl.lit(0.0)
-    total = pl.lit(0.0)
+    """:func:`combined` on a polars frame."""
+    done: pl.DataFrame = combined(scorer, nw.from_native(table)).to_native()
+    return done
+
+
+def combined(scorer: Scorer, table: Any) -> Any:
+    """Weighted score over the factors with data, coverage and status, as in the model.
+
+    ``table`` is a narwhals frame with a column per factor (its score): the same
+    expressions run on polars and on Spark.
+    """
+    with_data = nw.lit(0.0)
+    total = nw.lit(0.0)
     for active in scorer._active:
-        has = pl.col(active.name).is_not_null()
-        with_data = with_data + pl.when(has).then(active.weight).otherwise(0.0)
-        total = total + pl.when(has).then(active.weight * pl.col(active.name)).otherwise(0.0)
-    score = pl.when(with_data > 0).then((total / with_data).clip(0.0, 100.0))
+        has = ~nw.col(active.name).is_null()
+        with_data = with_data + nw.when(has).then(active.weight).otherwise(0.0)
+        total = total + nw.when(has).then(active.weight * nw.col(active.name)).otherwise(0.0)
+    score = nw.when(with_data > 0).then((total / with_data).clip(0.0, 100.0))
+    coverage = with_data / scorer._total_weight
     table = table.with_columns(
         score=score,
-        coverage=(with_data / scorer._total_weight).clip(upper_bound=1.0),
+        coverage=nw.when(coverage > 1.0).then(1.0).otherwise(coverage),
     )
     thresholds = scorer.thresholds
-    rounded = pl.col("score").round(9)
+    rounded = nw.col("score").round(9)
     status = (
-        pl.when(pl.col("score").is_null())
-        .then(pl.lit("unknown"))
-        .when(rounded >= thresholds.healthy)
-        .then(pl.lit("healthy"))
-        .when(rounded >= thresholds.at_risk)
-        .then(pl.lit("at_risk"))
-        .otherwise(pl.lit("critical"))
+        nw.when(nw.col("score").is_null())
+        .then(nw.lit("unknown"))
+        .otherwise(
+            nw.when(rounded >= thresholds.healthy)
+            .then(nw.lit("healthy"))
+            .otherwise(
+                nw.when(rounded >= thresholds.at_risk)
+                .then(nw.lit("at_risk"))
+                .otherwise(nw.lit("critical"))
+            )
+        )
     )
     return table.with_columns(status=status)

@@ -35,7 +35,7 @@ from .models import Customer, HealthScore, HealthStatus
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["breakdown", "distribution", "history"]
+__all__ = ["breakdown", "churn_by_status", "distribution", "history", "roc"]
 
 _STATUSES = ("healthy", "at_risk", "critical")
 _FACTOR_COLOUR = "#4c78a8"
@@ -291,3 +291,65 @@ def _concise_dates(axes: Any) -> None:
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+# -- backtests ------------------------------------------------------------------------
+
+
+def _backtest_of(result: Any, caller: str) -> Any:
+    from ._backtest import Backtest
+
+    if not isinstance(result, Backtest):
+        raise InvalidInputError(
+            f"{caller} takes the result of customer_health.backtest(), not a "
+            f"{type(result).__name__}"
+        )
+    return result
+
+
+def roc(result: Any) -> Figure:
+    """The ROC curve of a :func:`~customer_health.backtest` result: the share of churners
+    (y) against the share of customers who stayed (x) flagged when every customer at or
+    below a score is flagged, with the AUC in the title and the diagonal of a score
+    that knows nothing."""
+    found = _backtest_of(result, "roc()")
+    x, y = found.roc
+    figure = _figure(5.0, 5.0)
+    axes = figure.subplots()
+    axes.plot([0, 1], [0, 1], color="#bab0ac", linestyle="--", label="no signal (AUC 0.5)")
+    auc = "n/a" if found.auc is None else f"{found.auc:.3f}"
+    axes.plot(x, y, color=_FACTOR_COLOUR, label=f"score (AUC {auc})")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("share of customers who stayed, flagged")
+    axes.set_ylabel("share of churners, flagged")
+    axes.set_title(f"ROC: {found.customers:,} scores, {found.churned:,} churned")
+    axes.legend(loc="lower right", frameon=False)
+    return figure
+
+
+def churn_by_status(result: Any) -> Figure:
+    """The churn rate of each status in a :func:`~customer_health.backtest` result, as
+    bars in the status colours labelled with their counts; a dashed line marks the
+    overall rate. Statuses nobody had are left out."""
+    found = _backtest_of(result, "churn_by_status()")
+    groups = [(name, rate) for name, rate in found.by_status.items() if rate.customers]
+    figure = _figure(6.0, 4.0)
+    axes = figure.subplots()
+    places = list(range(len(groups)))
+    heights = [100 * (rate.rate or 0.0) for _, rate in groups]
+    colours = [STATUS_COLOURS.get(name, STATUS_COLOURS["unknown"]) for name, _ in groups]
+    axes.bar(places, heights, color=colours)
+    for place, (_, rate), height in zip(places, groups, heights, strict=True):
+        axes.text(
+            place, height, f"{rate.churned:,} of {rate.customers:,}", ha="center", va="bottom"
+        )
+    if found.churn_rate is not None:
+        overall = 100 * found.churn_rate
+        axes.axhline(overall, color="#6e7781", linestyle="--", label=f"overall {overall:.1f}%")
+        axes.legend(loc="upper left", frameon=False)
+    axes.set_xticks(places, [name for name, _ in groups])
+    axes.set_ylim(0, max(heights, default=0) * 1.2 + 1)
+    axes.set_ylabel("churned within the horizon (%)")
+    axes.set_title(f"Churn by status, horizon {found.horizon.days} days")
+    return figure

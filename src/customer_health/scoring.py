@@ -8,6 +8,7 @@ no clock except to default ``as_of`` to now (once per call) and keeps no state.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -169,8 +170,16 @@ class Scorer:
         )
         self.registry: Registry = collect(pm)
         """What the plugins registered."""
-        selected = self._select(factors)
-        resolved_weights = self._weights(selected, weights or {})
+        self._configure(self._select(factors), weights or {}, thresholds)
+
+    def _configure(
+        self,
+        selected: list[str],
+        weights: Mapping[str, float],
+        thresholds: Thresholds | Mapping[str, float] | None,
+    ) -> None:
+        """Set up the factors ``selected`` with ``weights`` and ``thresholds`` (checked)."""
+        resolved_weights = self._weights(selected, weights)
         self.thresholds: Thresholds = _thresholds(thresholds)
         self._active = tuple(self._activate(name, resolved_weights[name]) for name in selected)
         # Summed in scoring order, like the weights with data, so full coverage is exactly 1.
@@ -186,6 +195,26 @@ class Scorer:
             name: MappingProxyType(dict(exp)) for name, exp in self.registry.segments.items()
         }
         self._check_expectations()
+
+    def reconfigured(
+        self,
+        *,
+        weights: Mapping[str, float] | None = None,
+        thresholds: Thresholds | Mapping[str, float] | None = None,
+    ) -> Scorer:
+        """A new scorer with the same plugins and factors, and other weights or thresholds.
+
+        Factors not named in ``weights`` keep this scorer's weight; ``thresholds``
+        replaces this scorer's (default: kept). The new scorer has its own
+        :attr:`config` and :attr:`fingerprint`; this one is unchanged.
+        """
+        new = copy.copy(self)
+        new._configure(
+            list(self.factors),
+            {**self.weights, **(weights or {})},
+            self.thresholds if thresholds is None else thresholds,
+        )
+        return new
 
     # -- configuration --------------------------------------------------------------
 
@@ -443,15 +472,7 @@ class Scorer:
         segment: Mapping[str, float],
         tenure: float | None,
     ) -> FactorContext:
-        expected = None
-        prorated = False
-        if active.expectation is not None:
-            expected = segment[active.expectation]  # present: checked when built
-            window = active.window_days
-            if active.prorate and tenure is not None and window is not None and tenure < window:
-                expected = expected * max(1.0, tenure) / window
-                prorated = True
-        return FactorContext(customer, as_of, segment, expected, tenure, prorated)
+        return factor_context(active, customer, as_of, segment, tenure)
 
     def combine(
         self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]
@@ -525,6 +546,27 @@ def _thresholds(value: Thresholds | Mapping[str, float] | None) -> Thresholds:
             for e in exc.errors(include_url=False)
         )
         raise ConfigurationError(f"invalid thresholds {dict(value)!r}: {problems}") from None
+
+
+def factor_context(
+    active: ActiveFactor,
+    customer: Customer,
+    as_of: datetime,
+    segment: Mapping[str, float],
+    tenure: float | None,
+) -> FactorContext:
+    """The context ``active`` sees for ``customer``: its expectation, prorated for a
+    customer younger than the window. A function of its arguments alone, so that
+    engines running elsewhere (Spark executors) build the same one without a Scorer."""
+    expected = None
+    prorated = False
+    if active.expectation is not None:
+        expected = segment[active.expectation]  # present: checked when built
+        window = active.window_days
+        if active.prorate and tenure is not None and window is not None and tenure < window:
+            expected = expected * max(1.0, tenure) / window
+            prorated = True
+    return FactorContext(customer, as_of, segment, expected, tenure, prorated)
 
 
 def _tenure(customer: Customer, as_of: datetime) -> float | None:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ..exceptions import CustomerHealthError
+from ._backtest import add_backtest
 from ._common import EXIT_FAILURE, EXIT_USAGE, PROG, CommandError
+from ._export import add_export_sql
 from ._plugins import add_plugins
 from ._portfolio import add_demo, add_sample
 from ._score import add_explain, add_score
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     for add in (
         add_score,
         add_explain,
+        add_backtest,
+        add_export_sql,
         add_plugins,
         add_demo,
         add_sample,

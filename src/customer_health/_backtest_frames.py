@@ -1,0 +1,255 @@
+"""The polars side of backtesting: one check of the frames, then each ``as_of`` scored
+through the code path of :func:`~customer_health.score_frame`, labelled with churn, and
+measured. :mod:`customer_health._backtest` holds the public functions and results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ._format import plural, some
+from .exceptions import InvalidInputError, MissingExtraError, UnknownCustomerError
+
+try:
+    import polars as pl
+
+    from . import frames
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingExtraError(exc.name or "polars", "backtest", "backtest()") from exc
+
+if TYPE_CHECKING:
+    from .scoring import Scorer
+
+__all__ = ["Run", "auc", "bands", "lift", "roc_points", "run", "status_rates"]
+
+_SHOWN = 5
+_STATUSES = ("healthy", "at_risk", "critical", "unknown")
+
+
+class Run(NamedTuple):
+    """Every customer alive at each ``as_of``, scored and labelled (``scores``), and what
+    was left out at each (``excluded``: as_of -> counts)."""
+
+    scores: pl.DataFrame
+    excluded: dict[datetime, dict[str, int]]
+    skipped_outcomes: int
+    observed_until: datetime
+    restore: Any
+
+
+def run(
+    scorer: Scorer,
+    customers: Any,
+    events: Any,
+    outcomes: Any,
+    dates: Sequence[datetime],
+    horizon: timedelta,
+    *,
+    columns: Mapping[str, str] | None,
+    unknown_customers: str,
+    observed_until: datetime | None,
+) -> Run:
+    """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
+    within ``horizon`` after it; see :func:`customer_health.backtest`."""
+    restore = frames._restorer(customers)
+    checked = frames.checked_frames(scorer, customers, events, columns, unknown_customers)
+    people = checked.people
+    churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
+    frame, relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
+    until = observed_until or _last_instant(frame, churn)
+    for instant in dates:
+        if instant + horizon > until:
+            raise InvalidInputError(
+                f"as_of {_iso(instant)} plus the horizon ({_days(horizon)}) ends at "
+                f"{_iso(instant + horizon)}, after the data ends ({_iso(until)}, the last "
+                "event or churn): churn after then is unknown, so the churn rate would be "
+                "too low; use an earlier as_of or a shorter horizon, or pass observed_until= "
+                "if outcomes are known for longer"
+            )
+    people = people.join(churn, on="id", how="left", maintain_order="left")
+    tables = []
+    excluded: dict[datetime, dict[str, int]] = {}
+    for instant in dates:
+        created = pl.col("created_at").is_null() | (pl.col("created_at") <= instant)
+        gone = pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= instant)
+        counts = people.select(
+            not_created=(~created).sum(), already_churned=(created & gone).sum()
+        ).row(0, named=True)
+        alive = people.filter(created & ~gone)
+        if alive.height == 0:
+            raise InvalidInputError(
+                f"as_of {_iso(instant)}: no customer was alive then "
+                f"({plural(counts['not_created'], 'customer')} not created yet, "
+                f"{counts['already_churned']} churned already); backtest later dates"
+            )
+        ids = people.filter(~(created & ~gone)).get_column("id")
+        scoped = relevant & ~pl.col("customer_id").is_in(ids.implode()) if ids.len() else relevant
+        # the churn date stays out of what the factors see (plugins get other columns
+        # as attributes): scores must not know the future
+        churned_at = alive.get_column("churned_at")
+        alive = alive.drop("churned_at")
+        table = frames.scored_frame(scorer, alive, frame, scoped, instant, stacklevel=5)
+        end = instant + horizon
+        table = table.with_columns(
+            churned=(churned_at.is_not_null() & (churned_at <= end)).fill_null(False),
+            churned_at=churned_at,
+        ).select(pl.lit(instant).alias("as_of"), pl.all())
+        counts["unscored"] = table.get_column("score").null_count()
+        excluded[instant] = counts
+        tables.append(table)
+    return Run(pl.concat(tables), excluded, skipped, until, restore)
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat() + "Z"
+
+
+def _days(horizon: timedelta) -> str:
+    return plural(horizon / timedelta(days=1), "day")
+
+
+def _last_instant(frame: pl.DataFrame, churn: pl.DataFrame) -> datetime:
+    found = [
+        value
+        for value in (frame.get_column("occurred_at").max(), churn.get_column("churned_at").max())
+        if value is not None
+    ]
+    if not found:
+        raise InvalidInputError("no events and no churn: there is nothing to backtest")
+    return max(found)  # type: ignore[return-value]
+
+
+def _outcomes(outcomes: Any, people: pl.DataFrame, skip: bool) -> tuple[pl.DataFrame, int]:
+    """The checked outcomes (``id``, ``churned_at``), and how many of unknown customers
+    were skipped."""
+    frame = frames._to_polars(outcomes, "outcomes")
+    for name in ("customer_id", "churned_at"):
+        if name not in frame.columns:
+            raise InvalidInputError(
+                f"outcomes frame has no column {name!r} (columns: {frame.columns}); it needs "
+                "customer_id and churned_at"
+            )
+    frame = frames._id_column(frame.select("customer_id", "churned_at"), "customer_id", "outcomes")
+    frame = frames._instant_column(frame, "churned_at", "outcomes").filter(
+        pl.col("customer_id").is_not_null() & pl.col("churned_at").is_not_null()
+    )
+    twice = frame.filter(pl.col("customer_id").is_duplicated()).get_column("customer_id")
+    if twice.len():
+        ids = twice.unique(maintain_order=True)
+        raise InvalidInputError(
+            f"outcomes have more than one churn date for {plural(ids.len(), 'customer')}: "
+            f"{some(ids.head(_SHOWN).to_list(), ids.len())}; give each customer's churn once"
+        )
+    known = pl.col("customer_id").is_in(people.get_column("id").implode())
+    strangers = frame.filter(~known)
+    if strangers.height and not skip:
+        ids = strangers.get_column("customer_id")
+        raise UnknownCustomerError(
+            f"outcomes name {plural(ids.len(), 'customer')} not in the customers frame: "
+            f"{some(ids.head(_SHOWN).to_list(), ids.len())}; pass unknown_customers='skip' "
+            "to skip them"
+        )
+    frame = frame.filter(known).rename({"customer_id": "id"})
+    early = frame.join(people.select("id", "created_at"), on="id").filter(
+        pl.col("churned_at") < pl.col("created_at")
+    )
+    if early.height:
+        shown = "; ".join(
+            f"{row['id']!r} churned {_iso(row['churned_at'])}, created {_iso(row['created_at'])}"
+            for row in early.head(_SHOWN).iter_rows(named=True)
+        )
+        more = f" and {early.height - _SHOWN} more" if early.height > _SHOWN else ""
+        raise InvalidInputError(
+            f"outcomes give {plural(early.height, 'customer')} a churn date before the "
+            f"customer was created: {shown}{more}"
+        )
+    return frame, strangers.height
+
+
+# -- measures -----------------------------------------------------------------------------
+
+
+def auc(score: pl.Series, churned: pl.Series) -> float | None:
+    """ROC AUC of a low ``score`` predicting ``churned`` (rows with a score only): the
+    chance that a churner scores below a customer who stayed, ties counting one half
+    (the Mann-Whitney U over both counts). None without churners or without stayers."""
+    frame = pl.DataFrame({"s": score, "y": churned}).drop_nulls("s")
+    positives = int(frame.get_column("y").sum())
+    negatives = frame.height - positives
+    if positives == 0 or negatives == 0:
+        return None
+    # ranks of -score, ascending and averaged over ties: a churner's rank counts the
+    # customers scoring above it, and half of those tied with it
+    ranks = frame.select((-pl.col("s")).rank("average").filter(pl.col("y")).sum()).item()
+    u = ranks - positives * (positives + 1) / 2
+    return float(u / (positives * negatives))
+
+
+def roc_points(score: pl.Series, churned: pl.Series) -> tuple[list[float], list[float]]:
+    """The ROC curve of a low score predicting churn: for each score, from the lowest, the
+    share of stayers (x) and of churners (y) scoring at or below it; from (0, 0)."""
+    frame = (
+        pl.DataFrame({"s": score, "y": churned})
+        .drop_nulls("s")
+        .group_by("s")
+        .agg(p=pl.col("y").sum(), n=(~pl.col("y")).sum())
+        .sort("s")
+    )
+    positives, negatives = frame.get_column("p").sum(), frame.get_column("n").sum()
+    x = [0.0] + [v / max(negatives, 1) for v in frame.get_column("n").cum_sum().to_list()]
+    y = [0.0] + [v / max(positives, 1) for v in frame.get_column("p").cum_sum().to_list()]
+    return x, y
+
+
+def lift(score: pl.Series, churned: pl.Series) -> float | None:
+    """The churn rate of the lowest-scoring tenth over the churn rate of all. Customers
+    tied at the tenth's edge count in proportion (as if the tie were broken at random).
+    None when nobody churned."""
+    frame = (
+        pl.DataFrame({"s": score, "y": churned})
+        .drop_nulls("s")
+        .group_by("s")
+        .agg(n=pl.len(), p=pl.col("y").sum())
+        .sort("s")
+    )
+    total = int(frame.get_column("n").sum())
+    churners = int(frame.get_column("p").sum())
+    if total == 0 or churners == 0:
+        return None
+    room = total / 10
+    caught = 0.0
+    for n, p in frame.select("n", "p").iter_rows():
+        take = min(n, room)
+        caught += p * take / n
+        room -= take
+        if room <= 0:
+            break
+    return (caught / (total / 10)) / (churners / total)
+
+
+def status_rates(table: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per status: (customers, churners), every status in order, even with nobody."""
+    counts = table.group_by("status").agg(n=pl.len(), p=pl.col("churned").sum())
+    found = {row[0]: (int(row[1]), int(row[2])) for row in counts.iter_rows()}
+    named = {status: found.pop(status, (0, 0)) for status in _STATUSES}
+    return {**named, **dict(sorted(found.items()))}
+
+
+def bands(table: pl.DataFrame) -> list[tuple[int, int, float | None]]:
+    """For each of the ten score bands 0-10, ..., 90-100 (100 in the last): (customers,
+    churners, mean score)."""
+    band = pl.min_horizontal((pl.col("score") / 10).floor().cast(pl.Int64), pl.lit(9))
+    counts = (
+        table.drop_nulls("score")
+        .group_by(band.alias("band"))
+        .agg(n=pl.len(), p=pl.col("churned").sum(), mean=pl.col("score").mean())
+    )
+    found = {row[0]: (int(row[1]), int(row[2]), row[3]) for row in counts.iter_rows()}
+    return [found.get(index, (0, 0, None)) for index in range(10)]
+
+
+def finite(value: float | None) -> float | None:
+    """``value``, or None if it is not a finite number."""
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,72 @@
+"""``customer-health backtest`` on files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from customer_health import sample
+from customer_health.cli import main
+
+pytest.importorskip("polars")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], sample.ChurnSimulation]:
+    sim = sample.simulate_churn(300, months=8, seed=5)
+    directory = tmp_path_factory.mktemp("backtest")
+    sim.customers.write_csv(directory / "customers.csv")
+    sim.events.write_parquet(directory / "events.parquet")
+    sim.outcomes.write_csv(directory / "outcomes.csv")
+    options = [
+        "--customers", str(directory / "customers.csv"),
+        "--events", str(directory / "events.parquet"),
+        "--outcomes", str(directory / "outcomes.csv"),
+    ]  # fmt: skip
+    return options, sim
+
+
+def test_backtest_prints_the_measures(
+    files: tuple[list[str], sample.ChurnSimulation], capsys: pytest.CaptureFixture[str]
+) -> None:
+    options, sim = files
+    dates = ",".join(d.date().isoformat() for d in sim.as_of_dates[-3:])
+    code = main(
+        ["backtest", *options, "--as-of", dates, "--horizon", "30",
+         "--observed-until", sim.end.isoformat()]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("backtest of 3 as_of dates, horizon 30 days")
+    assert "login_frequency" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--as-of", "2026-06-20", "--horizon", "30"], "after the data ends"),
+        (["--as-of", "tomorrow", "--horizon", "30"], "--as-of 'tomorrow' is not an ISO 8601"),
+        (["--horizon", "30"], "--as-of is required"),
+    ],
+)
+def test_backtest_errors_are_one_line(
+    files: tuple[list[str], sample.ChurnSimulation],
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    options, _ = files
+    assert main(["backtest", *options, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_backtest_reads_files_only(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(
+        ["backtest", "--database-url", f"sqlite:///{tmp_path}/x.db", "--outcomes", "o.csv",
+         "--as-of", "2026-01-01", "--horizon", "30"]
+    )  # fmt: skip
+    assert code == 2
+    assert "backtest reads files" in capsys.readouterr().err
