@@ -116,9 +116,10 @@ def _use_pyenv_pythons() -> None:
 _use_pyenv_pythons()
 
 
-def _project() -> list[str]:
-    """The project, editable, with the extras the tests use."""
-    return ["-e", f".[{','.join(EXTRAS)}]" if EXTRAS else "."]
+def _project(*more: str) -> list[str]:
+    """The project, editable, with the extras the tests use (and ``more``)."""
+    extras = sorted({*EXTRAS, *more})
+    return ["-e", f".[{','.join(extras)}]" if extras else "."]
 
 
 def _uv(session: nox.Session) -> bool:
@@ -166,7 +167,10 @@ def spark(session: nox.Session) -> None:
     """``score_frame`` on Spark: PySpark in local mode (needs Java 17), under coverage of
     the Spark module, which the other sessions leave out. ``tests/spark`` is left out of
     the other sessions."""
-    session.install("-e", ".[spark]", "pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5")
+    # sample: the tests generate data; sql: the emitted Spark SQL runs there too
+    session.install(
+        "-e", ".[spark,sample,sql]", "pytest>=8", "hypothesis>=6.100", "coverage[toml]>=7.5"
+    )
     env = {"COVERAGE_FILE": ".coverage-spark"}
     session.run("coverage", "erase", env=env)
     # --omit replaces the configuration's, which leaves the Spark module out
@@ -188,8 +192,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on src and tests/typing (pyproject), then on the example plugin."""
-    session.install(*_project(), MYPY)
+    """mypy --strict on src and tests/typing (pyproject), then on the example plugin.
+
+    Every extra is installed, the separate ones too, so that every module is checked
+    against the real types of what it imports (pyspark for the Spark module)."""
+    session.install(*_project(*SEPARATE_EXTRAS), MYPY)
     session.run("mypy", *session.posargs)
     if not session.posargs:
         session.run("mypy", f"{PLUGIN_DIST}/src")

@@ -1131,7 +1131,7 @@ def _simulated_events(
     late = late + rng.normal(0.0, 2.0, cells.size)
     paid = (due + late * day).astype("m8[us]").astype(np.int64)
     paid_at = paid.astype("m8[us]")
-    paid_at[(late > 30) & (rng.random(cells.size) < 0.3)] = np.timedelta64("NaT")
+    paid_at[(late > 30) & (rng.random(cells.size) < 0.3)] = np.timedelta64("NaT", "us")
     found["payment"] = {
         "owner": owner_of,
         "occurred_at": due - 14 * day + rng.integers(8, 18, cells.size) * 3_600_000_000,
@@ -1146,7 +1146,7 @@ def _simulated_events(
     opened = month_start[cell] + (rng.random(cell.size) * month_us).astype(np.int64) + 1
     resolved = (opened + rng.uniform(0.05, 10.0, cell.size) * day).astype(np.int64)
     resolved_at = resolved.astype("m8[us]")
-    resolved_at[rng.random(cell.size) < 0.2] = np.timedelta64("NaT")
+    resolved_at[rng.random(cell.size) < 0.2] = np.timedelta64("NaT", "us")
     found["support_ticket"] = {
         "owner": owner_of[cell],
         "occurred_at": opened,
