@@ -1,4 +1,4 @@
-"""``customer-health backtest`` on files."""
+"""``customer-health backtest`` on files and on a database."""
 
 from __future__ import annotations
 
@@ -63,10 +63,47 @@ def test_backtest_errors_are_one_line(
     assert message in err
 
 
-def test_backtest_reads_files_only(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_backtest_of_a_database_equals_the_backtest_of_its_files(
+    files: tuple[list[str], sample.ChurnSimulation],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """The same customers and events stored in the SQL store give the same report."""
+    pytest.importorskip("sqlalchemy")
+    from customer_health.storage.sqlalchemy import SQLAlchemyStore
+
+    options, sim = files
+    url = f"sqlite:///{tmp_path}/store.db"
+    with SQLAlchemyStore(url) as store:
+        store.create_all()
+        store.add_customers(sim.customers.to_dicts())
+        store.record_many(
+            {name: value for name, value in row.items() if value is not None}
+            for row in sim.events.to_dicts()
+        )
+    dates = ",".join(d.date().isoformat() for d in sim.as_of_dates[-3:])
+    common = ["--as-of", dates, "--horizon", "30", "--observed-until", sim.end.isoformat()]
+    assert main(["backtest", *options, *common]) == 0
+    from_files = capsys.readouterr().out
+    outcomes = options[options.index("--outcomes") + 1]
+    code = main(["backtest", "--database-url", url, "--outcomes", outcomes, *common])
+    assert code == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == from_files
+    assert "login_frequency" in from_files
+
+
+def test_backtest_of_a_missing_database_is_one_line(
+    files: tuple[list[str], sample.ChurnSimulation],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    options, _ = files
+    outcomes = options[options.index("--outcomes") + 1]
     code = main(
-        ["backtest", "--database-url", f"sqlite:///{tmp_path}/x.db", "--outcomes", "o.csv",
+        ["backtest", "--database-url", f"sqlite:///{tmp_path}/x.db", "--outcomes", outcomes,
          "--as-of", "2026-01-01", "--horizon", "30"]
     )  # fmt: skip
     assert code == 2
-    assert "backtest reads files" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"no such file '{tmp_path}/x.db'" in err

@@ -1,4 +1,4 @@
-"""``backtest``: does the score predict churn? Measured on files."""
+"""``backtest``: does the score predict churn? Measured on files or a database."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ def add_backtest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "backtest",
         help="measure how well the score predicted churn (AUC, lift, churn per status)",
         description="Score every customer alive at each --as-of (point in time: events "
-        "after it are ignored) from CSV, Parquet or JSON Lines files, label who churned "
+        "after it are ignored) from CSV, Parquet or JSON Lines files or the SQL store at "
+        "--database-url, label who churned "
         "within --horizon days after it from --outcomes (customer_id, churned_at), and "
         "print the AUC of a low score predicting churn, the top-decile lift, churn per "
         "status, each factor's AUC and a calibration table. Customers created after an "
@@ -31,6 +32,8 @@ customer-health backtest --customers c.csv --events e.parquet --outcomes churn.c
     --as-of 2026-01-01 --as-of 2026-02-01 --horizon 90
 customer-health backtest --customers c.csv --events e.csv --outcomes churn.csv \\
     --as-of 2026-03-01 --horizon 30 --observed-until 2026-06-30
+customer-health backtest --database-url sqlite:///customer-health.db --outcomes churn.csv \\
+    --as-of 2026-03-01 --horizon 30
 """,
     )
     add_source_options(parser)
@@ -65,8 +68,6 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
     need_frames("customer-health backtest")
     require_extra("polars", "backtest", "customer-health backtest")
     where = source(args)
-    if isinstance(where, Database):
-        raise CommandError("backtest reads files: give --customers, --events and --outcomes")
     if not args.as_of:
         raise CommandError("--as-of is required: the date (or dates, comma-separated) to score")
     dates = [as_of(text.strip()) for text in args.as_of.split(",")]
@@ -74,22 +75,28 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
     from .. import backtest
     from ._files import file_format, read_customers
 
-    customers, events = where.read()
     outcomes = read_customers(
         args.outcomes, file_format(args.outcomes, args.input_format, "--input-format")
     )
-    with notes_of_warnings():
-        try:
-            result = backtest(
-                customers.frame,
-                events.frame,
-                outcomes.frame,
-                as_of=dates,
-                horizon=args.horizon,
-                observed_until=until,
-                unknown_customers="skip" if args.skip_unknown_customers else "error",
-            )
-        except CustomerHealthError as exc:
-            raise located(exc, customers, events) from exc
+    options = {
+        "as_of": dates,
+        "horizon": args.horizon,
+        "observed_until": until,
+        "unknown_customers": "skip" if args.skip_unknown_customers else "error",
+    }
+    if isinstance(where, Database):
+        from ._database import open_store, stored_frames
+
+        with open_store(where.url, "customer-health backtest") as store:
+            people, happened = stored_frames(store)
+        with notes_of_warnings():
+            result = backtest(people, happened, outcomes.frame, **options)
+    else:
+        customers, events = where.read()
+        with notes_of_warnings():
+            try:
+                result = backtest(customers.frame, events.frame, outcomes.frame, **options)
+            except CustomerHealthError as exc:
+                raise located(exc, customers, events) from exc
     print(result.report(), file=out)
     return EXIT_OK
