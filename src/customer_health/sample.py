@@ -26,15 +26,14 @@ who stopped using the product, ``churned_days_ago``.
 
 from __future__ import annotations
 
-import gc
 import math
 import random
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
+from ._engine import collector_paused
 from ._inputs import resolve_as_of
 from .exceptions import InvalidInputError, MissingExtraError
 from .models import EVENT_LIST_ADAPTER, Customer, Event
@@ -330,7 +329,7 @@ def generate(
     _edges(writer, plans[: min(len(plans), n_customers)])
     customer_records = tuple(_customer_record(writer, plan) for plan in plans)
     event_records = tuple(writer.sorted_records())
-    with _collector_paused():
+    with collector_paused():  # millions of models, no cycles
         events = EVENT_LIST_ADAPTER.validate_python(list(event_records))
     return SampleData(
         customers=[Customer.model_validate(record) for record in customer_records],
@@ -862,21 +861,8 @@ def events_from_columns(events: Mapping[str, Any], rows: slice | None = None) ->
     """The events of :func:`generate_columns` (``rows`` of them, default all) as
     validated event models, in row order."""
     records = event_dicts_from_columns(events, rows)
-    with _collector_paused():
+    with collector_paused():  # millions of models, no cycles
         return EVENT_LIST_ADAPTER.validate_python(records)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of models are made: they form
-    no cycles, and the collections their allocation triggers double the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- the churn simulation (numpy and polars) ------------------------------------------

@@ -437,7 +437,7 @@ class Scorer:
             results = [
                 (
                     plan.active,
-                    plan.result(self._context(plan.active, customer, as_of, segment, tenure)),
+                    plan.result(factor_context(plan.active, customer, as_of, segment, tenure)),
                 )
                 for plan in plans
             ]
@@ -462,17 +462,7 @@ class Scorer:
                 f"factor {name!r} is not in use; in use: {', '.join(self.factors)}"
             )
         tenure = _tenure(customer, as_of)
-        return self._context(active, customer, as_of, self.expectations(customer), tenure)
-
-    def _context(
-        self,
-        active: ActiveFactor,
-        customer: Customer,
-        as_of: datetime,
-        segment: Mapping[str, float],
-        tenure: float | None,
-    ) -> FactorContext:
-        return factor_context(active, customer, as_of, segment, tenure)
+        return factor_context(active, customer, as_of, self.expectations(customer), tenure)
 
     def combine(
         self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]

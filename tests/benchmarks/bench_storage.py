@@ -67,6 +67,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from customer_health import Customer, Event, HealthScore, Scorer, sample
+from customer_health._engine import collector_paused
 from customer_health.models import EVENT_LIST_ADAPTER
 from customer_health.storage._tables import EVENT_FIELDS
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, create_engine, metadata
@@ -91,17 +92,6 @@ def _verdict(ok: bool) -> str:
 def _peak() -> str:
     """This process's resident-set high-water mark."""
     return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"  # KiB
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- PostgreSQL: a schema of its own ---------------------------------------------------------
@@ -335,7 +325,7 @@ def baseline(
     )
     customers: list[Customer] = []
     events: list[Event] = []
-    with engine.connect() as connection, connection.begin(), _collector_paused():
+    with engine.connect() as connection, connection.begin(), collector_paused():
         raw: Any = connection.connection.driver_connection
         with raw.cursor() as cursor:
             cursor.execute("SET LOCAL TimeZone = 'UTC'")
