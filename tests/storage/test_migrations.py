@@ -42,6 +42,13 @@ def head() -> str:
     return revision
 
 
+def first() -> str:
+    """The first revision of the shipped migrations (the one after base)."""
+    script = ScriptDirectory.from_config(migrations.config())
+    (revision,) = script.get_bases()
+    return revision
+
+
 def table_names(engine: Any) -> set[str]:
     """The tables in the engine's default schema."""
     with engine.connect() as connection:
@@ -236,7 +243,10 @@ def test_offline_mode_renders_sql(engine: Any, capsys: pytest.CaptureFixture[str
     sql = capsys.readouterr().out
     assert "CREATE TABLE ch_customers" in sql
     assert "CREATE TABLE ch_alembic_version" in sql
-    assert f"INSERT INTO ch_alembic_version (version_num) VALUES ('{head()}')" in sql
+    assert "CREATE TABLE ch_idempotency" in sql  # the second revision
+    # the version table records the first revision, then moves on to the head
+    assert f"INSERT INTO ch_alembic_version (version_num) VALUES ('{first()}')" in sql
+    assert f"SET version_num='{head()}' WHERE" in sql
     assert table_names(engine) == set()
 
 

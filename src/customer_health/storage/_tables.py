@@ -27,6 +27,7 @@ __all__ = [
     "Instant",
     "customers",
     "events",
+    "idempotency",
     "latest",
     "metadata",
     "micros",
@@ -197,5 +198,28 @@ pending = sa.Table(
         primary_key=True,
     ),
     sa.Column("since", Instant(), nullable=False, index=True),
+    # A customer whose scoring failed stays queued with a later ``since`` (its
+    # backoff): how many attempts failed in a row, the last error and when.
+    sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("failed_at", Instant(), nullable=True),
     comment="customer-health: customers due for rescoring (new events, stale scores)",
+)
+
+idempotency = sa.Table(
+    "ch_idempotency",
+    metadata,
+    # Who (a hash of the API key), which route (its template) and the client's key.
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("route", sa.String(255), primary_key=True),
+    sa.Column("key", _ID, primary_key=True),
+    # The request the key was first used with (a hash of method, path and body).
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # The answer, written in the write's own transaction; NULL while it runs.
+    sa.Column("status", sa.Integer(), nullable=True),
+    sa.Column("response", sa.Text(), nullable=True),
+    sa.Column("created_at", Instant(), nullable=False, index=True),
+    # A key still running past this instant was abandoned (its process died).
+    sa.Column("locked_until", Instant(), nullable=False),
+    comment="customer-health: idempotency keys of writes, with their answers",
 )
