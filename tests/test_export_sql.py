@@ -255,6 +255,50 @@ def test_an_sql_form_must_give_every_input() -> None:
     )
 
 
+class SqlInputsRaise(UrgentTickets):
+    """An SQL form that raises while it builds its aggregates."""
+
+    def sql_inputs(self, events: Any) -> dict[str, Any]:
+        raise RuntimeError("no SQL today")
+
+
+class SqlScoreRaises(UrgentTickets):
+    """An SQL score that raises while it builds its expressions."""
+
+    def sql_score(self, inputs: Any, expected: Any) -> tuple[Any, Any]:
+        raise ZeroDivisionError("division by zero")
+
+
+class EmptyRaises(UrgentTickets):
+    """An aggregate() that divides by the number of tickets: it raises for no events."""
+
+    def aggregate(self, events: Any, as_of: datetime) -> dict[str, float]:
+        return {"urgent": sum(e.priority == "urgent" for e in events) / len(events)}
+
+
+@pytest.mark.parametrize(
+    ("factor", "hook", "cause"),
+    [
+        pytest.param(SqlInputsRaise(), "sql_inputs", RuntimeError, id="sql_inputs"),
+        pytest.param(SqlScoreRaises(), "sql_score", ZeroDivisionError, id="sql_score"),
+        pytest.param(EmptyRaises(), "aggregate", ZeroDivisionError, id="aggregate"),
+    ],
+)
+def test_a_plugin_raising_in_export_sql_is_a_factor_error(
+    factor: Factor, hook: str, cause: type[Exception]
+) -> None:
+    """What a plugin factor's method raises while export_sql builds the query is a
+    FactorError naming the factor, its plugin and the method, chained to the original."""
+    with pytest.raises(customer_health.FactorError) as caught:
+        export_sql("duckdb", as_of=AS_OF, scorer=plugin_scorer(factor))
+    message = str(caught.value)
+    assert message.startswith(
+        f"factor 'urgent_tickets' (plugin 'SimpleNamespace') raised {cause.__name__}("
+    )
+    assert message.endswith(f" in {hook}()")
+    assert type(caught.value.__cause__) is cause
+
+
 def test_a_scorer_without_segments_scores_nobody(duck: Any) -> None:
     """Without the built-in plugin no segment is known: every row is NULL but its id."""
     scorer = plugin_scorer(UrgentTickets(), block=["builtin"])

@@ -5,6 +5,11 @@
 that only evaluate), feeds every event to the plans of its kind in one pass
 (:func:`customer_health._inputs.feed_events`), then asks each plan for each
 customer's :class:`~customer_health.FactorResult`, checking what plugins return.
+
+Every engine calls a factor's methods through :func:`guard`, so that whatever a
+factor raises - on objects, frames, Spark, SQL - is a
+:class:`~customer_health.FactorError` naming the factor, its plugin and the method
+(and the customer, where one is scored).
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from .exceptions import FactorError
 from .factors import Factor, FactorContext, FactorResult
 from .models import Event
 
-__all__ = ["ActiveFactor", "Plan", "checked", "collector_paused", "routes_of"]
+__all__ = [
+    "ActiveFactor",
+    "Plan",
+    "checked",
+    "collector_paused",
+    "empty_inputs",
+    "factor_error",
+    "guard",
+    "routes_of",
+]
 
 _T = TypeVar("_T")
 
@@ -109,7 +123,7 @@ class Plan:
         since = None if active.window is None else as_of - active.window
         factor = active.factor
         if factor.vectorized:
-            self.accumulator = _guard(active, "accumulator", factor.accumulator, as_of, ids)
+            self.accumulator = guard(active, "accumulator", factor.accumulator, as_of, ids)
             add = self.accumulator.add
         else:
             grouped: dict[str, list[Event]] = {cid: [] for cid in ids}
@@ -134,7 +148,7 @@ class Plan:
     def finish(self) -> None:
         """Collect the accumulated inputs (vectorised factors)."""
         if self.grouped is None:
-            self.inputs = _guard(self.active, "inputs", self.accumulator.inputs)
+            self.inputs = guard(self.active, "inputs", self.accumulator.inputs)
 
     def result(self, ctx: FactorContext) -> FactorResult:
         """The factor's result for the customer of ``ctx``."""
@@ -143,21 +157,80 @@ class Plan:
         return _compute(self.active, self.inputs, ctx)
 
 
-def _guard(active: ActiveFactor, what: str, function: Callable[..., _T], *args: Any) -> _T:
+def guard(
+    blamed: ActiveFactor | Sequence[ActiveFactor],
+    hook: str,
+    function: Callable[..., _T],
+    *args: Any,
+    blame: Callable[[Exception], bool] | None = None,
+) -> _T:
+    """``function(*args)``: a call into the factor ``blamed`` (its method ``hook``), or
+    the running of what it returned (a lazy query), or of a query holding the SQL of
+    several factors (``blamed`` then lists them).
+
+    An exception it raises becomes a :class:`FactorError` naming the factor(s), the
+    hook and - when a :class:`FactorContext` is among ``args`` - the customer, chained
+    to the original. A :class:`FactorError` passes as it is (it names its factor
+    already), and so does an exception for which ``blame`` (when given) is false, or
+    any exception when ``blamed`` lists no factor.
+
+    Only the factor's own code should run inside: the library's errors about its
+    input are raised outside, as they are.
+    """
     try:
         return function(*args)
     except Exception as exc:
-        raise FactorError(f"{active.where} raised {exc!r} in {what}()") from exc
+        if isinstance(exc, FactorError) or not blamed or (blame is not None and not blame(exc)):
+            raise
+        customer = next((a.customer.id for a in args if isinstance(a, FactorContext)), None)
+        raise factor_error(blamed, hook, exc, customer) from exc
+
+
+def factor_error(
+    blamed: ActiveFactor | Sequence[ActiveFactor],
+    hook: str,
+    exc: BaseException,
+    customer: str | None = None,
+    doing: str = "scoring",
+) -> FactorError:
+    """The :class:`FactorError` of ``exc``, raised in ``hook`` of the factor ``blamed``
+    (or of one of the factors ``blamed``) while ``doing`` ``customer`` (if one)."""
+    actives = [blamed] if isinstance(blamed, ActiveFactor) else blamed
+    where = " or ".join(active.where for active in actives)
+    during = "" if customer is None else f" while {doing} customer {customer!r}"
+    return FactorError(f"{where} raised {_described(exc)} in {hook}(){during}")
+
+
+def _described(exc: BaseException) -> str:
+    """``repr(exc)``; for an exception that keeps its message elsewhere than in its
+    arguments (PySpark's), its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    if exc.args or not lines:
+        return repr(exc)
+    return f"{type(exc).__name__}({lines[0]!r})"
+
+
+def empty_inputs(active: ActiveFactor, as_of: datetime) -> dict[str, float]:
+    """The factor's inputs of no events (``aggregate([], as_of)``) as numbers: those of
+    customers without events, in engines that compute inputs where the events are."""
+    return guard(active, "aggregate", _empty_inputs, active.factor, as_of)
+
+
+def _empty_inputs(factor: Factor, as_of: datetime) -> dict[str, float]:
+    found = factor.aggregate([], as_of)
+    return {name: float(found[name]) for name in factor.inputs}
 
 
 def _guarded_add(active: ActiveFactor, add: Callable[[Event], None]) -> Callable[[Event], None]:
+    # guard() inlined: this runs for every event
     def guarded(event: Event) -> None:
         try:
             add(event)
         except Exception as exc:
-            raise FactorError(
-                f"{active.where} raised {exc!r} while accumulating an event of customer "
-                f"{event.customer_id!r}"
+            if isinstance(exc, FactorError):
+                raise
+            raise factor_error(
+                active, "add", exc, event.customer_id, doing="accumulating an event of"
             ) from exc
 
     return guarded
@@ -171,24 +244,11 @@ def _compute(
         raise FactorError(
             f"{active.where} gave no inputs for customer {ctx.customer.id!r} from its accumulator"
         )
-    return _call(active, ctx, active.factor.compute, mine)
+    return checked(active, guard(active, "compute", active.factor.compute, mine, ctx))
 
 
 def _evaluate(active: ActiveFactor, events: list[Event], ctx: FactorContext) -> FactorResult:
-    return _call(active, ctx, active.factor.evaluate, events)
-
-
-def _call(
-    active: ActiveFactor, ctx: FactorContext, method: Callable[[Any, FactorContext], Any], arg: Any
-) -> FactorResult:
-    """``method(arg, ctx)``, with what goes wrong named after the factor and customer."""
-    try:
-        result = method(arg, ctx)
-    except Exception as exc:
-        raise FactorError(
-            f"{active.where} raised {exc!r} while scoring customer {ctx.customer.id!r}"
-        ) from exc
-    return checked(active, result)
+    return checked(active, guard(active, "evaluate", active.factor.evaluate, events, ctx))
 
 
 def checked(active: ActiveFactor, result: Any) -> FactorResult:

@@ -17,7 +17,12 @@ rules, messages and factor forms) with Spark doing the work:
 - plugin factors without a frame form run per customer on the executors (a grouped
   map over each customer and its events, through Arrow), with the configuration the
   driver's :class:`~customer_health.Scorer` resolved pickled into the function: an
-  executor never discovers plugins.
+  executor never discovers plugins;
+- what a plugin factor raises is a :class:`~customer_health.FactorError` naming it,
+  as on the other paths: on the driver while its frame forms build their queries, on
+  the executors (the message comes back; the original exception stays there, its
+  traceback in the Spark error the FactorError is chained to), and when its frame
+  forms' queries fail as they run (see :func:`_checkpoint`).
 
 The result is computed before it is returned (like the other backends' results) and
 held by Spark (a local checkpoint): one row per customer, in no particular order.
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -35,14 +41,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
+from pyspark.errors import PythonException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from . import frames
+from ._engine import empty_inputs, guard
 from .exceptions import (
     CustomerHealthError,
     EventConflictError,
+    FactorError,
     InvalidCustomerError,
     InvalidEventError,
     SlowPathWarning,
@@ -72,6 +81,11 @@ _NULL_TYPES = {
     "json": T.StringType(),
 }
 _RESULT = "customer_id string, score double, value double"
+_RAISED_ON_EXECUTOR = re.compile(r"^(?:[\w.]+\.)?FactorError: (.+)$", re.MULTILINE)
+"""The last line of the traceback of a FactorError a Python worker raised."""
+
+_Probe = tuple["ActiveFactor", str, DataFrame]
+"""A plugin factor, one of its hooks and the part of the query that hook built."""
 
 
 def score_spark(
@@ -99,7 +113,8 @@ def score_spark(
         rows = _first_copies(frame).filter(F.col("occurred_at") <= F.lit(as_of))
         rows = rows.select(*frames.EVENT_COLUMNS).persist()
         try:
-            result = _scores(scorer, people, rows, as_of).localCheckpoint(eager=True)
+            probes: list[_Probe] = []
+            result = _checkpoint(_scores(scorer, people, rows, as_of, probes), probes)
         finally:
             rows.unpersist()
     return result
@@ -469,8 +484,37 @@ def _first_copies(frame: DataFrame) -> DataFrame:
 # -- factors ----------------------------------------------------------------------------------
 
 
-def _scores(scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime) -> DataFrame:
-    """One row per customer: every factor's score and value, then the combined score."""
+def _checkpoint(table: DataFrame, probes: list[_Probe]) -> DataFrame:
+    """``table`` computed, and held by Spark (a local checkpoint).
+
+    A plugin factor's part fails only as it runs, and Spark runs every factor's at
+    once. What a factor raised on the executors comes back with its FactorError's
+    message: it is raised again here, chained to Spark's error. Otherwise the plugin
+    factors' parts (``probes``) run one by one, and the first that fails on its own is
+    a FactorError naming its factor and the hook that built it; failures of built-in
+    factors' parts are the library's, raised as they are.
+    """
+    try:
+        return table.localCheckpoint(eager=True)
+    except Exception as exc:
+        found = _RAISED_ON_EXECUTOR.findall(str(exc)) if isinstance(exc, PythonException) else []
+        if found:
+            raise FactorError(found[-1]) from exc
+        for active, hook, part in probes:
+            guard(active, hook, _run, part)
+        raise
+
+
+def _run(frame: DataFrame) -> None:
+    """Compute every row and column of ``frame``, keeping nothing."""
+    frame.write.format("noop").mode("overwrite").save()
+
+
+def _scores(
+    scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime, probes: list[_Probe]
+) -> DataFrame:
+    """One row per customer: every factor's score and value, then the combined score;
+    the parts of plugin factors' frame forms go to ``probes`` (see :func:`_checkpoint`)."""
     tenure = F.timestamp_diff("MICROSECOND", F.col("created_at"), F.lit(as_of)) / _DAY_US
     people = people.withColumn("_tenure_days", tenure)
     table = people
@@ -480,7 +524,7 @@ def _scores(scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime)
             mine = mine.filter(F.col("kind").isin(list(active.kinds)))
         if active.window is not None:
             mine = mine.filter(F.col("occurred_at") > F.lit(as_of - active.window))
-        part = _factor(scorer, active, people, mine, as_of)
+        part = _factor(scorer, active, people, mine, as_of, probes)
         table = table.join(part, table["id"] == part["_id"], "left").drop("_id")
     wrapped = nw.from_native(table.withColumnRenamed("id", "customer_id"))
     ordered = ["customer_id", "score", "status", "coverage"]
@@ -491,15 +535,21 @@ def _scores(scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime)
 
 
 def _factor(
-    scorer: Scorer, active: ActiveFactor, people: DataFrame, mine: DataFrame, as_of: datetime
+    scorer: Scorer,
+    active: ActiveFactor,
+    people: DataFrame,
+    mine: DataFrame,
+    as_of: datetime,
+    probes: list[_Probe],
 ) -> DataFrame:
-    """``_id`` with the factor's score (``<name>``) and value (``<name>_value``)."""
+    """``_id`` with the factor's score (``<name>``) and value (``<name>_value``); a
+    plugin factor's frame forms add the parts they build to ``probes``."""
     factor = active.factor
     name = active.name
     inputs = None
     if factor.vectorized:
         given = mine if active.trusted else _decoded(mine)
-        inputs = factor.frame_inputs(nw.from_native(given), as_of)
+        inputs = guard(active, "frame_inputs", factor.frame_inputs, nw.from_native(given), as_of)
     if inputs is None:
         warnings.warn(
             SlowPathWarning(
@@ -514,19 +564,14 @@ def _factor(
             F.col("score").alias(name),
             F.col("value").alias(f"{name}_value"),
         )
-    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
-    found = inputs.to_native()
-    inputs_frame = people.join(found.withColumnRenamed("customer_id", "id"), "id", "left")
-    filled = {
-        key: F.coalesce(F.col(key).cast("double"), F.lit(float(empty[key])))
-        for key in factor.inputs
-    }
-    inputs_frame = inputs_frame.withColumns(filled).withColumn(
-        "_expected", _expected(scorer, active)
-    )
+    empty = empty_inputs(active, as_of.replace(tzinfo=UTC))
+    inputs_frame = guard(active, "frame_inputs", _joined, people, inputs, empty)
+    if not active.trusted:
+        probes.append((active, "frame_inputs", inputs_frame))
+    inputs_frame = inputs_frame.withColumn("_expected", _expected(scorer, active))
     expected = None if active.expectation is None else nw.col("_expected")
     columns = {key: nw.col(key) for key in factor.inputs}
-    scores = factor.frame_score(columns, expected)
+    scores = guard(active, "frame_score", factor.frame_score, columns, expected)
     if scores is None:
         computed = _computed(scorer, active, inputs_frame, as_of)
         return computed.select(
@@ -534,8 +579,27 @@ def _factor(
             F.col("score").alias(name),
             F.col("value").alias(f"{name}_value"),
         )
+    native = guard(active, "frame_score", _scored, nw.from_native(inputs_frame), name, scores)
+    if not active.trusted:
+        probes.append((active, "frame_score", native))
+    return native
+
+
+def _joined(people: DataFrame, inputs: Any, empty: Mapping[str, float]) -> DataFrame:
+    """``people`` with their inputs: ``inputs`` (what a factor's frame form returned),
+    the inputs of no events (``empty``) for customers without a row."""
+    found = inputs.to_native()
+    joined = people.join(found.withColumnRenamed("customer_id", "id"), "id", "left")
+    return joined.withColumns(
+        {key: F.coalesce(F.col(key).cast("double"), F.lit(value)) for key, value in empty.items()}
+    )
+
+
+def _scored(frame: Any, name: str, scores: tuple[Any, Any]) -> DataFrame:
+    """``_id``, ``<name>`` and ``<name>_value`` of every row of ``frame`` (narwhals), from
+    the expressions a factor's ``frame_score`` returned."""
     score, value = scores
-    done = nw.from_native(inputs_frame).select(
+    done = frame.select(
         nw.col("id").alias("_id"),
         score.cast(nw.Float64()).alias(name),
         value.cast(nw.Float64()).alias(f"{name}_value"),
@@ -627,7 +691,7 @@ def _evaluator(resolved: _Resolved) -> Callable[[pa.Table, pa.Table], pa.Table]:
     def evaluate(
         people: pa.Table, events: pa.Table
     ) -> pa.Table:  # pragma: no cover - runs on the executors
-        from ._engine import checked
+        from ._engine import checked, guard
         from ._inputs import validate_events
 
         models = _customer_models(people)
@@ -635,10 +699,13 @@ def _evaluator(resolved: _Resolved) -> Callable[[pa.Table, pa.Table], pa.Table]:
         found: dict[str, list[Any]] = {cid: [] for cid in models}
         for event in validate_events(rows):
             found[event.customer_id].append(event)
+        active = resolved.active
         results = [
             checked(
-                resolved.active,
-                resolved.active.factor.evaluate(mine, resolved.context(models[cid])),
+                active,
+                guard(
+                    active, "evaluate", active.factor.evaluate, mine, resolved.context(models[cid])
+                ),
             )
             for cid, mine in found.items()
         ]
@@ -668,16 +735,19 @@ def _computer(
     ) -> Iterator[pa.RecordBatch]:  # pragma: no cover - runs on the executors
         import pyarrow as pa
 
-        from ._engine import checked
+        from ._engine import checked, guard
 
+        active = resolved.active
         for batch in batches:
             table = pa.Table.from_batches([batch])
             models = _customer_models(table.drop_columns(list(inputs)))
             values = table.select(list(inputs)).to_pylist()
             results = [
                 checked(
-                    resolved.active,
-                    resolved.active.factor.compute(row, resolved.context(models[cid])),
+                    active,
+                    guard(
+                        active, "compute", active.factor.compute, row, resolved.context(models[cid])
+                    ),
                 )
                 for cid, row in zip(models, values, strict=True)
             ]

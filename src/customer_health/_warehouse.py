@@ -31,6 +31,7 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
+from ._engine import empty_inputs, guard
 from .exceptions import ConfigurationError
 from .models import MODEL_VERSION
 from .storage._sql import DAY_US, SQLEvents
@@ -199,7 +200,8 @@ class _Query:
         mine = self._condition(active)
         aggregates = None
         if factor.vectorized:
-            aggregates = factor.sql_inputs(SQLEvents(c=self.columns, mine=mine, as_of=self.as_of))
+            events = SQLEvents(c=self.columns, mine=mine, as_of=self.as_of)
+            aggregates = guard(active, "sql_inputs", factor.sql_inputs, events)
         if aggregates is None:
             raise _no_sql_form(active, "sql_inputs")
         missing = [name for name in factor.inputs if name not in aggregates]
@@ -322,7 +324,7 @@ class _Query:
         ]
         for active in self.active:
             factor = active.factor
-            empty = factor.aggregate([], self.as_of)
+            empty = empty_inputs(active, self.as_of)
             for name in factor.inputs:
                 found = inputs.c[_input(active, name)]
                 value = sa.func.coalesce(found, _double(empty[name]))
@@ -360,7 +362,7 @@ class _Query:
             expected = None
             if active.expectation is not None:
                 expected = prepared.c[_input(active, "expected")]
-            scored = factor.sql_score(inputs, expected)
+            scored = guard(active, "sql_score", factor.sql_score, inputs, expected)
             if scored is None:
                 raise _no_sql_form(active, "sql_score")
             score, value = scored

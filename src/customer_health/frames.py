@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._engine import checked, empty_inputs, guard
 from ._format import plural, some
 from .exceptions import (
     ConfigurationError,
@@ -192,15 +193,7 @@ def scored_frame(
     table = people.select(pl.col("id").alias("customer_id"))
     hashed = _distinct_hashes(people.get_column("id"))
     queries = [_factor_query(active, people, rows, instant, hashed) for active in scorer._active]
-    # One collect for every factor, which polars runs side by side. Not sharing their
-    # common part: polars would cache it whole (every row and column of the events
-    # that count) instead of each query reading its own rows and columns alone.
-    found = iter(
-        pl.collect_all(
-            [inputs for _, inputs in queries if inputs is not None],
-            optimizations=pl.QueryOptFlags(comm_subplan_elim=False),
-        )
-    )
+    found = iter(_collected(scorer._active, [inputs for _, inputs in queries]))
     parts = []
     for active, (mine, inputs) in zip(scorer._active, queries, strict=True):
         given = None if inputs is None else next(found)
@@ -854,23 +847,56 @@ def _factor_query(
         key = key.hash()
     else:
         given = mine
-    inputs = factor.frame_inputs(nw.from_native(given), as_of)
+    inputs = guard(active, "frame_inputs", factor.frame_inputs, nw.from_native(given), as_of)
     if inputs is None:
         return mine, None
-    empty = factor.aggregate([], as_of.replace(tzinfo=UTC))
-    joined = (
-        people.lazy()
-        .select("id", key.alias("_key"))
-        .join(
-            inputs.to_native(),
-            left_on="_key",
-            right_on="customer_id",
-            how="left",
-            maintain_order="left",  # the scores are aligned with people by position
-        )
+    empty = empty_inputs(active, as_of.replace(tzinfo=UTC))
+    keys = people.lazy().select("id", key.alias("_key"))
+    return mine, guard(active, "frame_inputs", _joined, keys, inputs, empty)
+
+
+def _joined(keys: pl.LazyFrame, inputs: Any, empty: Mapping[str, float]) -> pl.LazyFrame:
+    """The query of every customer's inputs: ``inputs`` (what a factor's frame form
+    returned) joined to the customers' ``keys``, in their order, the inputs of no
+    events (``empty``) for customers without a row."""
+    joined = keys.join(
+        inputs.to_native(),
+        left_on="_key",
+        right_on="customer_id",
+        how="left",
+        maintain_order="left",  # the scores are aligned with people by position
     )
-    filled = [pl.col(name).cast(pl.Float64).fill_null(float(empty[name])) for name in factor.inputs]
-    return mine, joined.with_columns(filled)
+    return joined.with_columns(
+        pl.col(name).cast(pl.Float64).fill_null(value) for name, value in empty.items()
+    )
+
+
+def _collected(
+    actives: Iterable[ActiveFactor], queries: Iterable[pl.LazyFrame | None]
+) -> list[pl.DataFrame]:
+    """The factors' ``queries`` of inputs (None for factors without), collected.
+
+    One collect for every factor, which polars runs side by side. Not sharing their
+    common part: polars would cache it whole (every row and column of the events that
+    count) instead of each query reading its own rows and columns alone.
+
+    A query fails only when it runs, and then the one collect says not whose it was:
+    the plugin factors' queries are then run one by one, and the first that fails on
+    its own is a :class:`~customer_health.FactorError` naming it (failures of built-in
+    factors' queries are the library's, raised as they are).
+    """
+    lazy = [
+        (active, query) for active, query in zip(actives, queries, strict=True) if query is not None
+    ]
+    try:
+        return pl.collect_all(
+            [query for _, query in lazy], optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
+        )
+    except Exception:
+        for active, query in lazy:
+            if not active.trusted:
+                guard(active, "frame_inputs", query.collect)
+        raise
 
 
 def _factor_columns(
@@ -898,15 +924,20 @@ def _factor_columns(
     expected = _expected(scorer, active, people)
     frame = inputs.with_columns(expected=expected)
     columns = {name: nw.col(name) for name in factor.inputs}
-    scored = factor.frame_score(columns, None if expected is None else nw.col("expected"))
+    given = None if expected is None else nw.col("expected")
+    scored = guard(active, "frame_score", factor.frame_score, columns, given)
     if scored is None:
         return _computed(scorer, active, people, frame, as_of)
+    score, value = guard(active, "frame_score", _scored, nw.from_native(frame), scored)
+    return pl.lit(score), pl.lit(value)
+
+
+def _scored(frame: Any, scored: tuple[Any, Any]) -> tuple[pl.Series, pl.Series]:
+    """The score and value of every row of ``frame`` (narwhals), from the expressions a
+    factor's ``frame_score`` returned."""
     score, value = scored
-    done = nw.from_native(frame).select(score.alias("s"), value.alias("v")).to_native()
-    return (
-        pl.lit(done.get_column("s").cast(pl.Float64)),
-        pl.lit(done.get_column("v").cast(pl.Float64)),
-    )
+    done = frame.select(score.alias("s"), value.alias("v")).to_native()
+    return done.get_column("s").cast(pl.Float64), done.get_column("v").cast(pl.Float64)
 
 
 def _decoded(rows: pl.DataFrame) -> pl.DataFrame:
@@ -962,8 +993,6 @@ def _computed(
     scorer: Scorer, active: ActiveFactor, people: pl.DataFrame, frame: pl.DataFrame, as_of: datetime
 ) -> tuple[pl.Expr, pl.Expr]:
     """``compute()`` row by row, for a factor with frame inputs but no vectorised score."""
-    from ._engine import checked
-
     models = _models(people)
     instant = as_of.replace(tzinfo=UTC)
     results = []
@@ -971,7 +1000,9 @@ def _computed(
         customer = models[row["id"]]
         ctx = scorer.context(customer, instant, active.name)
         inputs = {name: row[name] for name in active.factor.inputs}
-        results.append(checked(active, active.factor.compute(inputs, ctx)))
+        results.append(
+            checked(active, guard(active, "compute", active.factor.compute, inputs, ctx))
+        )
     return _result_columns(results)
 
 
@@ -979,7 +1010,6 @@ def _per_customer(
     scorer: Scorer, active: ActiveFactor, people: pl.DataFrame, mine: pl.DataFrame, as_of: datetime
 ) -> tuple[pl.Expr, pl.Expr]:
     """The slow path: each customer's events as models, through ``evaluate()``."""
-    from ._engine import checked
     from ._inputs import validate_events
 
     models = _models(people)
@@ -988,9 +1018,10 @@ def _per_customer(
     for event in validate_events([_event_dict(row) for row in mine.iter_rows(named=True)]):
         grouped[event.customer_id].append(event)
     results = []
+    evaluate = active.factor.evaluate
     for cid, customer in models.items():
         ctx = scorer.context(customer, instant, active.name)
-        results.append(checked(active, active.factor.evaluate(grouped[cid], ctx)))
+        results.append(checked(active, guard(active, "evaluate", evaluate, grouped[cid], ctx)))
     return _result_columns(results)
 
 

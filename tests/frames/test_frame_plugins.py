@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,3 +205,131 @@ def test_properties_that_are_not_json_objects_are_rejected() -> None:
         customer_health.InvalidEventError, match=r"column 'properties' must hold JSON objects"
     ):
         scorer.score_frame(customer_frame, broken, as_of=AS_OF)
+
+
+# -- plugin factors raising on frames ------------------------------------------------------
+
+
+class InputsRaise(Vectorised):
+    """A frame form that raises while it builds its query."""
+
+    def frame_inputs(self, events: Any, as_of: datetime) -> Any:
+        raise RuntimeError("no frames today")
+
+
+class ScoreRaises(Vectorised):
+    """A vectorised score that raises while it builds its expressions."""
+
+    def frame_score(self, inputs: Mapping[str, Any], expected: Any) -> tuple[Any, Any]:
+        raise ZeroDivisionError("division by zero")
+
+
+class EmptyRaises(Vectorised):
+    """An aggregate() that divides by the number of answers: it raises for no events."""
+
+    inputs = ("answers", "mean")
+
+    def aggregate(self, events: Sequence[Event], as_of: datetime) -> dict[str, float]:
+        answers = [e.properties["score"] for e in events]  # type: ignore[union-attr]
+        return {"answers": float(len(answers)), "mean": sum(answers) / len(answers)}
+
+
+class ComputeRaises(Split):
+    """A compute() that divides by the number of answers: it raises for customer c."""
+
+    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
+        mean = inputs["total"] / inputs["answers"]
+        return FactorResult(10.0 * mean, "mean answer", value=mean)
+
+
+class EvaluateRaises(EvaluateOnly):
+    """An evaluate() that divides by the number of answers: it raises for customer c."""
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        mean = sum(e.properties["score"] for e in events) / len(events)  # type: ignore[union-attr]
+        return FactorResult(10.0 * mean, "mean answer", value=mean)
+
+
+class LazyFails(Vectorised):
+    """A frame form whose query fails only when polars runs it (text cast to numbers)."""
+
+    def frame_inputs(self, events: Any, as_of: datetime) -> Any:
+        return events.group_by("customer_id").agg(
+            nw.len().cast(nw.Float64()).alias("answers"),
+            nw.col("kind").cast(nw.Float64()).sum().alias("total"),
+        )
+
+
+RAISING = [
+    pytest.param(InputsRaise, "frame_inputs", RuntimeError, None, id="frame_inputs"),
+    pytest.param(ScoreRaises, "frame_score", ZeroDivisionError, None, id="frame_score"),
+    pytest.param(EmptyRaises, "aggregate", ZeroDivisionError, None, id="aggregate"),
+    pytest.param(ComputeRaises, "compute", ZeroDivisionError, "c", id="compute"),
+    pytest.param(EvaluateRaises, "evaluate", ZeroDivisionError, "c", id="evaluate"),
+    pytest.param(LazyFails, "frame_inputs", pl.exceptions.InvalidOperationError, None, id="lazy"),
+]
+
+
+def _raises_factor_error(
+    run: Callable[[], object], hook: str, cause: type[BaseException], customer: str | None
+) -> FactorError:
+    """Call ``run``; check that it raises a FactorError naming the factor ``nps``, the
+    plugin ``p``, ``hook`` and ``customer`` (if any), chained to a ``cause``."""
+    with pytest.raises(FactorError) as caught:
+        run()
+    message = str(caught.value)
+    assert message.startswith(f"factor 'nps' (plugin 'p') raised {cause.__name__}(")
+    assert f" in {hook}()" in message
+    if customer is None:
+        assert "while scoring" not in message
+    else:
+        assert message.endswith(f" in {hook}() while scoring customer {customer!r}")
+    assert type(caught.value.__cause__) is cause
+    return caught.value
+
+
+@pytest.mark.filterwarnings("ignore::customer_health.SlowPathWarning")
+@pytest.mark.parametrize(("factor", "hook", "cause", "customer"), RAISING)
+def test_a_plugin_raising_on_frames_is_a_factor_error(
+    factor: type[Factor], hook: str, cause: type[BaseException], customer: str | None
+) -> None:
+    """What a plugin factor's method raises on the frame path - or the query its frame
+    form returned, when polars runs it - is a FactorError naming the factor, its plugin,
+    the method and the customer scored (if one), chained to the original exception."""
+    scorer = testing.make_scorer(testing.make_plugin(factor(), expectations=TARGETS, name="p"))
+    customer_frame, event_frame, _, _ = frames()
+    run = functools.partial(scorer.score_frame, customer_frame, event_frame, as_of=AS_OF)
+    _raises_factor_error(run, hook, cause, customer)
+
+
+def test_a_plugin_raising_in_a_backtest_is_a_factor_error() -> None:
+    """A backtest scores through the frame path: a plugin raising there is named alike."""
+    scorer = testing.make_scorer(testing.make_plugin(InputsRaise(), expectations=TARGETS, name="p"))
+    customer_frame, event_frame, _, _ = frames()
+    outcomes = pl.DataFrame(schema={"customer_id": pl.String, "churned_at": pl.Datetime("us")})
+    run = functools.partial(
+        customer_health.backtest,
+        customer_frame,
+        event_frame,
+        outcomes,
+        as_of=AS_OF - timedelta(days=40),
+        horizon=30,
+        scorer=scorer,
+    )
+    _raises_factor_error(run, "frame_inputs", RuntimeError, None)
+
+
+def test_a_failed_collect_no_plugin_query_repeats_is_raised_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the one collect of every factor's inputs fails but each plugin factor's query
+    runs on its own, the failure is not blamed on a plugin: it is raised as it is."""
+    scorer = testing.make_scorer(testing.make_plugin(Vectorised(), expectations=TARGETS, name="p"))
+    customer_frame, event_frame, _, _ = frames()
+
+    def collect_all(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(pl, "collect_all", collect_all)
+    with pytest.raises(MemoryError, match="out of memory"):
+        scorer.score_frame(customer_frame, event_frame, as_of=AS_OF)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 import customer_health
 from customer_health import (
+    Accumulator,
     ConfigurationError,
     DuplicateNameError,
     Event,
@@ -441,6 +443,160 @@ def test_bad_result_from_compute_is_named(many: bool) -> None:
     run = scoring(scorer, {"id": "c2", "segment": "smb"}, [nps_event(AS_OF, 9, "c2")], many)
     with pytest.raises(FactorError, match=r"factor 'bad_compute' \(plugin 'p'\) returned score"):
         run()
+
+
+class DividesInCompute(NpsScore):
+    """A vectorised factor whose compute() divides by the number of answers."""
+
+    name = "divides"
+
+    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
+        mean = inputs["total"] / inputs["responses"]
+        return FactorResult(10.0 * mean, f"mean {mean}")
+
+
+class AddRaises(NpsScore):
+    """A vectorised factor whose accumulator's add() raises on every event."""
+
+    name = "add_raises"
+
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        def add(event: Event) -> None:
+            raise RuntimeError("cannot add")
+
+        return Accumulator(add, dict)
+
+
+class AccumulatorRaises(NpsScore):
+    """A vectorised factor whose accumulator() itself raises."""
+
+    name = "no_accumulator"
+
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        raise RuntimeError("no accumulator")
+
+
+@pytest.mark.parametrize(
+    ("factor", "events", "message"),
+    [
+        pytest.param(
+            Raises(),
+            [nps_event(AS_OF, 9)],  # c1 (scored first by score_many) has an answer
+            r"factor 'fragile' \(plugin 'p'\) raised ZeroDivisionError\('division by zero'\) in "
+            r"evaluate\(\) while scoring customer 'c2'$",
+            id="evaluate",
+        ),
+        pytest.param(
+            DividesInCompute(),
+            [nps_event(AS_OF, 9)],
+            r"factor 'divides' \(plugin 'p'\) raised ZeroDivisionError\('float division by "
+            r"zero'\) in compute\(\) while scoring customer 'c2'$",
+            id="compute",
+        ),
+        pytest.param(
+            AddRaises(),
+            [nps_event(AS_OF, 9, "c2")],
+            r"factor 'add_raises' \(plugin 'p'\) raised RuntimeError\('cannot add'\) in add\(\) "
+            r"while accumulating an event of customer 'c2'$",
+            id="add",
+        ),
+        pytest.param(
+            AccumulatorRaises(),
+            [],
+            r"factor 'no_accumulator' \(plugin 'p'\) raised RuntimeError\('no accumulator'\) in "
+            r"accumulator\(\)$",
+            id="accumulator",
+        ),
+    ],
+)
+@pytest.mark.parametrize("many", [False, True], ids=["score", "score_many"])
+def test_a_factor_error_names_the_method_that_raised(
+    factor: Factor, events: list[dict[str, Any]], message: str, many: bool
+) -> None:
+    """The FactorError of a factor that raises names the method it raised in (and the
+    customer scored or whose event was being accumulated), chained to the original."""
+    plugin = testing.make_plugin(factor, expectations=ALL_NPS_TARGETS, name="p")
+    run = scoring(testing.make_scorer(plugin), {"id": "c2", "segment": "smb"}, events, many)
+    with pytest.raises(FactorError, match=message) as caught:
+        run()
+    assert isinstance(caught.value.__cause__, ZeroDivisionError | RuntimeError)
+    assert not isinstance(caught.value.__cause__, FactorError)
+
+
+class Delegates(Returns):
+    """A factor that scores through another scorer, whose factor raises."""
+
+    name = "delegates"
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        inner = testing.make_scorer(testing.make_plugin(Raises(), name="inner"))
+        health = inner.score(ctx.customer, [], as_of=ctx.as_of)
+        return FactorResult(health.score, "delegated")
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["score", "score_many"])
+def test_a_factor_error_from_a_factor_is_not_wrapped_again(many: bool) -> None:
+    """A FactorError a factor lets through (another factor's) passes as it is: it names
+    the factor that raised already, and is not wrapped in a second one."""
+    scorer = testing.make_scorer(testing.make_plugin(Delegates(None), name="outer"))
+    run = scoring(scorer, {"id": "c2", "segment": "smb"}, [], many)
+    with pytest.raises(FactorError) as caught:
+        run()
+    assert str(caught.value).startswith(
+        "factor 'fragile' (plugin 'inner') raised ZeroDivisionError"
+    )
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+class AddLetsThrough(NpsScore):
+    """A vectorised factor whose accumulator lets another factor's FactorError through."""
+
+    name = "lets_through"
+
+    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
+        def add(event: Event) -> None:
+            raise FactorError("factor 'inner' (plugin 'inner') raised in add()")
+
+        return Accumulator(add, dict)
+
+
+def test_a_factor_error_from_an_accumulator_is_not_wrapped_again() -> None:
+    """A FactorError raised while an event is accumulated passes as it is, too."""
+    plugin = testing.make_plugin(AddLetsThrough(), expectations=ALL_NPS_TARGETS, name="p")
+    scorer = testing.make_scorer(plugin)
+    with pytest.raises(FactorError) as caught:
+        scorer.score({"id": "c2", "segment": "smb"}, [nps_event(AS_OF, 9, "c2")], as_of=AS_OF)
+    assert str(caught.value) == "factor 'inner' (plugin 'inner') raised in add()"
+    assert caught.value.__cause__ is None
+
+
+class Opaque(Exception):
+    """An exception that keeps its message outside its arguments (as PySpark's do)."""
+
+    def __str__(self) -> str:
+        return "[OPAQUE] the first line\nand a second one"
+
+
+class RaisesOpaque(Returns):
+    """Raises an Opaque error."""
+
+    name = "opaque"
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        raise Opaque()
+
+
+def test_an_exception_keeping_its_message_elsewhere_is_named_by_its_first_line() -> None:
+    """An exception whose arguments are empty but whose message is not is shown by its
+    type and the first line of its message, not as an empty ``Opaque()``."""
+    scorer = testing.make_scorer(testing.make_plugin(RaisesOpaque(None), name="p"))
+    with pytest.raises(FactorError) as caught:
+        scorer.score({"id": "c2", "segment": "smb"}, [], as_of=AS_OF)
+    assert str(caught.value) == (
+        "factor 'opaque' (plugin 'p') raised Opaque('[OPAQUE] the first line') in evaluate() "
+        "while scoring customer 'c2'"
+    )
+    assert isinstance(caught.value.__cause__, Opaque)
 
 
 # -- segments ------------------------------------------------------------------------------

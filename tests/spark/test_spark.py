@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from pyspark.errors import PySparkException, PythonException
 
 import customer_health
 from customer_health import (
@@ -18,6 +19,7 @@ from customer_health import (
     EventConflictError,
     Factor,
     FactorContext,
+    FactorError,
     FactorResult,
     InvalidCustomerError,
     InvalidEventError,
@@ -509,3 +511,130 @@ def test_plugin_factors_run_on_spark(spark: Any, factor: type[Factor]) -> None:
     assert rows["a"]["nps_value"] == pytest.approx(6.5)  # the answer outside the window is out
     assert rows["b"]["nps_value"] == pytest.approx(3.0)
     assert rows["c"]["nps"] is None
+
+
+# -- plugin factors raising on Spark -------------------------------------------------------
+
+
+class InputsRaise(Vectorised):
+    """A frame form that raises on the driver while it builds its query."""
+
+    def frame_inputs(self, events: Any, as_of: datetime) -> Any:
+        raise RuntimeError("no frames today")
+
+
+class ComputeRaises(Split):
+    """A compute() that divides by the number of answers: it raises for customer c."""
+
+    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
+        mean = inputs["total"] / inputs["answers"]
+        return FactorResult(10.0 * mean, "mean answer", value=mean)
+
+
+class EvaluateRaises(EvaluateOnly):
+    """An evaluate() that divides by the number of answers: it raises for customer c."""
+
+    def evaluate(self, events: Sequence[Event], ctx: FactorContext) -> FactorResult:
+        mean = sum(e.properties["score"] for e in events) / len(events)  # type: ignore[union-attr]
+        return FactorResult(10.0 * mean, "mean answer", value=mean)
+
+
+class LazyFails(Vectorised):
+    """A frame form whose query fails only when Spark runs it (text cast to numbers,
+    an error with ANSI SQL on)."""
+
+    def frame_inputs(self, events: Any, as_of: datetime) -> Any:
+        return events.group_by("customer_id").agg(
+            nw.len().cast(nw.Float64()).alias("answers"),
+            nw.col("kind").cast(nw.Float64()).sum().alias("total"),
+        )
+
+
+def _plugin_frames(spark: Any) -> tuple[Any, Any]:
+    people, events = _plugin_rows()
+    event_frame = spark_frame(
+        spark,
+        [
+            {**e, "properties": json.dumps(e["properties"]) if "properties" in e else None}
+            for e in events
+        ],
+        {"event_id": "string", "properties": "string"},
+    )
+    return spark_frame(spark, people), event_frame
+
+
+def _score_with(spark: Any, factor: Factor) -> None:
+    """Score the plugin rows on Spark with ``factor`` (plugin ``p``), ANSI SQL on."""
+    scorer = Scorer(
+        plugins=[testing.make_plugin(factor, expectations=TARGETS, name="p")], entry_points=False
+    )
+    customer_frame, event_frame = _plugin_frames(spark)
+    before = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SlowPathWarning)
+            scorer.score_frame(customer_frame, event_frame, as_of=AS_OF)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", before)
+
+
+@pytest.mark.parametrize(
+    ("factor", "hook", "cause"),
+    [
+        pytest.param(InputsRaise, "frame_inputs", RuntimeError, id="frame_inputs"),
+        pytest.param(LazyFails, "frame_inputs", PySparkException, id="lazy"),
+    ],
+)
+def test_a_plugin_raising_on_the_driver_is_a_factor_error(
+    spark: Any, factor: type[Factor], hook: str, cause: type[Exception]
+) -> None:
+    """What a plugin's frame form raises on the driver - or its query, when Spark runs it -
+    is a FactorError naming the factor, its plugin and the method, chained to the original."""
+    with pytest.raises(FactorError) as caught:
+        _score_with(spark, factor())
+    message = str(caught.value)
+    assert message.startswith("factor 'nps' (plugin 'p') raised "), message
+    assert message.endswith(f" in {hook}()"), message
+    assert isinstance(caught.value.__cause__, cause)
+    if factor is LazyFails:
+        assert "CAST_INVALID_INPUT" in message  # the first line of Spark's message
+
+
+@pytest.mark.parametrize(
+    ("factor", "hook"),
+    [
+        pytest.param(EvaluateRaises, "evaluate", id="evaluate"),
+        pytest.param(ComputeRaises, "compute", id="compute"),
+    ],
+)
+def test_a_plugin_raising_on_the_executors_is_a_factor_error(
+    spark: Any, factor: type[Factor], hook: str
+) -> None:
+    """What a plugin factor raises on the executors is a FactorError naming the factor,
+    its plugin, the method and the customer, chained to Spark's error, which holds the
+    original's traceback (the exception itself stays in the executor's process)."""
+    with pytest.raises(FactorError) as caught:
+        _score_with(spark, factor())
+    assert str(caught.value) == (
+        "factor 'nps' (plugin 'p') raised ZeroDivisionError('"
+        + ("float " if factor is ComputeRaises else "")
+        + f"division by zero') in {hook}() while scoring customer 'c'"
+    )
+    assert isinstance(caught.value.__cause__, PythonException)
+    assert "ZeroDivisionError" in str(caught.value.__cause__)
+
+
+def test_a_failure_no_plugin_part_repeats_is_raised_as_it_is(
+    spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When computing the scores fails but each plugin factor's part runs on its own,
+    the failure is not blamed on a plugin: it is raised as it is."""
+
+    def local_checkpoint(self: Any, eager: bool = True) -> Any:
+        raise RuntimeError("executor lost")
+
+    monkeypatch.setattr(type(spark.range(1)), "localCheckpoint", local_checkpoint)
+    with pytest.raises(RuntimeError, match="executor lost") as caught:
+        _score_with(spark, Vectorised())
+    assert not isinstance(caught.value, FactorError)

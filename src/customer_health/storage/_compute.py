@@ -5,6 +5,9 @@ Every factor with an SQL form contributes its aggregates to one grouped query ov
 factor without one gets just its customers' events of its kinds, loaded as models
 and fed to it as :meth:`~customer_health.Scorer.score_many` would. The scorer then
 does the rest exactly as on the object path.
+
+What a plugin factor raises, here or in the database running its SQL, is a
+:class:`~customer_health.FactorError` naming it (see :func:`_sql_fault`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .._engine import Plan, routes_of
+from .._engine import Plan, guard, routes_of
 from .._inputs import feed_events
 from ..models import Customer, Event, HealthScore
 from ._queries import event_from_row, id_chunks
@@ -51,7 +54,9 @@ def compute_scores(
     fed: list[Plan] = []
     in_sql: list[tuple[ActiveFactor, Mapping[str, Any]]] = []
     for active in scorer._active:
-        aggregates = active.factor.sql_inputs(sql_events(active, as_of))
+        aggregates = guard(
+            active, "sql_inputs", active.factor.sql_inputs, sql_events(active, as_of)
+        )
         if aggregates is None:
             plan = Plan(active, as_of, ids)
             fed.append(plan)
@@ -82,13 +87,19 @@ def _sql_inputs(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Each SQL factor's inputs by customer id; customers without events get the
     inputs of no events (the factor's own ``aggregate([])``)."""
-    empty = {active.name: active.factor.aggregate([], as_of) for active, _ in factors}
+    empty = {
+        active.name: guard(active, "aggregate", active.factor.aggregate, [], as_of)
+        for active, _ in factors
+    }
+    plugins = [active for active, _ in factors if not active.trusted]
     found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
     conditions = [condition(active, as_of) for active, _ in factors]
     for chunk in chunks:
         query, labels = inputs_query(factors, conditions, chunk)
         with _scanning(connection, whole_table=chunk is None):
-            rows = connection.execute(query).all()
+            # the database runs the plugins' SQL: its errors about the SQL or the data
+            # are theirs (though which one's, one query cannot tell)
+            rows = guard(plugins, "sql_inputs", _rows, connection, query, blame=_sql_fault)
         positions = [(factor, name, index) for index, (factor, name, _) in enumerate(labels, 1)]
         for row in rows:
             cid = row[0]
@@ -99,6 +110,24 @@ def _sql_inputs(
         name: {cid: mine.get(cid) or dict(empty[name]) for cid in ids}
         for name, mine in found.items()
     }
+
+
+def _rows(connection: sa.Connection, query: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
+    return connection.execute(query).all()
+
+
+def _sql_fault(exc: Exception) -> bool:
+    """Whether a database error may come from the SQL it ran or the data (an unknown
+    function, a division by zero): PEP 249's ``DataError`` and ``ProgrammingError``, a
+    statement that does not compile, and SQLite's generic SQL error (which its driver
+    reports as an ``OperationalError``). Not the errors of the database's operation (a
+    lost connection, a timeout, a lock), which are nobody's plugin's doing."""
+    if isinstance(exc, sa.exc.CompileError | sa.exc.DataError | sa.exc.ProgrammingError):
+        return not getattr(exc, "connection_invalidated", False)
+    return (
+        isinstance(exc, sa.exc.OperationalError)
+        and getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_ERROR"
+    )
 
 
 @contextmanager
@@ -117,11 +146,11 @@ def _scanning(connection: sa.Connection, *, whole_table: bool) -> Iterator[None]
     settings = {"enable_indexscan": "off", "enable_bitmapscan": "off", "work_mem": "'256MB'"}
     for name, value in settings.items():
         connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
-    try:
-        yield
-    finally:
-        for name in settings:
-            connection.exec_driver_sql(f"RESET {name}")
+    yield
+    # Not after an error: the transaction is then aborted, the settings go with it and
+    # a RESET would fail in turn, in place of the query's own error.
+    for name in settings:
+        connection.exec_driver_sql(f"RESET {name}")
 
 
 def _load_events(
