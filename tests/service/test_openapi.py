@@ -12,7 +12,13 @@ from starlette.testclient import TestClient
 from customer_health.models import Customer, HealthScore
 from customer_health.service import Settings, create_app
 from customer_health.service.api import EventsBody
-from customer_health.service.schemas import CustomerPage, CustomerUpdate, Liveness, Readiness
+from customer_health.service.schemas import (
+    CustomerPage,
+    CustomerSummary,
+    CustomerUpdate,
+    Liveness,
+    Readiness,
+)
 from customer_health.storage.models import PortfolioStats, Recorded
 
 from .conftest import Client
@@ -22,6 +28,7 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 RESPONSES: dict[str, Any] = {
     "list_customers": CustomerPage,
+    "get_customer": CustomerSummary,
     "create_customer": Customer,
     "update_customer": Customer,
     "get_customer_health": HealthScore,

@@ -145,9 +145,23 @@ def create_router(
             cursor=cursor,
         )
         return CustomerPage(
-            items=[CustomerSummary.of(i.customer, i.health) for i in page.items],
+            items=[CustomerSummary.of(i.customer, i.health, i.scoring) for i in page.items],
             next_cursor=page.next_cursor,
         )
+
+    @router.get(
+        "/customers/{customer_id}",
+        operation_id="get_customer",
+        summary="A customer with its latest score and scoring state",
+        description="The customer as listed: its latest score and status, and in `scoring` "
+        "whether it waits to be rescored and, if its scoring failed, how many times in a "
+        "row, the last error, and when it is tried again.",
+        response_model=CustomerSummary,
+        responses=_answers(200, examples.CUSTOMER_SUMMARY, 404, 422),
+    )
+    def get_customer(customer_id: CustomerId) -> CustomerSummary:
+        found = store.scored_customer(customer_id)
+        return CustomerSummary.of(found.customer, found.health, found.scoring)
 
     @router.post(
         "/customers",

@@ -42,6 +42,8 @@ def make_store(settings: Settings) -> SQLAlchemyStore:
         create_engine(url, **options),
         max_age=timedelta(hours=settings.max_age_hours),
         batch_size=settings.rescore_batch,
+        retry_delay=timedelta(seconds=settings.retry_delay),
+        retry_max_delay=timedelta(seconds=settings.retry_max_delay),
     )
 
 

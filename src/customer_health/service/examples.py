@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "CUSTOMER",
     "CUSTOMER_PAGE",
+    "CUSTOMER_SUMMARY",
     "CUSTOMER_UPDATE",
     "EVENTS",
     "HEALTH_SCORE",
@@ -109,6 +110,7 @@ CUSTOMER_PAGE: dict[str, Any] = {
             "score": 70.0,
             "status": "at_risk",
             "as_of": "2026-06-30T00:00:00Z",
+            "scoring": {"pending": False, "attempts": 0},
         },
         {
             "id": "c000043",
@@ -118,10 +120,34 @@ CUSTOMER_PAGE: dict[str, Any] = {
             "score": 81.5,
             "status": "healthy",
             "as_of": "2026-06-30T00:00:00Z",
+            "scoring": {
+                "pending": True,
+                "attempts": 0,
+                "next_attempt_at": "2026-06-30T08:14:02Z",
+            },
         },
     ],
     "next_cursor": "WzcwLjAsICJjMDAwMDQzIl0",
 }
+
+CUSTOMER_SUMMARY: dict[str, Any] = {
+    "id": "c000042",
+    "name": "Tyrell Retail",
+    "segment": "enterprise",
+    "created_at": "2024-05-25T09:07:07Z",
+    "score": 70.0,
+    "status": "at_risk",
+    "as_of": "2026-06-30T00:00:00Z",
+    "scoring": {
+        "pending": True,
+        "attempts": 3,
+        "last_error": "FactorError: factor 'nps' (plugin 'acme_nps') raised "
+        "ZeroDivisionError('division by zero') in compute() while scoring customer 'c000042'",
+        "failed_at": "2026-06-30T08:14:09Z",
+        "next_attempt_at": "2026-06-30T08:14:13Z",
+    },
+}
+"""A customer whose last three scoring attempts failed (its score is from before)."""
 
 EVENTS: dict[str, Any] = {
     "one": {
@@ -175,6 +201,7 @@ PORTFOLIO_STATS: dict[str, Any] = {
     "overall": _group(4, 2, 1, 1),
     "segments": {"enterprise": _group(2, 1, 1, 0), "smb": _group(2, 1, 0, 1)},
     "unscored": 1,
+    "failing": 1,
     "histogram": [
         {"low": float(low), "high": float(low + 10), "count": count}
         for low, count in zip(range(0, 100, 10), (0, 0, 0, 1, 0, 0, 1, 0, 1, 1), strict=True)

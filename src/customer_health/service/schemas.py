@@ -22,6 +22,7 @@ from ..models import (
     _not_bool,
     trusted,
 )
+from ..storage.models import ScoringState
 
 __all__ = [
     "CustomerPage",
@@ -114,7 +115,7 @@ class CustomerUpdate(BaseModel):
 
 
 class CustomerSummary(BaseModel):
-    """A customer with its latest score, as listed."""
+    """A customer with its latest score and its scoring state, as listed."""
 
     model_config = _FROZEN
 
@@ -125,9 +126,13 @@ class CustomerSummary(BaseModel):
     score: float | None = Field(description="The latest score; null if never scored or no data.")
     status: HealthStatus | None = Field(description="The latest status; null if never scored.")
     as_of: datetime | None = Field(description="When the latest score was for.")
+    scoring: ScoringState = Field(
+        description="Whether it waits to be rescored, and its failed attempts in a row "
+        "(with the last error, and when it is tried again)."
+    )
 
     @classmethod
-    def of(cls, customer: Customer, score: Any) -> CustomerSummary:
+    def of(cls, customer: Customer, score: Any, scoring: ScoringState) -> CustomerSummary:
         return cls(
             id=customer.id,
             name=customer.name,
@@ -136,6 +141,7 @@ class CustomerSummary(BaseModel):
             score=None if score is None else score.score,
             status=None if score is None else score.status,
             as_of=None if score is None else score.as_of,
+            scoring=scoring,
         )
 
 

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     one per request (rescoring then lags by about this much)."""
     max_age_hours: float = Field(default=24.0, gt=0)
     """A score older than this is recalculated even without new events."""
+    retry_delay: float = Field(default=1.0, gt=0)
+    """Seconds before a customer whose scoring failed is tried again; doubled after
+    each further failure in a row, up to ``retry_max_delay``."""
+    retry_max_delay: float = Field(default=3600.0, gt=0)
+    """The longest wait between two attempts to score a failing customer (seconds; at
+    least ``retry_delay``)."""
     sample_customers: int = Field(default=200, ge=0)
     """Customers of the sample portfolio loaded into an empty database on first run (0:
     none)."""

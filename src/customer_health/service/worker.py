@@ -3,7 +3,8 @@
 In the reference app it runs in a thread started by the lifespan; ``customer-health
 worker`` runs it alone (several at once on PostgreSQL). Each drain claims batches in
 transactions of their own, so stopping - or dying - between or inside batches loses
-nothing: what was not committed is pending again.
+nothing: what was not committed is pending again. A customer whose scoring fails holds
+up nothing either: the store leaves it pending with a backoff, and logs it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.rescored = 0
         """Customers rescored since the worker started."""
+        self.failed = 0
+        """Failed attempts to score a customer since the worker started (each customer
+        left pending, to be tried again after a backoff)."""
 
     def wake(self) -> None:
         """Look at the queue now (events were just recorded)."""
@@ -48,20 +52,25 @@ class Worker:
         logger.info("worker started", extra={"interval": self.interval})
         while not self._stop.is_set():
             self._wake.clear()
+            done = failed = 0
             try:
                 started = time.perf_counter()
                 # One batch at a time, so that a stop request waits for one batch at most.
-                done = self.store.rescore_pending(limit=self.store.batch_size)
-            except Exception:
+                done, failed = self.store._drain(self.store.batch_size)
+            except Exception:  # the database's (the store isolates customers' errors)
                 logger.exception("rescoring failed; retrying")
-                done = 0
-            if done:
+            if done or failed:
                 self.rescored += done
+                self.failed += failed
                 logger.info(
                     "rescored",
-                    extra={"customers": done, "seconds": round(time.perf_counter() - started, 3)},
+                    extra={
+                        "customers": done,
+                        "failed": failed,
+                        "seconds": round(time.perf_counter() - started, 3),
+                    },
                 )
-            if done >= self.store.batch_size or self._wake.wait(self.interval):
+            if done + failed >= self.store.batch_size or self._wake.wait(self.interval):
                 # More is pending, or events were just recorded: let them gather (and the
                 # requests recording them have the interpreter) before the next batch.
                 self._stop.wait(self.settle)

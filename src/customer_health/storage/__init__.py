@@ -14,6 +14,7 @@ from .models import (
     PortfolioStats,
     Recorded,
     ScoredCustomer,
+    ScoringState,
     StatusChange,
     StatusCount,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "PortfolioStats",
     "Recorded",
     "ScoredCustomer",
+    "ScoringState",
     "StatusChange",
     "StatusCount",
 ]

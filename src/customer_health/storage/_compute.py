@@ -40,11 +40,15 @@ def compute_scores(
     as_of: datetime,
     *,
     every_customer: bool,
+    failures: dict[str, Exception] | None = None,
 ) -> list[HealthScore]:
     """Score ``customers`` (all created by ``as_of``) from their stored events.
 
     ``every_customer`` says ``customers`` are all the store's customers: the queries
-    then need no ``IN`` list.
+    then need no ``IN`` list. With ``failures``, a customer whose scoring raises once
+    its inputs are computed (a factor's ``compute`` or ``evaluate``, its segment) is
+    left out and its error put there; the others are scored. Errors computing inputs,
+    which the customers share, are raised.
     """
     ids = [customer.id for customer in customers]
     if not ids:
@@ -75,7 +79,15 @@ def compute_scores(
             feed_events(_load_events(connection, fed, as_of, chunk), set(ids), as_of, *routes)
         for plan in fed:
             plan.finish()
-    return scorer._results(customers, as_of, plans)
+    if failures is None:
+        return scorer._results(customers, as_of, plans)
+    scores: list[HealthScore] = []
+    for customer in customers:  # one at a time: what one raises fails only that one
+        try:
+            scores += scorer._results([customer], as_of, plans)
+        except Exception as exc:
+            failures[customer.id] = exc
+    return scores
 
 
 def _sql_inputs(

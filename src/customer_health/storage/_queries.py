@@ -6,7 +6,7 @@ import base64
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,16 @@ from ..models import (
 )
 from ._tables import EVENT_FIELDS, customers, events, latest, micros, pending, scores
 from ._upsert import insert_for
-from .models import Bin, GroupStats, Page, PortfolioStats, ScoredCustomer, StatusChange, StatusCount
+from .models import (
+    Bin,
+    GroupStats,
+    Page,
+    PortfolioStats,
+    ScoredCustomer,
+    ScoringState,
+    StatusChange,
+    StatusCount,
+)
 
 _ID_CHUNK = 5_000
 """Customer ids per ``IN (...)`` list (SQLite allows 32,766 parameters)."""
@@ -305,15 +314,19 @@ def history(
 # -- the rescoring queue --------------------------------------------------------------
 
 
-def claim_pending(connection: sa.Connection, size: int) -> list[str]:
-    """Take up to ``size`` pending customers off the queue, oldest first.
+def claim_pending(connection: sa.Connection, size: int, now: datetime) -> dict[str, int]:
+    """Take up to ``size`` customers due at ``now`` off the queue, oldest first; return
+    each one's failed attempts so far (by id, sorted).
 
-    The rows stay locked (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so other workers
-    pass them by) and deleted only when the caller's transaction commits; if it
-    rolls back - or its process dies - they are pending again.
+    Due are those pending since ``now`` or before: a customer whose last attempt failed
+    waits out its backoff (its ``since`` is when that ends). The rows stay locked
+    (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so other workers pass them by) and deleted
+    only when the caller's transaction commits; if it rolls back - or its process dies
+    - they are pending again.
     """
     oldest = (
         sa.select(pending.c.customer_id)
+        .where(pending.c.since <= now)
         .order_by(pending.c.since, pending.c.customer_id)
         .limit(size)
         .with_for_update(skip_locked=True)
@@ -321,9 +334,55 @@ def claim_pending(connection: sa.Connection, size: int) -> list[str]:
     claimed = connection.execute(
         sa.delete(pending)
         .where(pending.c.customer_id.in_(oldest.scalar_subquery()))
-        .returning(pending.c.customer_id)
-    ).scalars()
-    return sorted(claimed)
+        .returning(pending.c.customer_id, pending.c.attempts)
+    )
+    return dict(sorted((row.customer_id, row.attempts) for row in claimed))
+
+
+def requeue_failed(connection: sa.Connection, failed: Sequence[Mapping[str, Any]]) -> None:
+    """Put customers whose scoring failed back on the queue: each of ``failed`` has the
+    ``customer_id``, its ``attempts`` (failed in a row), ``last_error``, ``failed_at``
+    and ``since`` (when its backoff ends)."""
+    if not failed:
+        return
+    statement = insert_for(connection, pending)
+    statement = statement.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("since", "attempts", "last_error", "failed_at")
+        },
+    )
+    connection.execute(statement, list(failed))
+
+
+def _scoring(row: Any, prefix: str = "") -> ScoringState:
+    """A customer's :class:`ScoringState` from its ``ch_pending`` columns (all null: not
+    pending)."""
+    values = row._mapping
+    since = values[prefix + "since"]
+    if since is None:
+        return ScoringState(pending=False, attempts=0)
+    return ScoringState(
+        pending=True,
+        attempts=values[prefix + "attempts"],
+        last_error=values[prefix + "last_error"],
+        failed_at=values[prefix + "failed_at"],
+        next_attempt_at=since,
+    )
+
+
+_SCORING = ("since", "attempts", "last_error", "failed_at")
+
+
+def scoring_state(connection: sa.Connection, customer_id: str) -> ScoringState:
+    """Where ``customer_id`` stands in the queue (not pending if it is not there)."""
+    row = connection.execute(
+        sa.select(*(pending.c[name] for name in _SCORING)).where(
+            pending.c.customer_id == customer_id
+        )
+    ).first()
+    return ScoringState(pending=False, attempts=0) if row is None else _scoring(row)
 
 
 def mark_stale(connection: sa.Connection, now: datetime, before: datetime) -> None:
@@ -378,6 +437,39 @@ def _decode(cursor: str, *, numeric: bool) -> list[Any]:
     return key
 
 
+def _summaries() -> sa.Select[Any]:
+    """Customers with their latest score (``s_`` columns) and their place in the queue
+    (``p_`` columns), for :func:`_scored`."""
+    c = customers.c
+    return (
+        sa.select(
+            *(c[name] for name in ("id", "segment", "name", "created_at", "attributes")),
+            *(scores.c[name].label(f"s_{name}") for name in _SCORE_FIELDS),
+            *(pending.c[name].label(f"p_{name}") for name in _SCORING),
+        )
+        .select_from(customers)
+        .outerjoin(latest, latest.c.customer_id == c.id)
+        .outerjoin(scores, scores.c.id == latest.c.score_id)
+        .outerjoin(pending, pending.c.customer_id == c.id)
+    )
+
+
+def _scored(row: Any) -> ScoredCustomer:
+    return ScoredCustomer(
+        customer=_customer(row),
+        health=None if row.s_as_of is None else _health(row, "s_"),
+        scoring=_scoring(row, "p_"),
+    )
+
+
+def scored_customer(connection: sa.Connection, customer_id: str) -> ScoredCustomer:
+    """``customer_id`` with its latest score and scoring state, as listings have it."""
+    row = connection.execute(_summaries().where(customers.c.id == customer_id)).first()
+    if row is None:
+        raise UnknownCustomerError(f"unknown customer {customer_id!r}")
+    return _scored(row)
+
+
 def latest_page(
     connection: sa.Connection,
     *,
@@ -402,16 +494,7 @@ def latest_page(
     else:
         key = sa.func.coalesce(c.name, "")
     descending = order.startswith("-")
-    query = (
-        sa.select(
-            *(c[name] for name in ("id", "segment", "name", "created_at", "attributes")),
-            *(scores.c[name].label(f"s_{name}") for name in _SCORE_FIELDS),
-        )
-        .select_from(customers)
-        .outerjoin(latest, latest.c.customer_id == c.id)
-        .outerjoin(scores, scores.c.id == latest.c.score_id)
-        .add_columns(key.label("sort_key"))
-    )
+    query = _summaries().add_columns(key.label("sort_key"))
     if statuses is not None:
         query = query.where(latest.c.status.in_(statuses))
     segments = _as_list(segment)
@@ -427,12 +510,7 @@ def latest_page(
         query = query.where(after < position if descending else after > position)
     ordering = (key.desc(), c.id.desc()) if descending else (key.asc(), c.id.asc())
     rows = connection.execute(query.order_by(*ordering).limit(limit + 1)).all()
-    items = tuple(
-        ScoredCustomer(
-            customer=_customer(row), health=None if row.s_as_of is None else _health(row, "s_")
-        )
-        for row in rows[:limit]
-    )
+    items = tuple(_scored(row) for row in rows[:limit])
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -482,6 +560,9 @@ def stats(connection: sa.Connection, now: datetime, changes_days: int, bins: int
         overall=_group([(status, value) for _, status, value in scored]),
         segments={name: _group(values) for name, values in sorted(by_segment.items())},
         unscored=len(rows) - len(scored),
+        failing=connection.execute(
+            sa.select(sa.func.count()).select_from(pending).where(pending.c.attempts > 0)
+        ).scalar_one(),
         histogram=histogram,
         changes_days=changes_days,
         changes=_changes(connection, now - timedelta(days=changes_days)),

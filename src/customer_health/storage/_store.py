@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
@@ -22,9 +23,10 @@ from ..scoring import HealthScores, Scorer, _check_created, default_scorer
 from . import _queries
 from ._compute import compute_scores
 from ._ingest import RaceLost, mark_pending, record_events
+from ._retry import connection_lost, describe, retry_delay
 from ._tables import customers, metadata, pending
 from ._upsert import SUPPORTED_DIALECTS
-from .models import Page, PortfolioStats, Recorded
+from .models import Page, PortfolioStats, Recorded, ScoredCustomer, ScoringState
 
 __all__ = ["DEFAULT_URL", "SQLAlchemyStore", "create_engine"]
 
@@ -33,6 +35,7 @@ DEFAULT_URL = "sqlite:///customer-health.db"
 directory."""
 
 Order = Literal["score", "-score", "name", "-name"]
+logger = logging.getLogger("customer_health.storage")
 _ATTEMPTS = 5
 """Times a batch of events is tried while other writers keep storing its ids first."""
 
@@ -90,6 +93,10 @@ class SQLAlchemyStore:
     :param batch_size: customers per transaction in :meth:`rescore_pending`.
     :param chunk_size: events staged at a time when recording a batch.
     :param clock: returns the current instant (tests pass a fixed one).
+    :param retry_delay: a customer whose scoring fails in :meth:`rescore_pending` stays
+        pending and is tried again after this long, twice as long after each further
+        failure in a row ...
+    :param retry_max_delay: ... up to this long.
 
     Create the tables with :meth:`create_all` (notebooks, tests) or the shipped
     Alembic migrations (:meth:`upgrade`).
@@ -104,6 +111,8 @@ class SQLAlchemyStore:
         batch_size: int = 500,
         chunk_size: int = 50_000,
         clock: Callable[[], datetime] | None = None,
+        retry_delay: timedelta = timedelta(seconds=1),
+        retry_max_delay: timedelta = timedelta(hours=1),
     ) -> None:
         self._owns_engine = not isinstance(engine, sa.Engine)
         self.engine: sa.Engine = (
@@ -119,10 +128,21 @@ class SQLAlchemyStore:
                 raise ConfigurationError(f"{label} must be a positive integer, not {value!r}")
         if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
             raise ConfigurationError(f"max_age must be a positive timedelta, not {max_age!r}")
+        if not isinstance(retry_delay, timedelta) or retry_delay <= timedelta(0):
+            raise ConfigurationError(
+                f"retry_delay must be a positive timedelta, not {retry_delay!r}"
+            )
+        if not isinstance(retry_max_delay, timedelta) or retry_max_delay < retry_delay:
+            raise ConfigurationError(
+                f"retry_max_delay must be a timedelta of at least retry_delay ({retry_delay}), "
+                f"not {retry_max_delay!r}"
+            )
         self.scorer: Scorer = scorer or default_scorer()
         self.max_age = max_age
         self.batch_size = batch_size
         self.chunk_size = chunk_size
+        self.retry_delay = retry_delay
+        self.retry_max_delay = retry_max_delay
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:
@@ -314,6 +334,7 @@ class SQLAlchemyStore:
         customer_ids: Iterable[str] | None,
         as_of: datetime,
         save: bool,
+        failures: dict[str, Exception] | None = None,
     ) -> HealthScores:
         if customer_ids is None:
             models = _queries.all_customers(connection)
@@ -325,7 +346,12 @@ class SQLAlchemyStore:
             models = _queries.customers_by_id(connection, list(dict.fromkeys(customer_ids)))
         alive = [m for m in models if m.created_at is None or m.created_at <= as_of]
         computed = compute_scores(
-            connection, self.scorer, alive, as_of, every_customer=customer_ids is None
+            connection,
+            self.scorer,
+            alive,
+            as_of,
+            every_customer=customer_ids is None,
+            failures=failures,
         )
         if save:
             _queries.save_scores(connection, computed, self.now())
@@ -338,10 +364,23 @@ class SQLAlchemyStore:
 
         Due are customers with events recorded (or changes) since their last score,
         customers never scored, and those whose latest score is older than
-        ``max_age``. Each batch is claimed and rescored in one transaction: several
-        workers can drain at once on PostgreSQL (``FOR UPDATE SKIP LOCKED``), and a
-        worker that dies mid-batch leaves its batch pending for the next drain.
-        ``limit`` stops after about that many customers.
+        ``max_age``, as of the drain's start (what is queued meanwhile waits for the
+        next drain, so that a drain ends however busy the queue). Each batch is claimed
+        and rescored in one transaction: several workers can drain at once on
+        PostgreSQL (``FOR UPDATE SKIP LOCKED``), and a worker that dies mid-batch leaves
+        its batch pending for the next drain. ``limit`` stops after about that many
+        customers.
+
+        A customer whose scoring raises (a plugin factor failing on its events, say)
+        fails alone: a batch is scored in a savepoint, and one that raises is split in
+        halves, again and again, down to the customers that fail on their own, while
+        the others' scores are saved. A failing customer stays pending: its failed
+        attempts in a row, the error and when are kept (see :meth:`scoring_state`) and
+        logged as a warning (logger ``customer_health.storage``), and it is tried again
+        after ``retry_delay``, twice as long after each further failure, at most
+        ``retry_max_delay``; new events do not cut that short. Errors of the database
+        itself (its connection lost) are no customer's: they are raised, and the batch
+        is pending again as it was.
 
         Workers never lose work, but may now and then repeat it: a never-scored (or
         stale) customer that one worker is scoring when another starts its drain is
@@ -349,29 +388,118 @@ class SQLAlchemyStore:
         so scored twice. Events recorded while a customer is being scored always
         queue it again, so the last events are never missed.
         """
-        self._mark_stale()
-        claimed = rescored = 0
+        return self._drain(limit).rescored
+
+    def _drain(self, limit: int | None) -> Drained:
+        """:meth:`rescore_pending`, telling how many customers were rescored and how
+        many failed (the worker goes on at once after a full batch of either)."""
+        started = self._mark_stale()
+        claimed = rescored = failed = 0
         while limit is None or claimed < limit:
             size = self.batch_size if limit is None else min(self.batch_size, limit - claimed)
             with self._writing() as connection:
-                ids = _queries.claim_pending(connection, size)
-                if not ids:
+                now = self.now()
+                # Only customers due when the drain started: those that fail (or are
+                # queued) meanwhile wait for the next drain, so that every drain ends.
+                attempts = _queries.claim_pending(connection, size, started)
+                if not attempts:
                     break
                 # Customers created after now leave the queue unscored; once they
                 # exist, they are due as never scored.
-                rescored += len(self._recalculate(connection, ids, self.now(), save=True))
-            claimed += len(ids)
-        return rescored
+                done, failures = self._rescore_batch(connection, attempts, now)
+                requeued = self._requeue(connection, failures, attempts, now)
+            for row in requeued:  # once they are on the queue again
+                _log_failure(row, failures[row["customer_id"]])
+            claimed += len(attempts)
+            rescored += done
+            failed += len(failures)
+        return Drained(rescored=rescored, failed=failed)
 
-    def _mark_stale(self) -> None:
+    def _rescore_batch(
+        self, connection: sa.Connection, attempts: Mapping[str, int], now: datetime
+    ) -> tuple[int, dict[str, Exception]]:
+        """Rescore and save the customers ``attempts`` counts the failures of, at
+        ``now``; return how many were rescored and the error of each that failed.
+
+        A part of the batch is scored in a savepoint (a failed statement aborts a
+        PostgreSQL transaction): errors once the inputs are computed are put down to
+        their customer without more ado (see :func:`compute_scores`); any other error
+        rolls the part back, and its halves are tried in turn, down to single
+        customers, whose error is then their own. Customers that failed before are a
+        part of their own, so that they cost the others nothing if they fail again.
+        The connection's errors are raised.
+        """
+        failures: dict[str, Exception] = {}
+        rescored = 0
+        retried = [customer_id for customer_id, count in attempts.items() if count]
+        fresh = [customer_id for customer_id, count in attempts.items() if not count]
+        parts = [part for part in (retried, fresh) if part]  # the fresh ones first
+        while parts:
+            part = parts.pop()
+            found: dict[str, Exception] = {}
+            try:
+                with connection.begin_nested():
+                    result = self._recalculate(connection, part, now, save=True, failures=found)
+            except Exception as exc:
+                if connection_lost(exc):
+                    raise
+                if len(part) == 1:
+                    failures[part[0]] = exc
+                else:  # the first half next, then the second
+                    parts += [part[len(part) // 2 :], part[: len(part) // 2]]
+                continue
+            for error in found.values():
+                if connection_lost(error):
+                    raise error
+            rescored += len(result)
+            failures.update(found)
+        return rescored, failures
+
+    def _requeue(
+        self,
+        connection: sa.Connection,
+        failures: Mapping[str, Exception],
+        attempts: Mapping[str, int],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Put the customers that failed back on the queue, each with one more failed
+        attempt, its error, and a ``since`` at the end of its backoff; return the rows."""
+        rows: list[dict[str, Any]] = []
+        for customer_id, error in failures.items():
+            count = attempts[customer_id] + 1
+            delay = retry_delay(count, self.retry_delay, self.retry_max_delay)
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "attempts": count,
+                    "last_error": describe(error),
+                    "failed_at": now,
+                    "since": now + delay,
+                }
+            )
+        _queries.requeue_failed(connection, rows)
+        return rows
+
+    def _mark_stale(self) -> datetime:
+        """Queue the customers never scored or with a stale score; return the instant."""
         now = self.now()
         with self._writing() as connection:
             _queries.mark_stale(connection, now, now - self.max_age)
+        return now
 
     def pending_count(self) -> int:
-        """How many customers are waiting to be rescored."""
+        """How many customers are waiting to be rescored (those whose last attempt
+        failed included, though they wait out their backoff first)."""
         with self._reading() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(pending)).scalar_one()
+
+    def scoring_state(self, customer_id: str) -> ScoringState:
+        """Where ``customer_id`` stands in the rescoring queue: pending or not, due
+        when, and its failed attempts in a row with the last one's error and time
+        (:class:`UnknownCustomerError` if the customer is not stored)."""
+        with self._reading() as connection:
+            _queries.customer(connection, customer_id)
+            return _queries.scoring_state(connection, customer_id)
 
     # -- queries -------------------------------------------------------------------
 
@@ -402,6 +530,13 @@ class SQLAlchemyStore:
                 limit=limit,
                 cursor=cursor,
             )
+
+    def scored_customer(self, customer_id: str) -> ScoredCustomer:
+        """The customer ``customer_id`` with its latest stored score and its
+        :class:`ScoringState`, as :meth:`latest` lists it (one query;
+        :class:`UnknownCustomerError` if it is not stored)."""
+        with self._reading() as connection:
+            return _queries.scored_customer(connection, customer_id)
 
     def latest_score(self, customer_id: str) -> HealthScore | None:
         """The customer's stored score with the latest ``as_of`` (``None`` if none)."""
@@ -444,6 +579,35 @@ class SQLAlchemyStore:
             raise ConfigurationError(f"bins must be an integer from 1 to 100, not {bins!r}")
         with self._reading() as connection:
             return _queries.stats(connection, self.now(), changes_days, bins)
+
+
+class Drained(NamedTuple):
+    """What a drain of the queue did (:meth:`SQLAlchemyStore.rescore_pending`)."""
+
+    rescored: int
+    """Customers scored and saved."""
+    failed: int
+    """Customers whose scoring failed, left pending with a backoff."""
+
+
+def _log_failure(row: Mapping[str, Any], error: Exception) -> None:
+    """A warning for a customer whose scoring failed (with the traceback the first
+    time it fails in a row)."""
+    retry_at = row["since"].isoformat()
+    logger.warning(
+        "scoring customer %r failed (attempt %d): %s; trying again at %s",
+        row["customer_id"],
+        row["attempts"],
+        row["last_error"],
+        retry_at,
+        exc_info=error if row["attempts"] == 1 else None,
+        extra={
+            "customer_id": row["customer_id"],
+            "attempts": row["attempts"],
+            "error": row["last_error"],
+            "retry_at": retry_at,
+        },
+    )
 
 
 def _bounds(

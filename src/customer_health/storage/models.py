@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict
 
 from ..models import Customer, HealthScore
@@ -13,6 +15,7 @@ __all__ = [
     "PortfolioStats",
     "Recorded",
     "ScoredCustomer",
+    "ScoringState",
     "StatusChange",
     "StatusCount",
 ]
@@ -32,13 +35,39 @@ class Recorded(BaseModel):
     (stored earlier, or earlier in the same batch)."""
 
 
+class ScoringState(BaseModel):
+    """Where a customer stands in the rescoring queue, and how its last attempts went.
+
+    A customer whose scoring raised (a plugin factor failing on its events, say) stays
+    pending, tried again after a backoff that doubles with each failure in a row; its
+    other fields say how often and why it failed. A success takes it off the queue.
+    """
+
+    model_config = _FROZEN
+
+    pending: bool
+    """Waiting to be rescored: new events, a change, a stale or missing score, or a
+    failed attempt to try again."""
+    attempts: int
+    """Attempts to score it that failed in a row (0: none since its last success)."""
+    last_error: str | None = None
+    """The last failed attempt's error: its type and message."""
+    failed_at: datetime | None = None
+    """When the last attempt failed."""
+    next_attempt_at: datetime | None = None
+    """When it is due: a worker takes it from then on (after a failure, when its
+    backoff ends); ``None`` when not pending."""
+
+
 class ScoredCustomer(BaseModel):
-    """A customer with its latest stored score (``None`` if never scored)."""
+    """A customer with its latest stored score (``None`` if never scored) and its place
+    in the rescoring queue."""
 
     model_config = _FROZEN
 
     customer: Customer
     health: HealthScore | None
+    scoring: ScoringState
 
 
 class Page(BaseModel):
@@ -103,6 +132,9 @@ class PortfolioStats(BaseModel):
     segments: dict[str, GroupStats]
     unscored: int
     """Customers without any stored score."""
+    failing: int
+    """Customers whose last scoring attempt failed: pending again, after a backoff (see
+    :class:`ScoringState`)."""
     histogram: tuple[Bin, ...]
     changes_days: int
     changes: tuple[StatusChange, ...]
