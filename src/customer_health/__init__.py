@@ -53,6 +53,9 @@ from .exceptions import (
 from .factors import Accumulator, Factor, FactorContext, FactorResult
 from .models import (
     BUILTIN_KINDS,
+    MAX_ID_LENGTH,
+    MAX_JSON_LENGTH,
+    MAX_TEXT_LENGTH,
     MODEL_VERSION,
     ApiCallEvent,
     Customer,
@@ -73,6 +76,9 @@ from .segments import SegmentExpectations
 
 __all__ = [
     "BUILTIN_KINDS",
+    "MAX_ID_LENGTH",
+    "MAX_JSON_LENGTH",
+    "MAX_TEXT_LENGTH",
     "MODEL_VERSION",
     "SQL_DIALECTS",
     "Accumulator",

@@ -1,7 +1,8 @@
 """Turning what callers pass (models, dicts, dates) into validated models.
 
 Errors name the offending item (its position, and its ``event_id`` or ``id`` when it
-has one) and the field, so a caller can find it in their own data.
+has one) and the field, so a caller can find it in their own data; values are shown
+cut at 80 characters (an id over the length limit may be a million).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def validate_customer(customer: Customer | Mapping[str, Any], index: int | None 
         return Customer.model_validate(customer)
     except ValidationError as exc:
         if "id" in customer:
-            label += f" (id {customer['id']!r})"
+            label += f" (id {customer['id']!r:.80})"
         raise InvalidCustomerError(_describe_errors(exc, lambda loc: label, 0)) from None
 
 
@@ -130,9 +131,9 @@ def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, .
     def label(loc: tuple[Any, ...]) -> str:
         position = loc[0]
         event = raw[position]
-        about = [repr(event["kind"])] if isinstance(event.get("kind"), str) else []
+        about = [f"{event['kind']!r:.80}"] if isinstance(event.get("kind"), str) else []
         if event.get("event_id") is not None:
-            about.append(f"event_id {event['event_id']!r}")
+            about.append(f"event_id {event['event_id']!r:.80}")
         return f"event #{positions[position]}" + (f" ({', '.join(about)})" if about else "")
 
     return label

@@ -6,10 +6,19 @@ JSON schema (``Customer.model_json_schema()``, ``event_json_schema()``).
 Time: every instant is UTC. A timezone-aware datetime is converted to UTC; a naive
 datetime is read as UTC. Instants keep microsecond resolution (finer parts are
 truncated when parsed from text).
+
+Lengths: ids (a customer's, an event's ``customer_id``, ``event_id`` and ``user_id``),
+segments and event kinds have 1 to :data:`MAX_ID_LENGTH` characters and no control
+characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F); a customer's ``name``
+and a feature have at most :data:`MAX_TEXT_LENGTH` characters and no NUL; a customer's
+``attributes`` and an event's ``properties`` have at most :data:`MAX_JSON_LENGTH`
+characters as canonical JSON (sorted keys, compact, not ASCII-escaped). Every store
+and the service hold the same limits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
@@ -21,16 +30,31 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Tag,
     TypeAdapter,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import (
+    CoreSchema,
+    PydanticCustomError,
+    PydanticSerializationError,
+    core_schema,
+    to_json,
+)
+
+from ._json import canonical_json
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 __all__ = [
     "BUILTIN_KINDS",
+    "MAX_ID_LENGTH",
+    "MAX_JSON_LENGTH",
+    "MAX_TEXT_LENGTH",
     "MODEL_VERSION",
     "ApiCallEvent",
     "CustomEvent",
@@ -68,10 +92,97 @@ def to_utc(value: datetime | date) -> datetime:
     return value.astimezone(UTC)
 
 
-def _id_str(value: Any) -> Any:
-    # Integer ids are read as their decimal string; bools are not integers here.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+MAX_ID_LENGTH = 255
+"""The most characters of an id (``Customer.id``, an event's ``customer_id``,
+``event_id`` and ``user_id``), a segment or an event kind (at least 1 each)."""
+
+MAX_TEXT_LENGTH = 1000
+"""The most characters of a customer's ``name`` and of a ``feature``."""
+
+MAX_JSON_LENGTH = 65_536
+"""The most characters of a customer's ``attributes`` or an event's ``properties``
+written as canonical JSON (sorted keys, compact, non-ASCII characters as they are)."""
+
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_NO_NUL = r"^[^\x00]*$"
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A string of ``min_length`` to ``max_length`` characters matching ``pattern``.
+
+    Checked by pydantic-core alone (no Python call per value: events are validated by
+    the million): the type, then the length, then the characters, each with its own
+    message. With ``integers``, an integer is read as its decimal string.
+    """
+
+    min_length: int
+    max_length: int
+    pattern: str
+    error: str
+    message: str
+    integers: bool = False
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        sized = core_schema.str_schema(min_length=self.min_length, max_length=self.max_length)
+        steps: list[CoreSchema] = [sized]
+        if self.integers:
+            # A union, not a before-validator: a string (the usual id) calls no Python;
+            # bools are not integers here (a strict int refuses them).
+            number = core_schema.no_info_after_validator_function(
+                str, core_schema.int_schema(strict=True)
+            )
+            text = core_schema.union_schema(
+                [core_schema.str_schema(), number], custom_error_type="string_type"
+            )
+            steps.insert(0, text)
+        checked = core_schema.str_schema(pattern=self.pattern)
+        steps.append(
+            core_schema.custom_error_schema(
+                checked, custom_error_type=self.error, custom_error_message=self.message
+            )
+        )
+        return core_schema.chain_schema(steps)
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # What a client must send (a string; integers are a leniency, not documented).
+        described: JsonSchemaValue = {"type": "string", "maxLength": self.max_length}
+        if self.min_length:
+            described["minLength"] = self.min_length
+        described["pattern"] = self.pattern
+        return described
+
+
+_SURELY_WITHIN = MAX_JSON_LENGTH // 2
+"""A bound under which pydantic-core's JSON of a mapping (UTF-8 bytes) proves its
+canonical JSON within the limit: the canonical text has no more characters than those
+bytes, but for exponents (``1e-07`` for ``1e-7``), at most 5/4 of them."""
+
+
+def _within_json_limit(value: dict[str, Any]) -> dict[str, Any]:
+    if not value:
+        return value
+    try:  # the fast check: pydantic-core's JSON costs a fraction of the canonical one
+        if len(to_json(value)) <= _SURELY_WITHIN:
+            return value
+    except PydanticSerializationError:
+        pass
+    try:
+        length = len(canonical_json(value))
+    except (TypeError, ValueError, RecursionError):
+        # Not JSON (a datetime, a set, a cycle): no store could write it, and there is
+        # no canonical text to measure; the library keeps it for plugin factors.
+        return value
+    if length > MAX_JSON_LENGTH:
+        raise PydanticCustomError(
+            "json_too_long",
+            "Mapping should have at most {max_length} characters as canonical JSON, not {length}",
+            {"max_length": MAX_JSON_LENGTH, "length": length},
+        )
     return value
 
 
@@ -91,8 +202,41 @@ def _in_utc(value: datetime) -> datetime:
 UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(_in_utc)]
 """A datetime read as UTC (naive) or converted to UTC (aware)."""
 
-Identifier: TypeAlias = Annotated[str, BeforeValidator(_id_str), Field(min_length=1)]
-"""A case-sensitive, untrimmed, non-empty string id; an integer is read as its decimal string."""
+_CONTROL_MESSAGE = "String should not contain control characters (U+0000-U+001F, U+007F-U+009F)"
+_NUL_MESSAGE = "String should not contain the NUL character (U+0000)"
+
+Identifier: TypeAlias = Annotated[
+    str,
+    _Text(1, MAX_ID_LENGTH, _NO_CONTROL, "string_control_character", _CONTROL_MESSAGE, True),
+]
+"""A case-sensitive, untrimmed string id of 1 to :data:`MAX_ID_LENGTH` characters and no
+control characters; an integer is read as its decimal string."""
+
+Label: TypeAlias = Annotated[
+    str, _Text(1, MAX_ID_LENGTH, _NO_CONTROL, "string_control_character", _CONTROL_MESSAGE)
+]
+"""A segment or an event kind: like an :data:`Identifier`, but only a string."""
+
+Text: TypeAlias = Annotated[
+    str, _Text(0, MAX_TEXT_LENGTH, _NO_NUL, "string_nul_character", _NUL_MESSAGE)
+]
+"""A customer's name: at most :data:`MAX_TEXT_LENGTH` characters, no NUL."""
+
+NonEmptyText: TypeAlias = Annotated[
+    str, _Text(1, MAX_TEXT_LENGTH, _NO_NUL, "string_nul_character", _NUL_MESSAGE)
+]
+"""A feature's name: 1 to :data:`MAX_TEXT_LENGTH` characters, no NUL."""
+
+JsonObject: TypeAlias = Annotated[
+    dict[str, Any],
+    AfterValidator(_within_json_limit),
+    Field(
+        description=f"Free-form; at most {MAX_JSON_LENGTH:,} characters as canonical JSON "
+        "(sorted keys, no spaces, non-ASCII characters as they are)."
+    ),
+]
+"""Free-form ``attributes`` or ``properties``: at most :data:`MAX_JSON_LENGTH` characters
+as canonical JSON (a mapping that is not JSON is not measured)."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
 
@@ -106,10 +250,10 @@ class Customer(BaseModel):
     model_config = _FROZEN
 
     id: Identifier
-    segment: Annotated[str, Field(min_length=1)]
-    name: str | None = None
+    segment: Label
+    name: Text | None = None
     created_at: UtcDatetime | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
 
 
 class _EventBase(BaseModel):
@@ -143,7 +287,7 @@ class FeatureUsedEvent(_EventBase):
     """Use of a named product feature."""
 
     kind: Literal["feature_used"] = "feature_used"
-    feature: Annotated[str, Field(min_length=1)]
+    feature: NonEmptyText
 
 
 class PaymentEvent(_EventBase):
@@ -182,8 +326,8 @@ BUILTIN_KINDS: frozenset[str] = frozenset(
 class CustomEvent(_EventBase):
     """An event of a kind the built-in factors do not know; plugins may score it."""
 
-    kind: Annotated[str, Field(min_length=1)]
-    properties: dict[str, Any] = Field(default_factory=dict)
+    kind: Label
+    properties: JsonObject = Field(default_factory=dict)
 
     @field_validator("kind")
     @classmethod

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -136,3 +137,31 @@ def test_the_worker_command_drains_and_stops_on_sigterm(backend: Backend, tmp_pa
             child.communicate()
     assert child.returncode == 0, log
     assert '"message": "worker stopped"' in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite-file"], indirect=True)
+def test_ids_with_slashes_round_trip_through_a_real_server(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Under uvicorn, ids with `/`, `%`, spaces or non-ASCII letters work percent-encoded."""
+    metadata.drop_all(backend.engine())
+    ids = ["a/b", "a%b", "a%2Fb", "x/health", "trail/", "a b", "\u00fcn\u00ef/c\u00f8de", ".."]
+    event = {"kind": "api_call", "quantity": 7, "occurred_at": datetime.now(UTC).isoformat()}
+    with serving(environment_of(backend), tmp_path) as server:
+        for cid in ids:
+            path = "/api/customers/" + (quote(cid, safe="") if cid != ".." else "%2E%2E")
+            created = server.post("/api/customers", json={"id": cid, "segment": "smb"})
+            assert created.status_code == 201, created.text
+            updated = server.put(path, json={"segment": "startup", "name": cid})
+            assert updated.status_code == 200, updated.text
+            assert updated.json()["id"] == cid
+            assert server.post(f"{path}/events", json=event).status_code == 202
+            health = server.get(f"{path}/health", params={"as_of": event["occurred_at"]})
+            assert health.json()["customer_id"] == cid, health.text
+            assert health.json()["factors"][0]["value"] == 7
+            wait_for(lambda path=path: server.get(f"{path}/history").json() != [])
+            assert server.get(f"{path}/health").json()["customer_id"] == cid
+        nul = server.get("/api/customers/a%00b/health")
+        assert nul.status_code == 422
+        assert nul.json()["errors"][0]["loc"] == ["path", "customer_id"]

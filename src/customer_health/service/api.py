@@ -30,11 +30,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from pydantic import Discriminator, SecretStr, Tag
 
-from ..models import Customer, HealthScore, HealthStatus, UtcDatetime
+from ..models import Customer, HealthScore, HealthStatus, Identifier, Label, UtcDatetime
 from ..storage.models import PortfolioStats, Recorded
 from ..storage.sqlalchemy import SQLAlchemyStore
 from . import examples
 from ._reader import DocumentReader
+from ._routing import EncodedSlashRoute
 from .problems import problem_responses
 from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn, to_event
 
@@ -53,7 +54,10 @@ def _body_examples(**named: tuple[str, Any]) -> dict[str, Any]:
     return {name: {"summary": summary, "value": value} for name, (summary, value) in named.items()}
 
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=255, description="The customer's id.")]
+CustomerId = Annotated[
+    Identifier,
+    Path(description="The customer's id; percent-encode a `/` or `%` in it (`a%2Fb`)."),
+]
 # Module-level (not in create_router) so that FastAPI can resolve the annotations.
 ApiKey = Annotated[
     str | None,
@@ -108,6 +112,7 @@ def create_router(
             raise HTTPException(401, detail, headers={"WWW-Authenticate": API_KEY_HEADER})
 
     router = APIRouter(
+        route_class=EncodedSlashRoute,  # ids with a "/", sent as %2F, reach their routes
         dependencies=[Depends(authenticate)] if keys else [],
         responses=problem_responses(401) if keys else {},
     )
@@ -123,7 +128,7 @@ def create_router(
         status: Annotated[
             list[HealthStatus] | None, Query(description="Only these statuses.")
         ] = None,
-        segment: Annotated[list[str] | None, Query(description="Only these segments.")] = None,
+        segment: Annotated[list[Label] | None, Query(description="Only these segments.")] = None,
         search: Annotated[
             str | None, Query(max_length=200, description="A part of the name, any case.")
         ] = None,

@@ -14,9 +14,13 @@ from ..models import (
     Event,
     FeatureUsedEvent,
     HealthStatus,
+    Identifier,
+    JsonObject,
+    Label,
     LoginEvent,
     PaymentEvent,
     SupportTicketEvent,
+    Text,
     UtcDatetime,
     _event_tag,
     _not_bool,
@@ -45,28 +49,28 @@ MAX_QUANTITY = 2**31 - 1
 
 
 class ApiCallEventIn(ApiCallEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
     quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_QUANTITY)] = 1
 
 
 class LoginEventIn(LoginEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
 
 
 class FeatureUsedEventIn(FeatureUsedEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
 
 
 class PaymentEventIn(PaymentEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
 
 
 class SupportTicketEventIn(SupportTicketEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
 
 
 class CustomEventIn(CustomEvent):
-    customer_id: str | None = _NO_CUSTOMER  # type: ignore[assignment]
+    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
 
 
 _EVENT_OF: dict[type[BaseModel], type[BaseModel]] = {
@@ -108,10 +112,10 @@ class CustomerUpdate(BaseModel):
 
     model_config = _FROZEN
 
-    segment: str = Field(min_length=1)
-    name: str | None = None
+    segment: Label
+    name: Text | None = None
     created_at: UtcDatetime | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(default_factory=dict)
 
 
 class CustomerSummary(BaseModel):

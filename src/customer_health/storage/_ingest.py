@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from .._engine import collector_paused
 from .._format import plural, some
+from .._json import canonical_json
 from ..exceptions import EventConflictError, UnknownCustomerError
 from ..models import (
     ApiCallEvent,
@@ -44,7 +45,7 @@ from ..models import (
     SupportTicketEvent,
 )
 from ._queries import id_chunks
-from ._tables import EVENT_FIELDS, canonical_json, customers, events, pending
+from ._tables import EVENT_FIELDS, customers, events, pending
 from ._upsert import insert_for
 
 __all__ = ["RaceLost", "record_events"]

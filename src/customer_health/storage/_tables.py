@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from .._json import canonical_json
 from ..models import to_utc
 
 __all__ = [
@@ -70,11 +71,6 @@ class Instant(TypeDecorator[datetime]):
 
     def process_result_value(self, value: int | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else instant(value)
-
-
-def canonical_json(value: Any) -> str:
-    """``value`` as compact JSON with sorted keys: equal contents, equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class CanonicalJSON(TypeDecorator[Any]):
