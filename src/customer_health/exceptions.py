@@ -11,8 +11,10 @@ this library::
     ├── InvalidInputError (ValueError)         input that fails validation
     │   ├── InvalidEventError                  an event; names the event and the field
     │   │   └── EventConflictError             one event_id, two different contents
-    │   └── InvalidCustomerError               a customer; names it and the field
-    │       └── CustomerExistsError            adding a customer whose id is stored
+    │   ├── InvalidCustomerError               a customer; names it and the field
+    │   │   └── CustomerExistsError            adding a customer whose id is stored
+    │   └── IdempotencyKeyReusedError          one Idempotency-Key, two different requests
+    ├── IdempotencyKeyInUseError (RuntimeError) the key's first request is still running
     ├── UnknownCustomerError (LookupError)     a customer not being scored or not stored
     ├── CustomerNotCreatedError (ValueError)   scoring before the customer existed
     ├── PluginError                            a plugin misbehaved
@@ -37,6 +39,8 @@ __all__ = [
     "DuplicateNameError",
     "EventConflictError",
     "FactorError",
+    "IdempotencyKeyInUseError",
+    "IdempotencyKeyReusedError",
     "InvalidCustomerError",
     "InvalidEventError",
     "InvalidInputError",
@@ -84,6 +88,16 @@ class InvalidCustomerError(InvalidInputError):
 
 class CustomerExistsError(InvalidCustomerError):
     """Adding a customer whose id a store already holds."""
+
+
+class IdempotencyKeyReusedError(InvalidInputError):
+    """A write's idempotency key was first used with another request (method, path or
+    body): the earlier answer cannot stand for this one."""
+
+
+class IdempotencyKeyInUseError(CustomerHealthError, RuntimeError):
+    """A write's idempotency key belongs to a request that is still running: try again
+    once it has finished (then its answer is replayed)."""
 
 
 class UnknownCustomerError(CustomerHealthError, LookupError):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from customer_health import ConfigurationError, Scorer
-from customer_health.service import Settings, make_store
+from customer_health.service import Settings, create_app, make_store
+from customer_health.storage.sqlalchemy import SQLAlchemyStore
 
 from ..backends import NOW
 from ..storage.failing_worker import Fussy, Plugin
@@ -72,11 +75,12 @@ def test_the_worker_keeps_going_past_a_failing_customer(make_client: Client) -> 
 
 
 def test_the_worker_tries_again_after_a_database_error(
-    make_client: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_store: Callable[..., SQLAlchemyStore],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A drain failing on the database is logged with its traceback, and tried again."""
-    client = make_client(worker=True, worker_interval=0.05)
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = make_store()
     drain = store._drain
     calls: list[int | None] = []
 
@@ -86,9 +90,14 @@ def test_the_worker_tries_again_after_a_database_error(
             raise sa.exc.OperationalError("SELECT", {}, ConnectionResetError("lost"))
         return drain(limit)
 
-    with caplog.at_level(logging.ERROR, logger="customer_health.worker"):
-        monkeypatch.setattr(store, "_drain", flaky)
-        store.add_customer({"id": "acme", "segment": "smb"})
+    # Patched before the worker starts: no drain of the real method can be under way.
+    monkeypatch.setattr(store, "_drain", flaky)
+    store.add_customer({"id": "acme", "segment": "smb"})
+    settings = Settings(worker=True, worker_interval=0.05, sample_customers=0, create_tables=False)
+    with (
+        caplog.at_level(logging.ERROR, logger="customer_health.worker"),
+        TestClient(create_app(settings, store=store)),
+    ):
         deadline = time.monotonic() + 10
         while store.latest_score("acme") is None and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -43,15 +43,34 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="run the reference service (SQLite in the working directory by default)",
         description="Run the reference FastAPI service with uvicorn. Settings come from "
         "CUSTOMER_HEALTH_* environment variables; these options override them. On first "
-        "run the tables are created and a sample portfolio is loaded.",
+        "run the tables are created, and the default demo database (not one named by "
+        "--database-url or CUSTOMER_HEALTH_DATABASE_URL) gets a sample portfolio. "
+        "Without API keys (CUSTOMER_HEALTH_API_KEYS) it serves only on a loopback "
+        "address unless --allow-open is given.",
         examples="""
 customer-health serve
 customer-health serve --port 8000 --database-url postgresql+psycopg://localhost/db
+CUSTOMER_HEALTH_API_KEYS=k1,k2 customer-health serve --host 0.0.0.0
+customer-health serve --database-url sqlite:///demo.db --sample 500
 """,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     _service_options(serve)
+    serve.add_argument(
+        "--allow-open",
+        action="store_true",
+        default=None,
+        help="serve without API keys on a non-loopback address: anyone who reaches it "
+        "may read and write (CUSTOMER_HEALTH_ALLOW_OPEN=true)",
+    )
+    serve.add_argument(
+        "--sample",
+        type=_customers,
+        metavar="N",
+        help="load a sample portfolio of N invented customers into an empty database "
+        "(default: 200 into the default demo database only; 0: none)",
+    )
     serve.add_argument(
         "--no-worker",
         action="store_true",
@@ -60,8 +79,23 @@ customer-health serve --port 8000 --database-url postgresql+psycopg://localhost/
     serve.set_defaults(handler=_serve)
 
 
+def _customers(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    settings = _settings(args, **({"worker": False} if args.no_worker else {}))
+    given: dict[str, Any] = {}
+    if args.no_worker:
+        given["worker"] = False
+    if args.allow_open:
+        given["allow_open"] = True
+    if args.sample is not None:
+        given["sample_customers"] = args.sample
+    settings = _settings(args, **given)
+    settings.check_exposure(args.host)
     import uvicorn
 
     from ..service import create_app

@@ -10,8 +10,11 @@ reads the stored JSON for many requests at once and returns it as is.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -19,6 +22,7 @@ from fastapi import (
     APIRouter,
     Body,
     Depends,
+    Header,
     HTTPException,
     Path,
     Query,
@@ -28,20 +32,55 @@ from fastapi import (
 )
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
-from pydantic import Discriminator, SecretStr, Tag
+from pydantic import AfterValidator, BaseModel, Discriminator, SecretStr, Tag
 
 from ..models import Customer, HealthScore, HealthStatus, Identifier, Label, UtcDatetime
-from ..storage.models import PortfolioStats, Recorded
+from ..storage.models import IdempotentWrite, PortfolioStats, Recorded
 from ..storage.sqlalchemy import SQLAlchemyStore
 from . import examples
+from ._limits import begin_write
 from ._reader import DocumentReader
 from ._routing import EncodedSlashRoute
-from .problems import problem_responses
+from .problems import allowed_methods, problem_responses
 from .schemas import CustomerPage, CustomerSummary, CustomerUpdate, EventIn, to_event
 
-__all__ = ["API_KEY_HEADER", "create_router"]
+__all__ = ["API_KEY_HEADER", "IDEMPOTENCY_KEY_HEADER", "REPLAYED_HEADER", "create_router"]
 
 API_KEY_HEADER = "X-API-Key"
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+"""A client's key for a write (IETF httpapi draft): the same key and request again get
+the first answer, without writing twice."""
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""Set to ``true`` on an answer replayed for an idempotency key."""
+_VISIBLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    """The key of an ``Idempotency-Key`` header: a structured-field string (quoted,
+    as the draft writes it) or a bare token; 1 to 255 visible ASCII characters."""
+    if value is None:
+        return None
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not _VISIBLE_ASCII.fullmatch(value):
+        raise ValueError("must be 1 to 255 visible ASCII characters (optionally quoted)")
+    return value
+
+
+def _owner(api_key: str | None) -> str:
+    """Whose idempotency keys these are: a hash of the API key (never the key)."""
+    if api_key is None:
+        return "anonymous"
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _fingerprint(request: Request, body: bytes) -> str:
+    """A hash of what a write asks: method, raw path and body."""
+    digest = hashlib.sha256(request.method.encode())
+    digest.update(b"\0" + (request.scope.get("raw_path") or request.url.path.encode()))
+    digest.update(b"\0" + body)
+    return digest.hexdigest()
 
 
 def _answers(status: int, example: Any, *problems: int) -> dict[int | str, dict[str, Any]]:
@@ -71,6 +110,18 @@ EventsBody = Annotated[
         openapi_examples=examples.EVENTS,
     ),
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    AfterValidator(_idempotency_key),
+    Header(
+        alias=IDEMPOTENCY_KEY_HEADER,
+        description="Makes the write safe to retry: the same key with the same request "
+        "gets the first answer again (header `Idempotent-Replayed: true`) and writes "
+        "nothing; with another request it is 422; while the first still runs, 409. "
+        "Keys are kept per API key and route for `idempotency_hours`.",
+        examples=["3f0c9a4e-6b1d-4c56-9a8e-2f1b7c0d5e21"],
+    ),
+]
 CustomerBody = Annotated[
     Customer,
     Body(openapi_examples=_body_examples(customer=("A customer", examples.CUSTOMER))),
@@ -86,6 +137,7 @@ def create_router(
     *,
     api_keys: Sequence[str | SecretStr] = (),
     max_batch: int = 1000,
+    idempotency_ttl: timedelta = timedelta(hours=24),
     on_recorded: Callable[[], None] | None = None,
 ) -> APIRouter:
     """The API's routes over ``store``.
@@ -93,6 +145,7 @@ def create_router(
     :param api_keys: keys accepted in the ``X-API-Key`` header; none means every
         request is let through (the host may add its own dependencies instead).
     :param max_batch: the most events one request may record (more: 413).
+    :param idempotency_ttl: how long a write's ``Idempotency-Key`` is remembered.
     :param on_recorded: called after events are recorded (the reference app wakes its
         rescoring worker with it).
     """
@@ -116,6 +169,46 @@ def create_router(
         dependencies=[Depends(authenticate)] if keys else [],
         responses=problem_responses(401) if keys else {},
     )
+
+    async def write(
+        request: Request,
+        key: str | None,
+        status: int,
+        run: Callable[..., BaseModel],
+    ) -> Response:
+        """Run the write ``run`` (in the thread pool) and answer its result as JSON.
+
+        From here on the request's time limit is lifted (:func:`begin_write`): a write
+        that has begun finishes and is answered. Under an idempotency ``key`` the key
+        is claimed first and completed in the write's transaction; a key answered
+        before gets that answer again (``Idempotent-Replayed: true``).
+        """
+        await begin_write(request)
+        idempotent = None
+        if key is not None:
+            idempotent = IdempotentWrite(
+                owner=_owner(request.headers.get(API_KEY_HEADER) if keys else None),
+                route=f"{request.method} {request.scope['route'].path}"[:255],
+                key=key,
+                fingerprint=_fingerprint(request, await request.body()),
+                status=status,
+                ttl=idempotency_ttl,
+            )
+            replay = await run_in_threadpool(store.claim_idempotency_key, idempotent)
+            if replay is not None:
+                return Response(
+                    replay.body,
+                    status_code=replay.status,
+                    media_type="application/json",
+                    headers={REPLAYED_HEADER: "true"},
+                )
+        try:
+            result = await run_in_threadpool(run, idempotency=idempotent)
+        except Exception:
+            if idempotent is not None:  # nothing was written: the key may be used again
+                await run_in_threadpool(store.release_idempotency_key, idempotent)
+            raise
+        return Response(result.model_dump_json(), status_code=status, media_type="application/json")
 
     @router.get(
         "/customers",
@@ -174,20 +267,28 @@ def create_router(
         summary="Add a customer",
         status_code=201,
         response_model=Customer,
-        responses=_answers(201, examples.CUSTOMER, 400, 409, 422),
+        responses=_answers(201, examples.CUSTOMER, 400, 409, 413, 422),
     )
-    def create_customer(customer: CustomerBody) -> Customer:
-        return store.add_customer(customer)
+    async def create_customer(
+        request: Request, customer: CustomerBody, key: IdempotencyKey = None
+    ) -> Response:
+        return await write(request, key, 201, partial(store.add_customer, customer))
 
     @router.put(
         "/customers/{customer_id}",
         operation_id="update_customer",
         summary="Replace a customer's fields",
         response_model=Customer,
-        responses=_answers(200, examples.CUSTOMER, 400, 404, 422),
+        responses=_answers(200, examples.CUSTOMER, 400, 404, 409, 413, 422),
     )
-    def update_customer(customer_id: CustomerId, update: CustomerUpdateBody) -> Customer:
-        return store.update_customer(Customer(id=customer_id, **update.model_dump()))
+    async def update_customer(
+        request: Request,
+        customer_id: CustomerId,
+        update: CustomerUpdateBody,
+        key: IdempotencyKey = None,
+    ) -> Response:
+        customer = Customer(id=customer_id, **update.model_dump())
+        return await write(request, key, 200, partial(store.update_customer, customer))
 
     @router.get(
         "/customers/{customer_id}/health",
@@ -233,14 +334,15 @@ def create_router(
         response_model=Recorded,
         responses=_answers(202, examples.RECORDED, 400, 404, 409, 413, 422),
     )
-    def record_events(
+    async def record_events(
         request: Request,
         customer_id: CustomerId,
         events: EventsBody,
-    ) -> Recorded:
+        key: IdempotencyKey = None,
+    ) -> Response:
         batch = events if isinstance(events, list) else [events]
-        if not batch:
-            store.get_customer(customer_id)  # 404 for an unknown customer all the same
+        if not batch:  # 404 for an unknown customer all the same
+            await run_in_threadpool(store.get_customer, customer_id)
         if len(batch) > max_batch:
             raise HTTPException(413, f"{len(batch)} events in one request; at most {max_batch}")
         for index, event in enumerate(batch):
@@ -249,10 +351,11 @@ def create_router(
                     422,
                     f"event #{index} is for customer {event.customer_id!r}, not {customer_id!r}",
                 )
-        recorded = store.record_many([to_event(event, customer_id) for event in batch])
-        if on_recorded is not None and recorded.recorded:
+        models = [to_event(event, customer_id) for event in batch]
+        response = await write(request, key, 202, partial(store.record_many, models))
+        if on_recorded is not None and response.status_code == 202:
             on_recorded()
-        return recorded
+        return response
 
     @router.get(
         "/dashboard/stats",
@@ -263,5 +366,15 @@ def create_router(
     )
     def dashboard_stats() -> PortfolioStats:
         return store.stats(changes_days=7)
+
+    if keys:
+        # Last, so that it matches only what no route does: a request to an unknown
+        # path or with a method no route takes is authenticated (the router's
+        # dependency) before it is answered 404 or 405, which would reveal the routes.
+        @router.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
+        async def unmatched(request: Request, path: str) -> None:
+            if allowed_methods(request.app, request.url.path):
+                raise HTTPException(405)  # the app's handler lists them in Allow
+            raise HTTPException(404)
 
     return router

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__, sample
 from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
 from . import examples
+from ._limits import DEADLINE_KEY, BodyLimit
 from .api import create_router
 from .logs import request_id
 from .problems import install_handlers, problem_response, problem_responses
@@ -81,6 +82,7 @@ class RequestContext:
         try:
             # anyio.fail_after(self.timeout), without its layers (it costs per request).
             limit = anyio.CancelScope(deadline=anyio.current_time() + self.timeout)
+            scope[DEADLINE_KEY] = limit  # a write lifts it when it begins (begin_write)
             with limit:
                 await self.app(scope, receive, send_with_id)
             if limit.cancelled_caught:
@@ -110,6 +112,10 @@ class RequestContext:
 def _load_sample(store: SQLAlchemyStore, customers: int) -> None:
     if customers <= 0 or store.count_customers():
         return
+    logger.warning(
+        "loading a sample portfolio of invented customers into the empty database",
+        extra={"customers": customers, "database": repr(store)},
+    )
     data = sample.generate(customers, as_of=store.now())
     store.add_customers(data.customers)
     store.record_many(data.events)
@@ -125,10 +131,15 @@ def create_app(
     :param store: a store to serve (default: one on ``settings.database_url``).
 
     At startup the tables are migrated (``create_tables``), a sample portfolio is
-    loaded into an empty database (``sample_customers``) and a rescoring worker starts
-    (``worker``); at shutdown the worker finishes its batch and the engine closes.
+    loaded into an empty database (``sample_customers``: by default only into the
+    local demo database, never into one you named or a ``store`` you passed) and a
+    rescoring worker starts (``worker``); at shutdown the worker finishes its batch and
+    the engine closes. Without ``api_keys`` a warning says that every request is
+    anonymous.
     """
     settings = settings or Settings()
+    own_database = store is None or settings.sample_customers is not None
+    sample = settings.sample_size() if own_database else 0
     store = store or make_store(settings)
     worker = (
         Worker(store, interval=settings.worker_interval, settle=settings.worker_settle)
@@ -140,7 +151,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.create_tables:
             await anyio.to_thread.run_sync(store.upgrade)
-        await anyio.to_thread.run_sync(_load_sample, store, settings.sample_customers)
+        if not settings.api_keys:
+            logger.warning(
+                "no API keys are set: every request is anonymous, writes included; "
+                "set CUSTOMER_HEALTH_API_KEYS to require an X-API-Key header"
+            )
+        await anyio.to_thread.run_sync(_load_sample, store, sample)
         if worker is not None:
             worker.start()
         try:
@@ -164,6 +180,7 @@ def create_app(
             store,
             api_keys=settings.api_keys,
             max_batch=settings.max_batch,
+            idempotency_ttl=timedelta(hours=settings.idempotency_hours),
             on_recorded=None if worker is None else worker.wake,
         ),
         prefix="/api",
@@ -198,5 +215,7 @@ def create_app(
             raise HTTPException(503, "the database does not answer") from None
         return Readiness(database=store.engine.dialect.name)
 
+    # Outermost last: the time limit and request id wrap the body limit's 413 too.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext, timeout=settings.request_timeout)
     return app

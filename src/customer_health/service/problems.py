@@ -25,6 +25,7 @@ from ..exceptions import (
     CustomerExistsError,
     CustomerNotCreatedError,
     EventConflictError,
+    IdempotencyKeyInUseError,
     InvalidInputError,
     UnknownCustomerError,
     UnknownSegmentError,
@@ -34,6 +35,7 @@ __all__ = [
     "PROBLEM_TYPE",
     "FieldError",
     "Problem",
+    "allowed_methods",
     "install_handlers",
     "problem_response",
     "problem_responses",
@@ -94,8 +96,9 @@ _DESCRIBED = {
     400: "The body could not be read as JSON.",
     401: "A missing or wrong API key.",
     404: "No such customer.",
-    409: "A conflict with what is stored.",
-    413: "Too many events in one request.",
+    409: "A conflict with what is stored, or a request with the same Idempotency-Key "
+    "still running.",
+    413: "The body is larger than the configured limit, or has too many events.",
     422: "The request is invalid; the problem names each invalid field.",
     500: "An unexpected error; the details are in the service's log, not here.",
     503: "The database does not answer.",
@@ -193,7 +196,7 @@ def _out_of_range_errors() -> tuple[type[Exception], ...]:
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, UnknownCustomerError):
         return 404
-    if isinstance(exc, EventConflictError | CustomerExistsError):
+    if isinstance(exc, EventConflictError | CustomerExistsError | IdempotencyKeyInUseError):
         return 409
     if isinstance(
         exc, InvalidInputError | UnknownSegmentError | CustomerNotCreatedError | ConfigurationError
@@ -224,7 +227,7 @@ def _field_path(loc: Any) -> list[str | int]:
     return path
 
 
-def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """The methods the OpenAPI schema of ``app`` documents for ``path``."""
     for template, item in app.openapi().get("paths", {}).items():
         pattern = "/".join(
@@ -288,7 +291,7 @@ def install_handlers(app: FastAPI, *, everywhere: Iterable[int] = (500,)) -> Non
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             # Starlette lists the methods of the first route matching the path only.
-            allowed = _allowed_methods(app, request.url.path)
+            allowed = allowed_methods(app, request.url.path)
             if allowed:
                 headers = (headers or {}) | {"Allow": ", ".join(allowed)}
         return problem_response(request, exc.status_code, str(exc.detail), headers=headers)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings"]
+from ..exceptions import ConfigurationError
+
+__all__ = ["DEMO_SAMPLE_CUSTOMERS", "Settings"]
+
+DEMO_SAMPLE_CUSTOMERS = 200
+"""Customers of the sample portfolio loaded into the default demo database."""
 
 
 class Settings(BaseSettings):
@@ -23,9 +29,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///customer-health.db"
     """Where customers, events and scores live (SQLite file by default)."""
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
-    """Keys accepted in the ``X-API-Key`` header; none means no authentication."""
+    """Keys accepted in the ``X-API-Key`` header; none means no authentication (a
+    warning is logged at startup, and ``serve`` refuses a non-loopback address)."""
+    allow_open: bool = False
+    """Let ``customer-health serve`` listen on an address other than loopback without
+    API keys: anyone who reaches it may then read and write."""
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     """The most events one request may record."""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=1024**3)
+    """The largest request body accepted (bytes); a larger one is answered 413 as soon
+    as its ``Content-Length`` says so, or once that many bytes have been read."""
+    idempotency_hours: float = Field(default=24.0, gt=0)
+    """How long a write's ``Idempotency-Key`` is remembered (its answer replayed)."""
     pool_size: int = Field(default=10, ge=1, le=1000)
     """Database connections kept open (PostgreSQL), plus as many again on demand."""
     request_timeout: float = Field(default=30.0, gt=0)
@@ -49,9 +64,10 @@ class Settings(BaseSettings):
     retry_max_delay: float = Field(default=3600.0, gt=0)
     """The longest wait between two attempts to score a failing customer (seconds; at
     least ``retry_delay``)."""
-    sample_customers: int = Field(default=200, ge=0)
-    """Customers of the sample portfolio loaded into an empty database on first run (0:
-    none)."""
+    sample_customers: int | None = Field(default=None, ge=0)
+    """Customers of the sample portfolio loaded into an empty database at startup.
+    Unset: 200 into the default local demo database (``database_url`` not given),
+    none into a database you named; 0: none."""
     create_tables: bool = True
     """Bring the tables to the latest migration at startup."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -63,3 +79,33 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(key.strip() for key in value.split(",") if key.strip())
         return value
+
+    def sample_size(self) -> int:
+        """Customers of the sample portfolio to load into an empty database: as set,
+        else :data:`DEMO_SAMPLE_CUSTOMERS` for the default local demo database and none
+        for a database named by argument or environment."""
+        if self.sample_customers is not None:
+            return self.sample_customers
+        return 0 if "database_url" in self.model_fields_set else DEMO_SAMPLE_CUSTOMERS
+
+    def check_exposure(self, host: str) -> None:
+        """Refuse to serve on ``host`` without API keys unless it is a loopback address
+        or :attr:`allow_open` says so (:class:`ConfigurationError` saying how)."""
+        if self.api_keys or self.allow_open or is_loopback(host):
+            return
+        raise ConfigurationError(
+            f"refusing to serve on {host!r} without API keys: anyone who can reach it "
+            "could read and write every customer. Set CUSTOMER_HEALTH_API_KEYS (a "
+            "comma-separated list), or serve open on purpose with --allow-open "
+            "(CUSTOMER_HEALTH_ALLOW_OPEN=true)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False

@@ -10,9 +10,11 @@ from __future__ import annotations
 from .models import (
     Bin,
     GroupStats,
+    IdempotentWrite,
     Page,
     PortfolioStats,
     Recorded,
+    Replay,
     ScoredCustomer,
     ScoringState,
     StatusChange,
@@ -22,9 +24,11 @@ from .models import (
 __all__ = [
     "Bin",
     "GroupStats",
+    "IdempotentWrite",
     "Page",
     "PortfolioStats",
     "Recorded",
+    "Replay",
     "ScoredCustomer",
     "ScoringState",
     "StatusChange",

@@ -20,13 +20,21 @@ from ..exceptions import (
 )
 from ..models import Customer, Event, HealthScore
 from ..scoring import HealthScores, Scorer, _check_created, default_scorer
-from . import _queries
+from . import _idempotency, _queries
 from ._compute import compute_scores
 from ._ingest import RaceLost, mark_pending, record_events
 from ._retry import connection_lost, describe, retry_delay
 from ._tables import customers, metadata, pending
 from ._upsert import SUPPORTED_DIALECTS
-from .models import Page, PortfolioStats, Recorded, ScoredCustomer, ScoringState
+from .models import (
+    IdempotentWrite,
+    Page,
+    PortfolioStats,
+    Recorded,
+    Replay,
+    ScoredCustomer,
+    ScoringState,
+)
 
 __all__ = ["DEFAULT_URL", "SQLAlchemyStore", "create_engine"]
 
@@ -191,12 +199,26 @@ class SQLAlchemyStore:
 
     # -- customers -----------------------------------------------------------------
 
-    def add_customer(self, customer: Customer | Mapping[str, Any]) -> Customer:
-        """Add one customer; an id already stored is a :class:`CustomerExistsError`."""
-        return self.add_customers([customer])[0]
+    def add_customer(
+        self,
+        customer: Customer | Mapping[str, Any],
+        *,
+        idempotency: IdempotentWrite | None = None,
+    ) -> Customer:
+        """Add one customer; an id already stored is a :class:`CustomerExistsError`.
+
+        :param idempotency: a key claimed with :meth:`claim_idempotency_key`, completed
+            in this write's transaction with the customer's JSON as its answer.
+        """
+        return self._add_customers([customer], idempotency)[0]
 
     def add_customers(self, new: Iterable[Customer | Mapping[str, Any]]) -> list[Customer]:
         """Add customers, all or none; each is due for scoring."""
+        return self._add_customers(new, None)
+
+    def _add_customers(
+        self, new: Iterable[Customer | Mapping[str, Any]], idempotency: IdempotentWrite | None
+    ) -> list[Customer]:
         models = [validate_customer(raw, index) for index, raw in enumerate(new)]
         seen: set[str] = set()
         for model in models:
@@ -216,10 +238,20 @@ class SQLAlchemyStore:
                 )
             connection.execute(customers.insert(), [_customer_row(m, now) for m in models])
             mark_pending(connection, [m.id for m in models], now)
+            if idempotency is not None:  # add_customer's: one customer, its answer
+                _idempotency.complete(connection, idempotency, models[0].model_dump_json())
         return models
 
-    def update_customer(self, customer: Customer | Mapping[str, Any]) -> Customer:
-        """Replace a stored customer (same ``id``); it is due for rescoring."""
+    def update_customer(
+        self,
+        customer: Customer | Mapping[str, Any],
+        *,
+        idempotency: IdempotentWrite | None = None,
+    ) -> Customer:
+        """Replace a stored customer (same ``id``); it is due for rescoring.
+
+        :param idempotency: as for :meth:`add_customer` (the answer: the customer).
+        """
         model = validate_customer(customer)
         self.scorer.expectations(model)  # an unknown segment is an error now
         now = self.now()
@@ -233,6 +265,8 @@ class SQLAlchemyStore:
             if not updated:
                 raise UnknownCustomerError(f"unknown customer {model.id!r}; add it first")
             mark_pending(connection, [model.id], now)
+            if idempotency is not None:
+                _idempotency.complete(connection, idempotency, model.model_dump_json())
         return model
 
     def get_customer(self, customer_id: str) -> Customer:
@@ -247,19 +281,47 @@ class SQLAlchemyStore:
                 sa.select(sa.func.count()).select_from(customers)
             ).scalar_one()
 
+    # -- idempotency keys -------------------------------------------------------------
+
+    def claim_idempotency_key(self, write: IdempotentWrite) -> Replay | None:
+        """Claim ``write``'s key before its write: ``None`` when the write is to run (then
+        pass ``write`` to it, which completes the key, or :meth:`release_idempotency_key`
+        if it fails), else the :class:`Replay` of the answer the key got before.
+
+        Keys expire ``write.ttl`` after their first use. Raises
+        :class:`~customer_health.IdempotencyKeyReusedError` for a key first used with
+        another request, :class:`~customer_health.IdempotencyKeyInUseError` for one
+        whose request is still running.
+        """
+        with self._writing() as connection:
+            return _idempotency.claim(connection, write, self.now())
+
+    def release_idempotency_key(self, write: IdempotentWrite) -> None:
+        """Forget the claim of a write that failed, so that the key can be used again."""
+        with self._writing() as connection:
+            _idempotency.release(connection, write)
+
     # -- events --------------------------------------------------------------------
 
     def record(self, event: Event | Mapping[str, Any]) -> Recorded:
         """Record one event (see :meth:`record_many`)."""
         return self.record_many([event])
 
-    def record_many(self, new: Iterable[Event | Mapping[str, Any]]) -> Recorded:
+    def record_many(
+        self,
+        new: Iterable[Event | Mapping[str, Any]],
+        *,
+        idempotency: IdempotentWrite | None = None,
+    ) -> Recorded:
         """Record events, all or none, and mark their customers due for rescoring.
 
         Idempotent by ``event_id``: an identical copy of a stored event is counted in
         :attr:`Recorded.duplicates` and stores nothing; the same ``event_id`` with
         other content is an :class:`~customer_health.EventConflictError` naming it.
         Events of customers not stored are an :class:`UnknownCustomerError`.
+
+        :param idempotency: as for :meth:`add_customer` (the answer: the
+            :class:`Recorded`).
         """
         batch = validate_events(new)
         for attempt in range(1, _ATTEMPTS + 1):
@@ -268,11 +330,14 @@ class SQLAlchemyStore:
                     stored, duplicates = record_events(
                         connection, batch, self.now(), self.chunk_size
                     )
+                    recorded = Recorded(recorded=stored, duplicates=duplicates)
+                    if idempotency is not None:
+                        _idempotency.complete(connection, idempotency, recorded.model_dump_json())
             except RaceLost:
                 if attempt == _ATTEMPTS:
                     raise
                 continue  # another writer stored some of these events first: again
-            return Recorded(recorded=stored, duplicates=duplicates)
+            return recorded
         raise AssertionError("unreachable")  # pragma: no cover
 
     def events(

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import Customer, HealthScore
 
 __all__ = [
     "Bin",
     "GroupStats",
+    "IdempotentWrite",
     "Page",
     "PortfolioStats",
     "Recorded",
+    "Replay",
     "ScoredCustomer",
     "ScoringState",
     "StatusChange",
@@ -33,6 +35,39 @@ class Recorded(BaseModel):
     duplicates: int
     """Events not stored because an identical copy (same ``event_id``) already was
     (stored earlier, or earlier in the same batch)."""
+
+
+class IdempotentWrite(BaseModel):
+    """A write made under an idempotency key, and the status of its answer.
+
+    Claim it with ``claim_idempotency_key`` before the write, then pass it to the write
+    (``add_customer``, ``update_customer``, ``record_many``), which stores the key with
+    its answer in its own transaction.
+    """
+
+    model_config = _FROZEN
+
+    owner: str = Field(max_length=64)
+    """Who writes (the service: a hash of the API key), so that clients' keys never meet."""
+    route: str = Field(max_length=255)
+    """What is called (the service: the method and route template)."""
+    key: str = Field(min_length=1, max_length=255)
+    """The client's key."""
+    fingerprint: str = Field(max_length=64)
+    """A hash of the request; the same key with another is an ``IdempotencyKeyReusedError``."""
+    status: int
+    """The status of the answer when the write succeeds."""
+    ttl: timedelta
+    """How long the key and its answer are kept after its first use."""
+
+
+class Replay(BaseModel):
+    """The answer an idempotency key got the first time: its status and JSON body."""
+
+    model_config = _FROZEN
+
+    status: int
+    body: str
 
 
 class ScoringState(BaseModel):
