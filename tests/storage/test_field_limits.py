@@ -13,6 +13,7 @@ from customer_health import (
     MAX_TEXT_LENGTH,
     InvalidCustomerError,
     InvalidEventError,
+    UnknownCustomerError,
 )
 from customer_health.storage.sqlalchemy import SQLAlchemyStore
 
@@ -174,3 +175,31 @@ def test_invalid_events_are_the_same_error_on_every_backend(
         store.record_many([good, good | {"event_id": "e1"} | fields])
     assert str(caught.value) == message
     assert store.count_events() == 0
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "tab\tid", "x" * (MAX_ID_LENGTH + 1), ""])
+def test_lookups_of_ids_that_cannot_be_stored_find_nothing(
+    store: SQLAlchemyStore, bad: str
+) -> None:
+    """An id no customer can have (NUL, a control character, too long, empty) is an
+    unknown customer on every backend, not a database error (PostgreSQL refuses NUL)."""
+    store.add_customer({"id": "acme", "segment": "smb", "name": "Acme"})
+    message = f"unknown customer {bad!r:.80}"
+    for lookup in (
+        store.get_customer,
+        store.health,
+        store.history,
+        store.events,
+        store.latest_score,
+        store.scoring_state,
+    ):
+        with pytest.raises(UnknownCustomerError) as caught:
+            lookup(bad)
+        assert str(caught.value) == message, lookup
+    with pytest.raises(UnknownCustomerError, match="1 unknown customer"):
+        store.recalculate(["acme", bad])
+    assert store.count_events(bad) == 0
+    assert store.latest_documents([bad, "acme"]) == {}
+    assert store.latest(segment=[bad]).items == ()
+    assert store.latest(search="Ac\x00").items == ()
+    assert [i.customer.id for i in store.latest(search="Ac").items] == ["acme"]

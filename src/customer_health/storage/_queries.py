@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from .._format import plural, some
 from ..exceptions import ConfigurationError, UnknownCustomerError
 from ..models import (
     EVENT_ADAPTER,
+    MAX_ID_LENGTH,
     Customer,
     Event,
     FactorScore,
@@ -77,10 +79,23 @@ def existing_ids(connection: sa.Connection, ids: Sequence[str]) -> list[str]:
     return sorted(found)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def storable(value: str) -> bool:
+    """Whether ``value`` can be a stored id (or segment): 1 to ``MAX_ID_LENGTH``
+    characters, no control character. Lookups of other values find nothing without
+    asking the database, which on PostgreSQL would refuse a NUL with an error where
+    SQLite simply finds nothing."""
+    return 0 < len(value) <= MAX_ID_LENGTH and _CONTROL.search(value) is None
+
+
 def customer(connection: sa.Connection, customer_id: str) -> Customer:
-    row = connection.execute(sa.select(customers).where(customers.c.id == customer_id)).first()
+    row = None
+    if storable(customer_id):
+        row = connection.execute(sa.select(customers).where(customers.c.id == customer_id)).first()
     if row is None:
-        raise UnknownCustomerError(f"unknown customer {customer_id!r}")
+        raise UnknownCustomerError(f"unknown customer {customer_id!r:.80}")
     return _customer(row)
 
 
@@ -92,7 +107,7 @@ def all_customers(connection: sa.Connection) -> list[Customer]:
 def customers_by_id(connection: sa.Connection, ids: Sequence[str]) -> list[Customer]:
     """The customers ``ids``, in that order; unknown ids are an error naming them."""
     found: dict[str, Customer] = {}
-    for chunk in id_chunks(ids):
+    for chunk in id_chunks([cid for cid in ids if storable(cid)]):
         for row in connection.execute(sa.select(customers).where(customers.c.id.in_(chunk))):
             found[row.id] = _customer(row)
     missing = [cid for cid in ids if cid not in found]
@@ -125,6 +140,8 @@ def customer_events(
 def count_events(connection: sa.Connection, customer_id: str | None) -> int:
     query = sa.select(sa.func.count()).select_from(events)
     if customer_id is not None:
+        if not storable(customer_id):
+            return 0
         query = query.where(events.c.customer_id == customer_id)
     return int(connection.execute(query).scalar_one())
 
@@ -291,7 +308,7 @@ def latest_score(connection: sa.Connection, customer_id: str) -> HealthScore | N
 def latest_documents(connection: sa.Connection, ids: Sequence[str]) -> dict[str, str]:
     """The JSON of the latest stored score of each of ``ids`` that has one."""
     found: dict[str, str] = {}
-    for chunk in id_chunks(ids):
+    for chunk in id_chunks([cid for cid in ids if storable(cid)]):
         query = sa.select(latest.c.customer_id, latest.c.document).where(
             latest.c.customer_id.in_(chunk)
         )
@@ -499,8 +516,10 @@ def latest_page(
         query = query.where(latest.c.status.in_(statuses))
     segments = _as_list(segment)
     if segments is not None:
-        query = query.where(c.segment.in_(segments))
-    if search:
+        query = query.where(c.segment.in_([each for each in segments if storable(each)]))
+    if search and "\x00" in search:  # no name has one (and PostgreSQL refuses it)
+        query = query.where(sa.false())
+    elif search:
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(sa.func.lower(c.name).like(f"%{escaped}%", escape="\\"))
     if cursor is not None:
