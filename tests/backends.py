@@ -3,9 +3,11 @@
 The ``store`` fixture is parametrised over the three (the apscheduler habit): every
 test that uses it runs on each. PostgreSQL tests read the server's URL from
 ``CUSTOMER_HEALTH_TEST_POSTGRES_URL`` and skip, saying how to run them, when it is not
-set; ``.ci/run`` sets it. They work in a schema of their own, dropped at the end, so
-the database they are given stays as it was. After each test the fixture checks that
-every connection went back to the pool.
+set (with it set and no server answering, they fail); ``.ci/run`` sets it once the local
+server answers, and otherwise leaves it unset, warning that they will be skipped. They
+work in a schema of their own, dropped at the end, so the database they are given stays
+as it was. After each test the fixture checks that every connection went back to the
+pool.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,21 +85,29 @@ def postgres_url() -> str:
     return url
 
 
+@contextmanager
+def schema_of_its_own(prefix: str = "ch_test") -> Iterator[tuple[str, str]]:
+    """The PostgreSQL URL (skipping without one) and a new schema, dropped on leaving."""
+    url = postgres_url()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        try:
+            yield url, schema
+        finally:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[tuple[str, str]]:
     """The URL and a PostgreSQL schema of this session's, dropped at the end."""
-    url = postgres_url()
-    schema = f"ch_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-
-    try:
-        yield url, schema
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with schema_of_its_own() as found:
+        yield found
 
 
 @pytest.fixture(params=BACKENDS)

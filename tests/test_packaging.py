@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 
-OPTIONAL = (
-    "alembic",
-    "duckdb",
-    "fastapi",
-    "matplotlib",
-    "narwhals",
-    "numpy",
-    "pydantic_settings",
-    "pandas",
-    "polars",
-    "psycopg",
-    "pyarrow",
-    "rich",
-    "sqlalchemy",
-    "starlette",
-    "uvicorn",
+PYPROJECT = tomllib.loads(
+    (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
 )
-"""Top-level modules that only extras bring in."""
+TRANSITIVE = ("starlette", "mako", "py4j")
+"""Modules that extras bring in through their own dependencies: FastAPI's Starlette,
+Alembic's Mako, PySpark's Py4J."""
+
+
+def module_of(requirement: str) -> str:
+    """The top-level module of a requirement's distribution: ``psycopg[binary]>=3.1`` is
+    ``psycopg``, ``pydantic-settings`` is ``pydantic_settings``."""
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+    assert match is not None, requirement
+    return re.sub(r"[-.]+", "_", match[0]).lower()
+
+
+OPTIONAL = tuple(
+    sorted(
+        {
+            module_of(requirement)
+            for requirements in PYPROJECT["project"]["optional-dependencies"].values()
+            for requirement in requirements
+        }
+        | set(TRANSITIVE)
+    )
+)
+"""Top-level modules that only extras bring in: every extra's distributions in
+pyproject.toml, and what they bring that matters (:data:`TRANSITIVE`)."""
 
 PROBE = """
 import json, sys
@@ -52,3 +65,16 @@ def test_import_does_not_import_optional_dependencies(module: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_the_optional_modules_are_every_extras() -> None:
+    """The list holds every extra's modules by their import names, scipy, sqlglot and
+    pyspark among them, and none of the core dependencies."""
+    assert {"scipy", "sqlglot", "pyspark", "psycopg", "pydantic_settings", "uvicorn"} <= set(
+        OPTIONAL
+    )
+    assert {"starlette", "polars", "duckdb", "matplotlib"} <= set(OPTIONAL)
+    assert all(re.fullmatch(r"[a-z0-9_]+", name) for name in OPTIONAL), OPTIONAL
+    core = {module_of(requirement) for requirement in PYPROJECT["project"]["dependencies"]}
+    assert core == {"pydantic", "pluggy"}
+    assert not core & set(OPTIONAL)

@@ -7,9 +7,8 @@ After each test the fixture checks that every connection went back to the pool.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from customer_health.storage.sqlalchemy import (  # noqa: E402
     metadata,
 )
 
-POSTGRES_ENV = "CUSTOMER_HEALTH_TEST_POSTGRES_URL"
+from ..backends import schema_of_its_own  # noqa: E402
+
 STORE_TABLES = set(metadata.tables)
 DDL = ("CREATE", "ALTER", "DROP")
 
@@ -78,30 +78,17 @@ def differences(engine: Any) -> list[Any]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """An engine on an empty database; no connection may be left checked out."""
-    admin = None
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-    else:
-        url = os.environ.get(POSTGRES_ENV)
-        if not url:
-            pytest.skip(
-                f"PostgreSQL tests need {POSTGRES_ENV} (e.g. "
-                "postgresql+psycopg://postgres@127.0.0.1:5432/test); bash .ci/run sets it"
-            )
-        schema = f"ch_migrations_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(url)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        leaked = engine.pool.checkedout()
-        engine.dispose()
-        if admin is not None:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            engine = create_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
+        else:
+            url, schema = stack.enter_context(schema_of_its_own("ch_migrations_test"))
+            engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            leaked = engine.pool.checkedout()
+            engine.dispose()
         assert leaked == 0, f"{leaked} connection(s) not returned to the pool"
 
 
