@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
@@ -110,15 +110,53 @@ def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[st
 def histories(
     draw: st.DrawFn, as_of: datetime, customer_id: str = "c1", max_size: int = 40
 ) -> list[dict[str, Any]]:
-    """A customer's events, some carrying an ``event_id`` and some recorded twice."""
+    """A customer's events, some carrying an ``event_id`` and some recorded twice.
+
+    An ``event_id`` is the customer's own (``c1-e3``) or one that other customers'
+    histories use too for events of their own (``e3``): de-duplication is per
+    (customer, event_id), so those are different events.
+    """
     items = draw(st.lists(events(as_of, customer_id), max_size=max_size))
     for index, item in enumerate(items):
         if draw(st.booleans()):
-            item["event_id"] = f"{customer_id}-e{index}"
+            shared = draw(st.booleans())
+            item["event_id"] = f"e{index}" if shared else f"{customer_id}-e{index}"
     duplicates = [
         dict(item) for item in items if "event_id" in item and draw(st.integers(0, 3)) == 0
     ]
     return items + duplicates
+
+
+CUSTOMER_IDS = ["c0", "c1", "C1", "c1 ", "c2", "c3", "c4", "c5", "c6", "c7", "ü8", "9"]
+"""Ids for portfolios: ids that differ only in case or in a trailing space are different
+customers (the model neither folds case nor trims)."""
+
+
+class Portfolio(NamedTuple):
+    """Customers and their events (plain dicts, as the strategies draw them) and as_of."""
+
+    customers: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    as_of: datetime
+
+
+@st.composite
+def portfolios(draw: st.DrawFn, max_customers: int = 8, max_events: int = 12) -> Portfolio:
+    """Several customers (some created after ``as_of``, some without events) and all their
+    events, shuffled: window edges, several zones, duplicate copies within a customer and
+    ``event_id`` values that several customers use for events of their own."""
+    as_of = draw(as_ofs)
+    ids = draw(
+        st.lists(st.sampled_from(CUSTOMER_IDS), min_size=1, max_size=max_customers, unique=True)
+    )
+    people = [draw(customers(as_of, cid)) for cid in ids]
+    for person in people:
+        if draw(st.integers(0, 7)) == 0:  # not created yet at as_of
+            person["created_at"] = as_of + draw(st.integers(1, 10 * 86_400_000_000)) * US
+    events: list[dict[str, Any]] = []
+    for person in people:
+        events += draw(histories(as_of, person["id"], max_size=max_events))
+    return Portfolio(people, list(draw(st.permutations(events))), as_of)
 
 
 def json_like(event: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ Spark SQL runs in ``tests/spark`` (the ``spark`` session).
 from __future__ import annotations
 
 import types
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -34,15 +33,15 @@ from customer_health import (  # noqa: E402
 )
 from customer_health._warehouse import status_cutoff  # noqa: E402
 
-from .backends import postgres_url  # noqa: E402
 from .warehouse import (  # noqa: E402
-    AWARE,
-    EVENT_COLUMNS,
     assert_matches,
     duckdb_tables,
     instants_of,
-    naive,
     portfolio,
+    postgres_tables,
+    postgres_warehouse,
+    run_duckdb,
+    run_postgres,
 )
 
 CUSTOMERS, EVENTS, MODELS, EVENT_MODELS, AS_OF = portfolio()
@@ -60,12 +59,6 @@ def duck() -> Iterator[Any]:
     duckdb_tables(connection, CUSTOMERS, EVENTS)
     yield connection
     connection.close()
-
-
-def run_duckdb(connection: Any, query: str) -> list[dict[str, Any]]:
-    cursor = connection.execute(query)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def expected(scorer: Scorer, as_of: datetime) -> Any:
@@ -444,47 +437,9 @@ def test_each_dialect_reads_instants_with_its_own_function() -> None:
 def postgres() -> Iterator[Any]:
     """An engine on a schema of the test's own holding the portfolio, in a session time
     zone that is not UTC; the schema is dropped at the end."""
-    url = postgres_url()
-    schema = f"ch_export_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine = sa.create_engine(
-        url, connect_args={"options": f"-csearch_path={schema} -ctimezone=Asia/Kathmandu"}
-    )
-    try:
-        _postgres_tables(engine)
+    with postgres_warehouse() as engine:
+        postgres_tables(engine, CUSTOMERS, EVENTS)
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
-def _postgres_tables(engine: Any) -> None:
-    def kind(name: str) -> str:
-        if name in ("occurred_at", "due_at", "paid_at", "resolved_at", "created_at"):
-            return "timestamptz" if name in AWARE else "timestamp"
-        return "bigint" if name == "quantity" else "text"
-
-    def value(name: str, given: Any) -> Any:
-        if isinstance(given, datetime) and name not in AWARE:
-            return naive(given)
-        return given
-
-    with engine.begin() as connection:
-        for table, names, rows in (
-            ("customers", ("id", "segment", "created_at"), CUSTOMERS),
-            ("events", EVENT_COLUMNS, EVENTS),
-        ):
-            columns = ", ".join(f"{name} {kind(name)}" for name in names)
-            connection.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
-            marks = ", ".join(["%s"] * len(names))
-            connection.exec_driver_sql(
-                f"INSERT INTO {table} VALUES ({marks})",
-                [tuple(value(name, row[name]) for name in names) for row in rows],
-            )
 
 
 @pytest.mark.parametrize("when", range(3))
@@ -493,9 +448,5 @@ def test_postgres_gives_the_scores_of_score_many(postgres: Any, when: int) -> No
     scorer = scorer_plain()
     with postgres.connect() as connection:
         assert connection.exec_driver_sql("SHOW timezone").scalar() == "Asia/Kathmandu"
-        # the driver's own cursor, without parameters: psycopg reads '%' (modulo) as is
-        cursor = connection.connection.driver_connection.cursor()
-        cursor.execute(export_sql("postgres", as_of=as_of, scorer=scorer))
-        names = [column.name for column in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows = run_postgres(postgres, export_sql("postgres", as_of=as_of, scorer=scorer))
     assert_matches(rows, scorer, expected(scorer, as_of))

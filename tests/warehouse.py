@@ -15,7 +15,8 @@ without (naive UTC), so both kinds of column are read.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ EVENT_COLUMNS = (
     "priority",
     "resolved_at",
 )
+CUSTOMER_COLUMNS = ("id", "segment", "created_at")
 AWARE = frozenset({"occurred_at", "paid_at", "created_at"})
 """Columns stored with a time zone; the other instants are stored naive (UTC)."""
 INSTANTS = frozenset({"occurred_at", "due_at", "paid_at", "resolved_at", "created_at"})
@@ -80,7 +82,7 @@ def naive(value: datetime | None) -> datetime | None:
 def duckdb_tables(
     connection: Any, customers: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Create ``customers`` and ``events`` on a DuckDB connection."""
+    """Create (or replace) ``customers`` and ``events`` on a DuckDB connection."""
     import pyarrow as pa
 
     def table(rows: Sequence[Mapping[str, Any]], names: Iterable[str]) -> Any:
@@ -98,12 +100,81 @@ def duckdb_tables(
             columns[name] = values
         return pa.table(columns, schema=pa.schema(fields))
 
-    connection.register("customers_in", table(customers, ("id", "segment", "created_at")))
+    connection.register("customers_in", table(customers, CUSTOMER_COLUMNS))
     connection.register("events_in", table(events, EVENT_COLUMNS))
-    connection.execute("CREATE TABLE customers AS SELECT * FROM customers_in")
-    connection.execute("CREATE TABLE events AS SELECT * FROM events_in")
+    connection.execute("CREATE OR REPLACE TABLE customers AS SELECT * FROM customers_in")
+    connection.execute("CREATE OR REPLACE TABLE events AS SELECT * FROM events_in")
     connection.unregister("customers_in")
     connection.unregister("events_in")
+
+
+def postgres_tables(
+    engine: Any, customers: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> None:
+    """Create (or create again) ``customers`` and ``events`` in the engine's schema."""
+
+    def kind(name: str) -> str:
+        if name in INSTANTS:
+            return "timestamptz" if name in AWARE else "timestamp"
+        return "bigint" if name == "quantity" else "text"
+
+    def value(name: str, given: Any) -> Any:
+        if isinstance(given, datetime) and name not in AWARE:
+            return naive(given)
+        return given
+
+    with engine.begin() as connection:
+        for table, names, rows in (
+            ("customers", CUSTOMER_COLUMNS, customers),
+            ("events", EVENT_COLUMNS, events),
+        ):
+            columns = ", ".join(f"{name} {kind(name)}" for name in names)
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            connection.exec_driver_sql(f"CREATE TABLE {table} ({columns})")
+            if rows:
+                marks = ", ".join(["%s"] * len(names))
+                connection.exec_driver_sql(
+                    f"INSERT INTO {table} VALUES ({marks})",
+                    [tuple(value(name, row[name]) for name in names) for row in rows],
+                )
+
+
+POSTGRES_SESSION_ZONE = "Asia/Kathmandu"
+"""The PostgreSQL session time zone of :func:`postgres_warehouse`: not UTC."""
+
+
+@contextmanager
+def postgres_warehouse(prefix: str = "ch_export") -> Iterator[Any]:
+    """An engine on a PostgreSQL schema of its own (dropped on leaving), whose session
+    time zone is not UTC; skips without ``CUSTOMER_HEALTH_TEST_POSTGRES_URL``."""
+    import sqlalchemy as sa
+
+    from .backends import schema_of_its_own
+
+    with schema_of_its_own(prefix) as (url, schema):
+        options = f"-csearch_path={schema} -ctimezone={POSTGRES_SESSION_ZONE}"
+        engine = sa.create_engine(url, connect_args={"options": options})
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def run_duckdb(connection: Any, query: str) -> list[dict[str, Any]]:
+    """The rows of ``query`` on a DuckDB connection, as dicts."""
+    cursor = connection.execute(query)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def run_postgres(engine: Any, query: str) -> list[dict[str, Any]]:
+    """The rows of ``query`` on PostgreSQL, as dicts."""
+    with engine.connect() as connection:
+        # the driver's own cursor, without parameters: psycopg reads '%' (modulo) as is
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.execute(query)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def assert_matches(rows: Sequence[Mapping[str, Any]], scorer: Scorer, expected: Any) -> None:

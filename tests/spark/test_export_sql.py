@@ -21,19 +21,16 @@ from pyspark.sql import SparkSession
 
 from customer_health import Scorer, export_sql
 
-from ..warehouse import EVENT_COLUMNS, assert_matches, instants_of, naive, portfolio
-from .conftest import SESSION_ZONE, spark_frame
+from ..warehouse import assert_matches, instants_of, naive, portfolio
+from .conftest import SESSION_ZONE, warehouse_views
 
 CUSTOMERS, EVENTS, MODELS, EVENT_MODELS, AS_OF = portfolio(40, seed=11)
-_TYPES = {"quantity": "bigint", **dict.fromkeys(("event_id", "feature", "priority"), "string")}
 
 
 def _views(spark: SparkSession, instant: str, convert: Any) -> None:
-    types = dict.fromkeys(("occurred_at", "due_at", "paid_at", "resolved_at"), instant) | _TYPES
-    events = [{name: convert(row[name]) for name in EVENT_COLUMNS} for row in EVENTS]
-    customers = [{k: convert(v) for k, v in row.items()} for row in CUSTOMERS]
-    spark_frame(spark, events, types).createOrReplaceTempView("events")
-    spark_frame(spark, customers, {"created_at": instant}).createOrReplaceTempView("customers")
+    events = [{name: convert(value) for name, value in row.items()} for row in EVENTS]
+    customers = [{name: convert(value) for name, value in row.items()} for row in CUSTOMERS]
+    warehouse_views(spark, customers, events, instant)
 
 
 def _rows(spark: SparkSession, as_of: datetime, scorer: Scorer) -> list[dict[str, Any]]:

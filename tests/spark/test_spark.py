@@ -33,7 +33,7 @@ from customer_health import (
 from customer_health.models import Event
 
 from ..strategies import as_ofs, customers, histories
-from .conftest import Rows, spark_frame
+from .conftest import Rows, spark_frame, spark_frames
 
 nw = pytest.importorskip("narwhals.stable.v2")
 pl = pytest.importorskip("polars")
@@ -46,55 +46,7 @@ FACTORS = (
     "feature_adoption",
     "support_tickets",
 )
-EVENT_TYPES = {
-    "customer_id": "string",
-    "kind": "string",
-    "event_id": "string",
-    "quantity": "bigint",
-    "feature": "string",
-    "amount": "double",
-    "priority": "string",
-    "user_id": "string",
-    "properties": "string",
-}
-EVENT_TIMES = ("occurred_at", "due_at", "paid_at", "resolved_at")
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
-
-
-def _styled(rows: Rows, names: Sequence[str], style: str) -> tuple[Rows, dict[str, str]]:
-    """The rows with their instants in one style: aware (Spark ``timestamp``), naive
-    UTC (``timestamp_ntz``) or ISO 8601 text; and the column types."""
-    out = []
-    for row in rows:
-        row = dict(row)
-        for name in names:
-            value = row.get(name)
-            if value is None:
-                continue
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            if style == "naive":
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            elif style == "text":
-                value = value.isoformat()
-            row[name] = value
-        out.append(row)
-    kind = {"aware": "timestamp", "naive": "timestamp_ntz", "text": "string"}[style]
-    return out, dict.fromkeys(names, kind)
-
-
-def _frames(spark: Any, people: Rows, events: Rows, style: str) -> tuple[Any, Any]:
-    people, people_types = _styled(people, ["created_at"], style)
-    events, event_types = _styled(events, EVENT_TIMES, style)
-    events = [
-        {**e, "properties": json.dumps(e["properties"]) if "properties" in e else None}
-        for e in events
-    ]
-    customer_frame = spark_frame(
-        spark, people, {"id": "string", "segment": "string", "name": "string", **people_types}
-    )
-    event_frame = spark_frame(spark, events, {**EVENT_TYPES, **event_types})
-    return customer_frame, event_frame
 
 
 def _by_customer(frame: Any) -> dict[str, dict[str, Any]]:
@@ -147,7 +99,7 @@ def test_spark_scores_like_score_many(spark: Any, case: tuple[datetime, Rows, Ro
     duplicates, zones, text instants, customers without events or created later)."""
     as_of, people, events, style = case
     expected = Scorer().score_many(people, events, as_of=as_of)
-    customer_frame, event_frame = _frames(spark, people, events, style)
+    customer_frame, event_frame = spark_frames(spark, people, events, style)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CustomersLeftOutWarning)
         got = customer_health.score_frame(customer_frame, event_frame, as_of=as_of)
