@@ -113,16 +113,24 @@ def histories(
     """A customer's events, some carrying an ``event_id`` and some recorded twice.
 
     An ``event_id`` is the customer's own (``c1-e3``) or one that other customers'
-    histories use too for events of their own (``e3``): de-duplication is per
+    histories use too for events of their own (``e0``, ``e1``, ... in each history, so
+    that they often meet, and recorded twice more often): de-duplication is per
     (customer, event_id), so those are different events.
     """
     items = draw(st.lists(events(as_of, customer_id), max_size=max_size))
+    shared: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         if draw(st.booleans()):
-            shared = draw(st.booleans())
-            item["event_id"] = f"e{index}" if shared else f"{customer_id}-e{index}"
+            if draw(st.booleans()):
+                item["event_id"] = f"e{len(shared)}"
+                shared.append(item)
+            else:
+                item["event_id"] = f"{customer_id}-e{index}"
     duplicates = [
-        dict(item) for item in items if "event_id" in item and draw(st.integers(0, 3)) == 0
+        dict(item)
+        for item in items
+        if "event_id" in item
+        and draw(st.integers(0, 3)) < (2 if any(item is s for s in shared) else 1)
     ]
     return items + duplicates
 
