@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -376,7 +377,9 @@ def _raised(error: BaseException, cause: BaseException) -> BaseException:
 
 
 def _sqlite_error() -> sqlite3.OperationalError:
-    with sqlite3.connect(":memory:") as connection:
+    # closing(): sqlite3's own context manager ends the transaction, not the connection
+    # (an unclosed one is a ResourceWarning on Python 3.13).
+    with closing(sqlite3.connect(":memory:")) as connection:
         try:
             connection.execute("SELECT no_such_function()")
         except sqlite3.OperationalError as error:
