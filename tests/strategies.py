@@ -34,10 +34,17 @@ offsets = st.one_of(
 """How long before ``as_of`` something happened."""
 
 
+AT_AS_OF = st.sampled_from([timedelta(0), US, -US])
+"""Offsets of ``as_of`` itself and its neighbours (for instants compared with it)."""
+
+
 @st.composite
-def instants(draw: st.DrawFn, as_of: datetime) -> datetime:
-    """An instant near ``as_of``, shown naive (UTC) or aware in one of several zones."""
-    moment = as_of - draw(offsets)
+def instants(
+    draw: st.DrawFn, as_of: datetime, before: st.SearchStrategy[timedelta] = offsets
+) -> datetime:
+    """An instant ``before`` ``as_of`` (by default anything around it), shown naive (UTC)
+    or aware in one of several zones."""
+    moment = as_of - draw(before)
     style = draw(st.sampled_from(["utc", "naive", "zone"]))
     if style == "naive":
         return moment.astimezone(UTC).replace(tzinfo=None)
@@ -87,9 +94,12 @@ def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[st
         )
     elif kind == "payment":
         event["due_at"] = draw(instants(as_of))
-        if draw(st.booleans()):
+        paid = draw(st.sampled_from(["after due", "at as_of", "unpaid"]))
+        if paid == "after due":
             delay = draw(st.integers(-10 * 86_400_000_000, 70 * 86_400_000_000)) * US
             event["paid_at"] = event["due_at"] + delay
+        elif paid == "at as_of":  # paid at as_of, just before or just after it
+            event["paid_at"] = draw(instants(as_of, AT_AS_OF))
         else:
             event["paid_at"] = None
         if draw(st.booleans()):
@@ -98,9 +108,12 @@ def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[st
         priority = draw(st.sampled_from([None, "low", "normal", "high", "urgent", "absent"]))
         if priority != "absent":
             event["priority"] = priority
-        if draw(st.booleans()):
+        resolved = draw(st.sampled_from(["after", "at as_of", "open"]))
+        if resolved == "after":
             delay = draw(st.integers(0, 60 * 86_400_000_000)) * US
             event["resolved_at"] = event["occurred_at"] + delay
+        elif resolved == "at as_of":  # resolved at as_of (not open), or just after (open)
+            event["resolved_at"] = draw(instants(as_of, AT_AS_OF))
     else:
         event["properties"] = {"score": draw(st.integers(0, 10))}
     return event
