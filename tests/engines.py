@@ -169,10 +169,10 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """``value`` as an aware UTC datetime (a naive one is UTC)."""
-    if value is None:
-        return None
+def _utc(value: Any) -> Any:
+    """A datetime as an aware UTC datetime (a naive one is UTC); anything else as it is."""
+    if not isinstance(value, datetime):
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -216,11 +216,9 @@ def frame_rows(portfolio: Portfolio) -> tuple[list[dict[str, Any]], list[dict[st
     for event in portfolio.events:
         row: dict[str, Any] = {}
         for name, kind in FRAME_EVENTS.items():
-            value = event.get(name)
-            if isinstance(value, datetime):
-                value = _utc(value)
-                if kind == "datetime":
-                    value = value.replace(tzinfo=None)  # type: ignore[union-attr]
+            value = _utc(event.get(name))
+            if isinstance(value, datetime) and kind == "datetime":
+                value = value.replace(tzinfo=None)  # a naive column: UTC
             elif name == "properties" and value is not None:
                 value = json.dumps(value, sort_keys=True)
             row[name] = value

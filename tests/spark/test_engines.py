@@ -30,7 +30,7 @@ from ..strategies import Portfolio, portfolios
 
 pytest.importorskip("sqlglot")
 
-EXAMPLES = {"spark-frame": 5, "spark-sql": 8}
+EXAMPLES = {"spark-frame": 6, "spark-sql": 8}
 """Generated portfolios per engine: each is a few Spark jobs (seconds in local mode),
 so portfolios of up to 10 customers."""
 
