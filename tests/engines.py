@@ -8,8 +8,9 @@ expected) and how many customers the path reports left out (created after ``as_o
 :func:`assert_matches_reference` holds them to :func:`tests.reference.reference_score`,
 which shares no code with the library: 1e-9 absolute, statuses exactly.
 
-Every engine scores with the built-in model alone (``Scorer(entry_points=False)``: a
-plugin installed in the environment would change the scores, not the reference). The
+Every engine scores with the built-in model alone (:func:`builtin_scorer`: a plugin
+installed in the environment would change the scores, not the reference), unless it is
+given a scorer (of the built-in factors, other weights, as the reference takes). The
 frames, warehouse SQL and Spark give no factor's ``expected``; their outcomes hold
 ``None`` there and are compared without it.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -113,19 +115,22 @@ class Engine:
     """A scoring path, ready to score portfolios."""
 
     name: str
-    run: Callable[[Portfolio], Results]
+    run: Callable[[Portfolio, Scorer], Results]
     reports_expected: bool = False
 
-    def __call__(self, portfolio: Portfolio) -> Results:
-        return self.run(portfolio)
+    def __call__(self, portfolio: Portfolio, scorer: Scorer | None = None) -> Results:
+        """The engine's results on ``portfolio`` with ``scorer`` (by default the built-in
+        model)."""
+        return self.run(portfolio, scorer or builtin_scorer())
 
     def __repr__(self) -> str:
         return self.name
 
 
 @cache
-def scorer() -> Scorer:
-    """The scorer of every engine: the built-in model, no installed plugin."""
+def builtin_scorer() -> Scorer:
+    """The engines' scorer unless they are given one: the built-in model, no installed
+    plugin."""
     return Scorer(entry_points=False)
 
 
@@ -186,22 +191,22 @@ def _left_out_count(caught: list[warnings.WarningMessage]) -> int:
 # -- the engines ------------------------------------------------------------------------------
 
 
-def by_score(portfolio: Portfolio) -> Results:
+def by_score(portfolio: Portfolio, scorer: Scorer) -> Results:
     """``Scorer.score`` customer by customer; one created after as_of is an error, and
     counts as left out."""
     scores = []
     left_out = 0
     for customer in portfolio.customers:
         try:
-            scores.append(scorer().score(customer, portfolio.events, as_of=portfolio.as_of))
+            scores.append(scorer.score(customer, portfolio.events, as_of=portfolio.as_of))
         except CustomerNotCreatedError:
             left_out += 1
     return _from_models(scores, left_out)
 
 
-def by_score_many(portfolio: Portfolio) -> Results:
+def by_score_many(portfolio: Portfolio, scorer: Scorer) -> Results:
     """``Scorer.score_many`` over the portfolio."""
-    scores = scorer().score_many(portfolio.customers, portfolio.events, as_of=portfolio.as_of)
+    scores = scorer.score_many(portfolio.customers, portfolio.events, as_of=portfolio.as_of)
     return _from_models(scores, len(scores.not_created))
 
 
@@ -226,7 +231,7 @@ def frame_rows(portfolio: Portfolio) -> tuple[list[dict[str, Any]], list[dict[st
     return people, events
 
 
-def by_score_frame(backend_name: str, portfolio: Portfolio) -> Results:
+def by_score_frame(backend_name: str, portfolio: Portfolio, scorer: Scorer) -> Results:
     """``score_frame`` on one DataFrame backend (DuckDB in a session zone that is not UTC)."""
     from .frames.conftest import duckdb_connection, make_backend
 
@@ -241,19 +246,21 @@ def by_score_frame(backend_name: str, portfolio: Portfolio) -> Results:
         event_frame = backend.to_frame(events, FRAME_EVENTS)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", CustomersLeftOutWarning)
-            out = scorer().score_frame(customer_frame, event_frame, as_of=portfolio.as_of)
+            out = scorer.score_frame(customer_frame, event_frame, as_of=portfolio.as_of)
             rows = backend.to_rows(out)  # a lazy frame is computed here
         assert isinstance(out, backend.frame_type), type(out)
         return _from_rows(rows, _left_out_count(caught))
 
 
-def by_store(store: Any, portfolio: Portfolio) -> Results:
-    """``SQLAlchemyStore.recalculate`` after storing the portfolio in emptied tables."""
-    from customer_health.storage.sqlalchemy import metadata
+def by_store(engine: Any, portfolio: Portfolio, scorer: Scorer) -> Results:
+    """``SQLAlchemyStore.recalculate`` after storing the portfolio in the emptied tables of
+    the database of ``engine`` (a SQLAlchemy engine)."""
+    from customer_health.storage.sqlalchemy import SQLAlchemyStore, metadata
 
-    with store.engine.begin() as connection:
+    with engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+    store = SQLAlchemyStore(engine, scorer=scorer)
     store.add_customers(portfolio.customers)
     store.record_many(portfolio.events)
     scores = store.recalculate(as_of=portfolio.as_of, save=False)
@@ -274,7 +281,7 @@ def warehouse_rows(portfolio: Portfolio) -> tuple[list[dict[str, Any]], list[dic
     )
 
 
-def by_duckdb_sql(portfolio: Portfolio) -> Results:
+def by_duckdb_sql(portfolio: Portfolio, scorer: Scorer) -> Results:
     """``export_sql("duckdb")`` run on tables of a new DuckDB database (session zone not UTC)."""
     from customer_health import export_sql
 
@@ -284,42 +291,42 @@ def by_duckdb_sql(portfolio: Portfolio) -> Results:
     connection = duckdb_connection("Pacific/Chatham")
     try:
         duckdb_tables(connection, *warehouse_rows(portfolio))
-        query = export_sql("duckdb", as_of=portfolio.as_of, scorer=scorer())
+        query = export_sql("duckdb", as_of=portfolio.as_of, scorer=scorer)
         return _from_rows(run_duckdb(connection, query), None)
     finally:
         connection.close()
 
 
-def by_postgres_sql(engine: Any, portfolio: Portfolio) -> Results:
+def by_postgres_sql(engine: Any, portfolio: Portfolio, scorer: Scorer) -> Results:
     """``export_sql("postgres")`` run on tables created again in the engine's schema."""
     from customer_health import export_sql
 
     from .warehouse import postgres_tables, run_postgres
 
     postgres_tables(engine, *warehouse_rows(portfolio))
-    query = export_sql("postgres", as_of=portfolio.as_of, scorer=scorer())
+    query = export_sql("postgres", as_of=portfolio.as_of, scorer=scorer)
     return _from_rows(run_postgres(engine, query), None)
 
 
-def by_spark_frame(spark: Any, portfolio: Portfolio, style: str = "aware") -> Results:
+def by_spark_frame(spark: Any, portfolio: Portfolio, scorer: Scorer, style: str) -> Results:
     """``score_frame`` on PySpark frames, instants in ``style`` (``tests/spark/conftest.py``)."""
     from .spark.conftest import spark_frames
 
     customer_frame, event_frame = spark_frames(spark, portfolio.customers, portfolio.events, style)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CustomersLeftOutWarning)
-        out = scorer().score_frame(customer_frame, event_frame, as_of=portfolio.as_of)
+        out = scorer.score_frame(customer_frame, event_frame, as_of=portfolio.as_of)
     return _from_rows([row.asDict() for row in out.collect()], _left_out_count(caught))
 
 
-def by_spark_sql(spark: Any, portfolio: Portfolio) -> Results:
+def by_spark_sql(spark: Any, portfolio: Portfolio, scorer: Scorer) -> Results:
     """``export_sql("spark")`` run by Spark SQL on temporary views (``timestamp`` columns)."""
     from customer_health import export_sql
 
     from .spark.conftest import warehouse_views
 
     warehouse_views(spark, *warehouse_rows(portfolio), "timestamp")
-    query = export_sql("spark", as_of=portfolio.as_of, scorer=scorer())
+    query = export_sql("spark", as_of=portfolio.as_of, scorer=scorer)
     return _from_rows([row.asDict() for row in spark.sql(query).collect()], None)
 
 
@@ -337,32 +344,35 @@ def open_engine(name: str, spark: Any = None) -> Iterator[Engine]:
         yield Engine(name, by_score_many, reports_expected=True)
     elif name.startswith("frame-"):
         backend = name.removeprefix("frame-")
-        yield Engine(name, lambda portfolio: by_score_frame(backend, portfolio))
+        yield Engine(name, lambda portfolio, scorer: by_score_frame(backend, portfolio, scorer))
     elif name.startswith("store-"):
-        with _store(name) as store:
-            yield Engine(name, lambda portfolio: by_store(store, portfolio), True)
+        with _store_engine(name) as engine:
+            yield Engine(name, lambda portfolio, scorer: by_store(engine, portfolio, scorer), True)
     elif name == "sql-duckdb":
         yield Engine(name, by_duckdb_sql)
     elif name == "sql-postgresql":
         from .warehouse import postgres_warehouse
 
         with postgres_warehouse("ch_engines") as engine:
-            yield Engine(name, lambda portfolio: by_postgres_sql(engine, portfolio))
+            yield Engine(name, lambda portfolio, scorer: by_postgres_sql(engine, portfolio, scorer))
     elif name == "spark-frame":
         from .spark.conftest import STYLES
 
         styles = itertools.cycle(STYLES)  # each call its own style of instants
-        yield Engine(name, lambda portfolio: by_spark_frame(spark, portfolio, next(styles)))
+        yield Engine(
+            name, lambda portfolio, scorer: by_spark_frame(spark, portfolio, scorer, next(styles))
+        )
     elif name == "spark-sql":
-        yield Engine(name, lambda portfolio: by_spark_sql(spark, portfolio))
+        yield Engine(name, lambda portfolio, scorer: by_spark_sql(spark, portfolio, scorer))
     else:
         raise ValueError(f"no engine {name!r}")
 
 
 @contextmanager
-def _store(name: str) -> Iterator[Any]:
-    """A store with the built-in model on SQLite in memory or in a PostgreSQL schema."""
-    from customer_health.storage.sqlalchemy import SQLAlchemyStore, create_engine
+def _store_engine(name: str) -> Iterator[Any]:
+    """A SQLAlchemy engine with the store's tables, on SQLite in memory or in a PostgreSQL
+    schema of its own."""
+    from customer_health.storage.sqlalchemy import create_engine, metadata
 
     from .backends import schema_of_its_own
 
@@ -373,9 +383,8 @@ def _store(name: str) -> Iterator[Any]:
             url, schema = stack.enter_context(schema_of_its_own("ch_engines"))
             engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
         stack.callback(engine.dispose)
-        store = SQLAlchemyStore(engine, scorer=scorer())
-        store.create_all()
-        yield store
+        metadata.create_all(engine)
+        yield engine
 
 
 # -- the comparison ---------------------------------------------------------------------------
@@ -394,10 +403,12 @@ def assert_matches_reference(
     results: Results,
     engine: Engine,
     only: Collection[str] | None = None,
+    weights: dict[str, float] | None = None,
 ) -> None:
     """The engine scored exactly the customers that exist at as_of (and reports the others
     left out, if it reports them), each as the reference does: numbers to 1e-9, statuses
-    exactly. With ``only``, just those customers are compared."""
+    exactly. With ``only``, just those customers are compared; ``weights`` are the
+    scorer's, if not the default ones (its factors: those weighted)."""
     customers, events, as_of = portfolio
     now = micros(as_of)
     existing = [
@@ -412,7 +423,7 @@ def assert_matches_reference(
     for customer in existing:
         if only is not None and customer["id"] not in only:
             continue
-        want = reference_score(customer, events, as_of)
+        want = reference_score(customer, events, as_of, weights=weights)
         got = results.outcomes[str(customer["id"])]
         where = f"{engine}, customer {customer['id']!r}"
         assert got.status == want["status"], f"{where}: {got.status!r}, the reference's {want}"
@@ -576,3 +587,44 @@ def fixed_portfolio() -> Portfolio:
     return Portfolio(
         shared.customers + thresholds.customers, shared.events + thresholds.events, shared.as_of
     )
+
+
+HALF_WAY_WEIGHT = 0.39999999999499997
+"""api_usage's weight (login_frequency's: 1 minus it, so they sum to exactly 1) that makes
+100 · weight the double 39.9999999995: just below the half-way point 39.9999999995 (its
+exact value is 39.99999999949999...), so rounded to 9 places it is 39.999999999 and the
+status critical, where rounding after scaling by 10**9 (polars, Spark) gives 40."""
+
+
+def half_way_scorer() -> Scorer:
+    """The built-in api_usage and login_frequency factors, weighted :data:`HALF_WAY_WEIGHT`
+    and the rest."""
+    weights = {"api_usage": HALF_WAY_WEIGHT, "login_frequency": 1.0 - HALF_WAY_WEIGHT}
+    assert sum(weights.values()) == 1.0
+    return Scorer(factors=list(weights), weights=weights, entry_points=False)
+
+
+def half_way_portfolio() -> Portfolio:
+    """``calls``, an smb customer with 500 API calls and no login (score 100 · weight, the
+    double 39.9999999995, critical), and ``logins``, one with 15 login days and no call
+    (score 60.0000000005, at_risk)."""
+    as_of = CASES_AS_OF
+    people = [{"id": "calls", "segment": "smb"}, {"id": "logins", "segment": "smb"}]
+    events = [{"customer_id": "calls", "kind": "api_call", "occurred_at": as_of, "quantity": 500}]
+    events += [
+        {"customer_id": "logins", "kind": "login", "occurred_at": as_of - d * _DAY}
+        for d in range(15)
+    ]
+    return Portfolio(people, events, as_of)
+
+
+def assert_half_way(results: Results, engine: Engine) -> None:
+    """The customers of :func:`half_way_portfolio` are scored as the reference scores them
+    (with :func:`half_way_scorer`'s weights): ``calls`` 39.9999999995 exactly, critical."""
+    scorer = half_way_scorer()
+    assert 100.0 * HALF_WAY_WEIGHT == 39.9999999995
+    assert round(39.9999999995, 9) < 40.0 <= round(math.nextafter(39.9999999995, 41), 9)
+    assert_matches_reference(half_way_portfolio(), results, engine, weights=scorer.weights)
+    calls = results.outcomes["calls"]
+    assert (calls.score, calls.status) == (39.9999999995, "critical"), (engine, calls)
+    assert results.outcomes["logins"].status == "at_risk", engine

@@ -19,10 +19,13 @@ from .engines import (
     MAIN_ENGINES,
     Engine,
     Results,
+    assert_half_way,
     assert_matches_reference,
     assert_shared_event_ids,
     assert_thresholds,
     fixed_portfolio,
+    half_way_portfolio,
+    half_way_scorer,
     open_engine,
 )
 from .strategies import Portfolio, portfolios
@@ -92,3 +95,10 @@ def test_statuses_at_the_thresholds(engine: Engine, fixed: Results) -> None:
     score rounded to 9 places, and the score itself stays unrounded (issue 19,
     point 3)."""
     assert_thresholds(fixed, engine)
+
+
+def test_a_score_just_below_a_half_way_point(engine: Engine) -> None:
+    """A score that is the double 39.9999999995, just below the half-way point, rounds to
+    39.999999999: critical, as Python's round says, though rounding after scaling
+    by 10**9 says 40 (issue 19, point 3)."""
+    assert_half_way(engine(half_way_portfolio(), half_way_scorer()), engine)

@@ -31,7 +31,7 @@ from customer_health import (  # noqa: E402
     export_sql,
     hookimpl,
 )
-from customer_health._warehouse import status_cutoff  # noqa: E402
+from customer_health._engine import status_cutoff  # noqa: E402
 
 from .warehouse import (  # noqa: E402
     assert_matches,

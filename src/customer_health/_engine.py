@@ -14,6 +14,7 @@ factor raises - on objects, frames, Spark, SQL - is a
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "factor_error",
     "guard",
     "routes_of",
+    "status_cutoff",
 ]
 
 _T = TypeVar("_T")
@@ -269,3 +271,27 @@ def checked(active: ActiveFactor, result: Any) -> FactorResult:
             f"{where} returned explanation {result.explanation!r}; expected a line of text"
         )
     return result
+
+
+@functools.cache
+def status_cutoff(threshold: float) -> float:
+    """The least double ``x`` with ``round(x, 9) >= threshold``.
+
+    The model compares the score rounded to 9 decimal places, as Python's ``round``
+    does: exactly, from the double's binary value. A database's ``ROUND`` of a double,
+    polars' and Spark's do not (they scale by 10**9 first, or start from the shortest
+    decimal text, so a double just below a half-way point such as 39.9999999995 may
+    round up), but ``score >= cutoff`` gives the same answer as ``round(score, 9) >=
+    threshold`` for every double (``round`` never decreases as its argument grows).
+    The frames, Spark and the warehouse query compare with it.
+    """
+    low, high = threshold - 1e-6, threshold + 1e-6
+    assert round(low, 9) < threshold <= round(high, 9)
+    while True:
+        middle = (low + high) / 2
+        if middle in (low, high):
+            return high
+        if round(middle, 9) >= threshold:
+            high = middle
+        else:
+            low = middle

@@ -31,7 +31,7 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
-from ._engine import empty_inputs, guard
+from ._engine import empty_inputs, guard, status_cutoff
 from .exceptions import ConfigurationError
 from .models import MODEL_VERSION
 from .storage._sql import DAY_US, SQLEvents
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from ._engine import ActiveFactor
     from .scoring import Scorer
 
-__all__ = ["query_text", "status_cutoff"]
+__all__ = ["query_text"]
 
 _EPOCH_US = "ch_epoch_us"
 """The marker function of an instant turned into microseconds (see :data:`_EPOCH`)."""
@@ -132,26 +132,6 @@ def _is_double(node: Any) -> bool:
     return isinstance(node, exp.Cast) and node.to.is_type(
         exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT
     )
-
-
-def status_cutoff(threshold: float) -> float:
-    """The least double ``x`` with ``round(x, 9) >= threshold``.
-
-    The model compares the score rounded to 9 decimal places; a database's ``ROUND``
-    of a double does not round as Python's does, but ``score >= cutoff`` gives the
-    same answer as ``round(score, 9) >= threshold`` for every double (``round`` never
-    decreases as its argument grows).
-    """
-    low, high = threshold - 1e-6, threshold + 1e-6
-    assert round(low, 9) < threshold <= round(high, 9)
-    while True:
-        middle = (low + high) / 2
-        if middle in (low, high):
-            return high
-        if round(middle, 9) >= threshold:
-            high = middle
-        else:
-            low = middle
 
 
 def _double(value: float) -> sa.ColumnElement[float]:

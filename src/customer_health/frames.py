@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._engine import checked, empty_inputs, guard
+from ._engine import checked, empty_inputs, guard, status_cutoff
 from ._format import plural, some
 from .exceptions import (
     ConfigurationError,
@@ -1066,15 +1066,17 @@ def combined(scorer: Scorer, table: Any) -> Any:
         coverage=nw.when(coverage > 1.0).then(1.0).otherwise(coverage),
     )
     thresholds = scorer.thresholds
-    rounded = nw.col("score").round(9)
+    # round(score, 9) >= threshold, exactly as Python rounds (polars' and Spark's round
+    # do not, next to a half-way point): see status_cutoff
+    score_column = nw.col("score")
     status = (
-        nw.when(nw.col("score").is_null())
+        nw.when(score_column.is_null())
         .then(nw.lit("unknown"))
         .otherwise(
-            nw.when(rounded >= thresholds.healthy)
+            nw.when(score_column >= status_cutoff(thresholds.healthy))
             .then(nw.lit("healthy"))
             .otherwise(
-                nw.when(rounded >= thresholds.at_risk)
+                nw.when(score_column >= status_cutoff(thresholds.at_risk))
                 .then(nw.lit("at_risk"))
                 .otherwise(nw.lit("critical"))
             )
