@@ -7,29 +7,31 @@ Run it (it needs the ``spark`` and ``sample`` extras and Java 17)::
 
 It builds the data as ``bench_frames.py`` does (:func:`customer_health.sample.generate_columns`,
 nulls where a field is absent) and writes it to Parquet, with instants as UTC
-timestamps, so that Spark reads it as it would read a table. Then, in one run:
+timestamps, so that Spark reads it as it would read a table. Then, for each of
+``--cores`` (``local[1]``, then ``local[2]``: a new Spark session each; its start-up is
+not counted), it times two paths alike (``_timing.compare``): ``--warmup`` untimed runs
+of each (1: the JVM's JIT, Python workers), then ``--repeat`` timed runs of each (3),
+interleaved (a, b, a, b, ...), each figure the median of its runs, printed with their
+spread:
 
-(a) ``customer_health.score_frame`` on the polars frames (in memory), best of ``--repeat``;
-(b) ``customer_health.score_frame`` on the Spark DataFrames read from the Parquet files,
-    with ``local[1]`` and then ``local[2]`` (a new session each), best of ``--repeat``
-    after one warm-up run. The result is computed by then (``score_frame`` returns it
-    checkpointed); the time is from the call to its return. Session start-up is not
-    counted.
+(a) ``customer_health.score_frame`` on the polars frames (in memory), timed again
+    beside each Spark session, so that both sides of each comparison run while the
+    same JVM is up;
+(b) ``customer_health.score_frame`` on the Spark DataFrames read from the Parquet
+    files. The result is computed by then (``score_frame`` returns it checkpointed);
+    the time is from the call to its return.
 
 Throughput is event rows in per second. Before the figures are printed, each Spark
-result is checked against (a): every column equal to 1e-9, statuses exactly; a
-difference is an error (exit 1).
+result (its warm-up's) is checked against (a)'s: every column equal to 1e-9, statuses
+exactly; a difference is an error (exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,19 +41,11 @@ import polars as pl
 import customer_health
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _timing
 from bench_frames import build
 
 AS_OF = datetime(2026, 6, 30)
 TOLERANCE = 1e-9
-
-
-def _best(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = math.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def _session(cores: int) -> Any:
@@ -90,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
+    _timing.add_arguments(parser)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
@@ -99,11 +93,11 @@ def main(argv: list[str] | None = None) -> int:
 
     customers, events = build(args.customers, args.events, args.seed)
     n = events.height
-    print(f"{args.customers:,} customers, {n:,} events, as_of {AS_OF:%Y-%m-%d}")
-    seconds, expected = _best(
-        lambda: customer_health.score_frame(customers, events, as_of=AS_OF), args.repeat
-    )
-    print(f"polars score_frame:        {seconds:8.2f} s  {n / seconds:>14,.0f} events/s")
+    print(f"{args.customers:,} customers, {n:,} events, as_of {AS_OF:%Y-%m-%d}", flush=True)
+    print(f"each pair: {_timing.describe(args.warmup, args.repeat)}", flush=True)
+
+    def polars() -> pl.DataFrame:
+        return customer_health.score_frame(customers, events, as_of=AS_OF)  # type: ignore[no-any-return]
 
     utc = pl.col(pl.Datetime).dt.replace_time_zone("UTC")
     with tempfile.TemporaryDirectory(prefix="customer-health-bench-spark-") as tmp:
@@ -114,19 +108,25 @@ def main(argv: list[str] | None = None) -> int:
             spark = _session(cores)
             people = spark.read.parquet(str(people_path))
             rows = spark.read.parquet(str(events_path))
+            label = f"Spark local[{cores}]"
 
             def run(people: Any = people, rows: Any = rows) -> Any:
                 return customer_health.score_frame(people, rows, as_of=AS_OF)
 
-            run()  # warm-up: the JVM's JIT, Python workers
-            seconds, result = _best(run, args.repeat)
-            got = pl.from_arrow(result.toArrow())
-            assert isinstance(got, pl.DataFrame)
-            _compare(f"Spark local[{cores}]", got, expected)
-            print(
-                f"Spark local[{cores}] score_frame: {seconds:8.2f} s  "
-                f"{n / seconds:>14,.0f} events/s  (equal to polars to {TOLERANCE:g})"
+            timed = _timing.compare(
+                {"polars": polars, label: run}, warmup=args.warmup, runs=args.repeat
             )
+            expected = timed["polars"].result
+            got = pl.from_arrow(timed[label].result.toArrow())
+            assert isinstance(got, pl.DataFrame)
+            _compare(label, got, expected)
+            for name, timing in (("polars", timed["polars"]), (label, timed[label])):
+                print(
+                    f"{name + ' score_frame:':<32} {timing.median:8.2f} s  "
+                    f"{n / timing.median:>14,.0f} events/s  (runs {timing.spread(2)})"
+                )
+            ratio = timed[label].median / timed["polars"].median
+            print(f"  {label} / polars: {ratio:.1f}x the time (equal to {TOLERANCE:g})")
             spark.stop()
     return 0
 

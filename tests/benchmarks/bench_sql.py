@@ -9,7 +9,10 @@ extras, and PostgreSQL unless ``--no-postgres``)::
     python tests/benchmarks/bench_sql.py --no-postgres   # DuckDB and score_frame only
 
 The data is :func:`customer_health.sample.generate_columns`'s (built as in
-``bench_frames.py``). It times, best of ``--repeat``:
+``bench_frames.py``). The tables are loaded first, and the three paths are then timed
+alike (``_timing.compare``): ``--warmup`` untimed runs of each (1), then ``--repeat``
+timed runs of each (3), interleaved (a, b, c, a, b, c, ...), each figure the median of
+its runs, printed with their spread:
 
 (a) ``customer_health.score_frame(customers, events, as_of=...)`` on polars frames;
 (b) the DuckDB query of ``export_sql("duckdb", ...)`` over DuckDB tables of the same
@@ -18,9 +21,10 @@ The data is :func:`customer_health.sample.generate_columns`'s (built as in
     ``COPY`` into a schema of its own (``--postgres-url``, default
     ``$CUSTOMER_HEALTH_TEST_POSTGRES_URL``; dropped at the end), fetched whole.
 
-Before the figures are printed, (b)'s and (c)'s rows are checked against (a)'s: every
-customer, its score and coverage to 1e-9, its status exactly. Throughput is event rows
-in per second. Loading the tables is reported apart; it is not part of the times.
+Before the figures are printed, (b)'s and (c)'s rows (from their first runs) are
+checked against (a)'s: every customer, its score and coverage to 1e-9, its status
+exactly. Throughput is event rows in per second. Loading the tables is reported apart;
+it is not part of the times.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
+import _timing
 import polars as pl
-from bench_frames import best_of, build
+from bench_frames import build
 
 import customer_health
 from customer_health import sample
@@ -61,28 +67,35 @@ def check_same(reference: pl.DataFrame, rows: pl.DataFrame, label: str) -> None:
         raise SystemExit(1)
 
 
-def duckdb_path(
-    customers: pl.DataFrame, events: pl.DataFrame, query: str, repeat: int
-) -> tuple[float, float, pl.DataFrame]:
+@contextmanager
+def duckdb_tables(customers: pl.DataFrame, events: pl.DataFrame) -> Iterator[tuple[float, Any]]:
+    """An in-memory DuckDB database holding the two tables: the seconds it took to load
+    them, and the connection."""
     import duckdb
 
     connection = duckdb.connect()
-    start = time.perf_counter()
-    for name, frame in (("customers", customers), ("events", events)):
-        connection.register(f"{name}_in", frame.to_arrow())
-        connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_in")
-        connection.unregister(f"{name}_in")
-    loaded = time.perf_counter() - start
-    seconds = best_of(repeat, lambda: connection.sql(query).to_arrow_table())
-    rows = pl.from_arrow(connection.sql(query).to_arrow_table())
-    connection.close()
-    assert isinstance(rows, pl.DataFrame)
-    return loaded, seconds, rows
+    try:
+        start = time.perf_counter()
+        for name, frame in (("customers", customers), ("events", events)):
+            connection.register(f"{name}_in", frame.to_arrow())
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_in")
+            connection.unregister(f"{name}_in")
+        yield time.perf_counter() - start, connection
+    finally:
+        connection.close()
 
 
-def postgres_path(
-    url: str, customers: pl.DataFrame, events: pl.DataFrame, query: str, repeat: int
-) -> tuple[float, float, pl.DataFrame]:
+def duckdb_rows(connection: Any, query: str) -> Any:
+    """(b): the query's result, fetched as an Arrow table."""
+    return connection.sql(query).to_arrow_table()
+
+
+@contextmanager
+def postgres_tables(
+    url: str, customers: pl.DataFrame, events: pl.DataFrame
+) -> Iterator[tuple[float, Any]]:
+    """A schema of its own holding the two tables (``COPY``, then ``ANALYZE``), dropped
+    at the end: the seconds it took to load them, and a connection that uses it."""
     import psycopg
 
     schema = f"ch_bench_sql_{uuid.uuid4().hex[:8]}"
@@ -94,22 +107,17 @@ def postgres_path(
             for name, frame in (("customers", customers), ("events", events)):
                 _copy(connection, name, frame)
             connection.execute("ANALYZE")
-            loaded = time.perf_counter() - start
-
-            def run() -> list[Any]:
-                with connection.cursor() as cursor:
-                    cursor.execute(query)
-                    return cursor.fetchall()
-
-            seconds = best_of(repeat, run)
-            with connection.cursor() as cursor:
-                cursor.execute(query)
-                assert cursor.description is not None
-                names = [column.name for column in cursor.description]
-                rows = pl.DataFrame(cursor.fetchall(), schema=names, orient="row")
+            yield time.perf_counter() - start, connection
         finally:
             connection.execute(f"DROP SCHEMA {schema} CASCADE")
-    return loaded, seconds, rows
+
+
+def postgres_rows(connection: Any, query: str) -> tuple[list[str], list[Any]]:
+    """(c): the query's column names and rows, fetched whole."""
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        assert cursor.description is not None
+        return [column.name for column in cursor.description], cursor.fetchall()
 
 
 def _copy(connection: Any, name: str, frame: pl.DataFrame) -> None:
@@ -134,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
+    _timing.add_arguments(parser)
     parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_ENV))
     parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL out")
     args = parser.parse_args(argv)
@@ -145,29 +153,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     customers = customers.select(CUSTOMER_COLUMNS)
     as_of = sample.DEFAULT_AS_OF
     n = events.height
-    print(f"{args.customers:,} customers, {n:,} events, as of {as_of.isoformat()}")
+    print(f"{args.customers:,} customers, {n:,} events, as of {as_of.isoformat()}", flush=True)
 
-    def frame() -> pl.DataFrame:
-        return customer_health.score_frame(customers, events, as_of=as_of)  # type: ignore[no-any-return]
+    labels = {
+        "frame": "(a) score_frame, polars",
+        "duckdb": "(b) export_sql, DuckDB",
+        "postgres": "(c) export_sql, PostgreSQL",
+    }
+    with ExitStack() as stack:
+        loaded: dict[str, float] = {}
+        sides: dict[str, Any] = {
+            labels["frame"]: lambda: customer_health.score_frame(customers, events, as_of=as_of)
+        }
+        loaded[labels["duckdb"]], duck = stack.enter_context(duckdb_tables(customers, events))
+        duck_query = customer_health.export_sql("duckdb", as_of=as_of)
+        sides[labels["duckdb"]] = lambda: duckdb_rows(duck, duck_query)
+        if not args.no_postgres:
+            loaded[labels["postgres"]], pg = stack.enter_context(
+                postgres_tables(args.postgres_url, customers, events)
+            )
+            pg_query = customer_health.export_sql("postgres", as_of=as_of)
+            sides[labels["postgres"]] = lambda: postgres_rows(pg, pg_query)
+        shown = ", ".join(f"{label[4:]} {seconds:.2f} s" for label, seconds in loaded.items())
+        print(f"tables loaded (not timed): {shown}; timing ...", flush=True)
+        timed = _timing.compare(sides, warmup=args.warmup, runs=args.repeat)
 
-    reference = frame()
-    results = [("(a) score_frame, polars", best_of(args.repeat, frame), None)]
-    loaded, seconds, rows = duckdb_path(
-        customers, events, customer_health.export_sql("duckdb", as_of=as_of), args.repeat
-    )
+    reference = timed[labels["frame"]].result
+    rows = pl.from_arrow(timed[labels["duckdb"]].result)
+    assert isinstance(rows, pl.DataFrame)
     check_same(reference, rows, "DuckDB")
-    results.append(("(b) export_sql, DuckDB", seconds, loaded))
     if not args.no_postgres:
-        query = customer_health.export_sql("postgres", as_of=as_of)
-        loaded, seconds, rows = postgres_path(
-            args.postgres_url, customers, events, query, args.repeat
-        )
-        check_same(reference, rows, "PostgreSQL")
-        results.append(("(c) export_sql, PostgreSQL", seconds, loaded))
+        names, rows = timed[labels["postgres"]].result
+        frame = pl.DataFrame(rows, schema=names, orient="row")
+        check_same(reference, frame, "PostgreSQL")
     print("results agree with score_frame (1e-9, statuses exactly)")
-    for label, seconds, load in results:
-        extra = "" if load is None else f"   (loading the tables: {load:.2f} s, not timed)"
-        print(f"{label:<30} {seconds:8.3f} s  {n / seconds:14,.0f} events/s{extra}")
+    print(f"{_timing.describe(args.warmup, args.repeat)}:")
+    for label, timing in timed.items():
+        extra = ""
+        if label in loaded:
+            extra = f"   (loading the tables: {loaded[label]:.2f} s, not timed)"
+        print(
+            f"{label:<30} {timing.median:8.3f} s  {n / timing.median:14,.0f} events/s"
+            f"  (runs {timing.spread()}){extra}"
+        )
     return 0
 
 
