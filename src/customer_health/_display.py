@@ -144,7 +144,7 @@ def _health_row(health: HealthScore, factors: bool) -> Row:
 def _frame_rows(
     scores: Any, caller: str, limit: int | None, customer_id: str | None, factors: bool
 ) -> Rows:
-    from .cli import require_extra
+    from ._extras import require_extra
 
     nw: Any = require_extra("narwhals.stable.v2", "polars", f"{caller} of a DataFrame")
     try:

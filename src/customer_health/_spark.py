@@ -48,6 +48,7 @@ from pyspark.sql import types as T
 
 from . import frames
 from ._engine import empty_inputs, guard
+from ._time import DAY_US
 from .exceptions import (
     CustomerHealthError,
     EventConflictError,
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["score_spark"]
 
 _SHOWN = 5
-_DAY_US = 86_400_000_000
+
 _EPOCH = datetime(1970, 1, 1)
 _INTEGERS = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _NUMBERS = (*_INTEGERS, T.FloatType, T.DoubleType, T.DecimalType)
@@ -515,7 +516,7 @@ def _scores(
 ) -> DataFrame:
     """One row per customer: every factor's score and value, then the combined score;
     the parts of plugin factors' frame forms go to ``probes`` (see :func:`_checkpoint`)."""
-    tenure = F.timestamp_diff("MICROSECOND", F.col("created_at"), F.lit(as_of)) / _DAY_US
+    tenure = F.timestamp_diff("MICROSECOND", F.col("created_at"), F.lit(as_of)) / DAY_US
     people = people.withColumn("_tenure_days", tenure)
     table = people
     for active in scorer._active:

@@ -32,10 +32,10 @@ from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
 from ._engine import empty_inputs, guard, status_cutoff
+from ._time import DAY_US, micros
 from .exceptions import ConfigurationError
 from .models import MODEL_VERSION
-from .storage._sql import DAY_US, SQLEvents
-from .storage._tables import micros
+from .storage._sql import SQLEvents
 
 if TYPE_CHECKING:
     from ._engine import ActiveFactor

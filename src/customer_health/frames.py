@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._engine import checked, empty_inputs, guard, status_cutoff
 from ._format import plural, some
+from ._time import DAY_US
 from .exceptions import (
     ConfigurationError,
     CustomerHealthError,
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["EVENT_COLUMNS", "score_frame"]
 
 _SHOWN = 5
-_DAY_US = 86_400_000_000
+
 _PRIORITIES = ("low", "normal", "high", "urgent")
 
 EVENT_COLUMNS: Mapping[str, str] = {
@@ -188,7 +189,7 @@ def scored_frame(
     # columns, instead of copying the whole events frame at every step.
     rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
     people = people.with_columns(
-        tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / _DAY_US
+        tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / DAY_US
     )
     table = people.select(pl.col("id").alias("customer_id"))
     hashed = _distinct_hashes(people.get_column("id"))

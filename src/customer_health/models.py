@@ -19,7 +19,7 @@ and the service hold the same limits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
@@ -46,6 +46,7 @@ from pydantic_core import (
 )
 
 from ._json import canonical_json
+from ._time import to_utc
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -75,21 +76,6 @@ _M = TypeVar("_M", bound=BaseModel)
 
 MODEL_VERSION = "1"
 """The version of the default scoring model (``scoring-model.md``) this release computes."""
-
-
-def to_utc(value: datetime | date) -> datetime:
-    """Return ``value`` as an aware UTC datetime.
-
-    A naive datetime is read as UTC, an aware one is converted, and a ``date`` means
-    00:00 UTC that day.
-    """
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if value.tzinfo is UTC:
-        return value
-    return value.astimezone(UTC)
 
 
 MAX_ID_LENGTH = 255

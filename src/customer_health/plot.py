@@ -44,7 +44,7 @@ _SEGMENT_COLOURS = ("#4c78a8", "#72b7b2", "#b279a2", "#9d755d", "#bab0ac", "#54a
 
 
 def _figure(width: float, height: float) -> Figure:
-    from .cli import require_extra
+    from ._extras import require_extra
 
     require_extra("matplotlib", "plot", "plots")
     from ._figure import ScoreFigure
@@ -117,7 +117,7 @@ def _segments(customers: Any) -> dict[str, str]:
                 raise InvalidInputError(f"customers= item {index}: {exc}") from None
             found[model.id] = model.segment
         return found
-    from .cli import require_extra
+    from ._extras import require_extra
 
     nw: Any = require_extra("narwhals.stable.v2", "polars", "customers= as a DataFrame")
     try:

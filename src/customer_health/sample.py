@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._engine import collector_paused
 from ._inputs import resolve_as_of
+from ._time import DAY_US
 from .exceptions import InvalidInputError, MissingExtraError
 from .models import EVENT_LIST_ADAPTER, Customer, Event
 from .segments import BUILTIN_SEGMENTS
@@ -119,7 +120,7 @@ _ZONES: Final = (
     timezone(timedelta(hours=9), "JST"),
 )
 _DAY: Final = timedelta(days=1)
-_DAY_US: Final = 86_400_000_000
+
 _INVOICE_LEAD: Final = timedelta(days=14)
 _NAMES: Final = (
     ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell"),
@@ -223,7 +224,7 @@ class _Writer:
 
     def instant(self, day: int) -> datetime:
         """A random instant in ``(as_of - (day + 1) days, as_of - day days]``."""
-        offset = int(self.rng.random() * _DAY_US)  # faster than randrange
+        offset = int(self.rng.random() * DAY_US)  # faster than randrange
         return self.as_of - timedelta(days=day, microseconds=offset)
 
     def write_time(self, value: datetime) -> datetime | str:
@@ -451,7 +452,7 @@ def _payments(writer: _Writer, plan: _Plan) -> None:
         issued = due - _INVOICE_LEAD + timedelta(seconds=rng.randrange(8 * 3600, 18 * 3600))
         if plan.created_at is not None and issued < plan.created_at:
             continue
-        lateness = timedelta(microseconds=int(rng.uniform(*plan.profile.late_days) * _DAY_US))
+        lateness = timedelta(microseconds=int(rng.uniform(*plan.profile.late_days) * DAY_US))
         paid: datetime | None = due + lateness
         if rng.random() < plan.profile.unpaid or (
             plan.active_until is not None and due > plan.active_until
@@ -478,7 +479,7 @@ def _tickets(writer: _Writer, plan: _Plan) -> None:
             priority = None  # missing means normal
         resolved: datetime | None = None
         if rng.random() >= profile.open_share:
-            resolved = at + timedelta(microseconds=int(rng.uniform(0.02, 12.0) * _DAY_US))
+            resolved = at + timedelta(microseconds=int(rng.uniform(0.02, 12.0) * DAY_US))
         writer.emit(plan.id, "support_ticket", at, priority=priority, resolved_at=resolved)
 
 
@@ -607,7 +608,7 @@ def _customer_columns(rng: Generator, n: int, base: Any) -> dict[str, Any]:
     age = rng.uniform(60.0, 1500.0, n)
     young = rng.random(n) < 0.05
     age[young] = rng.uniform(0.25, 29.5, int(young.sum()))
-    created = base - (age * _DAY_US).astype(np.int64).astype("timedelta64[us]")
+    created = base - (age * DAY_US).astype(np.int64).astype("timedelta64[us]")
     created[(rng.random(n) < 0.1) & ~young] = np.datetime64("NaT", "us")
     width = max(6, len(str(n - 1)))
     return {
@@ -666,13 +667,13 @@ def _event_columns(
     import numpy as np
 
     n = len(kind)
-    age_us = (people["age"] * _DAY_US).astype(np.int64)[owner]
-    span = np.full(n, 60 * _DAY_US, dtype=np.int64)  # usage kinds: the last 60 days
-    span[kind == 4] = 120 * _DAY_US
-    span[kind >= 5] = 180 * _DAY_US
+    age_us = (people["age"] * DAY_US).astype(np.int64)[owner]
+    span = np.full(n, 60 * DAY_US, dtype=np.int64)  # usage kinds: the last 60 days
+    span[kind == 4] = 120 * DAY_US
+    span[kind >= 5] = 180 * DAY_US
     offset = (rng.random(n) * np.minimum(span, age_us)).astype(np.int64)
     late = rng.random(n) < 0.005
-    offset[late] = -(rng.random(int(late.sum())) * 3 * _DAY_US).astype(np.int64)
+    offset[late] = -(rng.random(int(late.sum())) * 3 * DAY_US).astype(np.int64)
     occurred = base - offset.astype("timedelta64[us]")
 
     quantity = np.zeros(n, dtype=np.int64)
@@ -705,7 +706,7 @@ def _event_columns(
     priority = np.array(("", *_PRIORITIES))[codes]
     open_share = np.array([_PROFILE_PARAMS[p].open_share for p in PROFILES])
     solved = rows[rng.random(rows.size) >= open_share[people["profile_code"][owner[rows]]]]
-    took = (rng.uniform(0.02, 12.0, solved.size) * _DAY_US).astype(np.int64)
+    took = (rng.uniform(0.02, 12.0, solved.size) * DAY_US).astype(np.int64)
     resolved_at[solved] = occurred[solved] + took.astype("timedelta64[us]")
 
     return {
@@ -741,14 +742,14 @@ def _invoices(
     midnight = base.astype("datetime64[D]").astype("datetime64[us]")
     back = np.minimum(200.0, people["age"][owner])
     due_days = np.floor(rng.random(rows.size) * (back + 30.0)).astype(np.int64) - 30
-    due = midnight - (due_days * _DAY_US).astype("timedelta64[us]")
+    due = midnight - (due_days * DAY_US).astype("timedelta64[us]")
     hours = rng.integers(8 * 3600, 18 * 3600, rows.size) * 1_000_000
-    occurred[rows] = due - 14 * np.timedelta64(_DAY_US, "us") + hours.astype("timedelta64[us]")
+    occurred[rows] = due - 14 * np.timedelta64(DAY_US, "us") + hours.astype("timedelta64[us]")
     due_at[rows] = due
     profile = people["profile_code"][owner]
     low = np.array([_PROFILE_PARAMS[p].late_days[0] for p in PROFILES])[profile]
     high = np.array([_PROFILE_PARAMS[p].late_days[1] for p in PROFILES])[profile]
-    late_us = (rng.uniform(low, high) * _DAY_US).astype(np.int64)
+    late_us = (rng.uniform(low, high) * DAY_US).astype(np.int64)
     paid = due + late_us.astype("timedelta64[us]")
     unpaid = (
         rng.random(rows.size) < np.array([_PROFILE_PARAMS[p].unpaid for p in PROFILES])[profile]
@@ -768,7 +769,7 @@ def _mark_edges(events: dict[str, Any], people: dict[str, Any], base: Any, rows:
     all of the first customer; only the login counts."""
     import numpy as np
 
-    day = np.timedelta64(_DAY_US, "us")
+    day = np.timedelta64(DAY_US, "us")
     times = (base, base - 30 * day, base - 90 * day, base - 194 * day)
     nat = np.datetime64("NaT", "us")
     for row in range(rows):
@@ -960,7 +961,7 @@ def simulate_churn(
     last = resolve_as_of(end).replace(tzinfo=None)
     start = last - timedelta(days=PERIOD_DAYS * months)
     base = np.datetime64(start, "us")
-    month_us = PERIOD_DAYS * _DAY_US
+    month_us = PERIOD_DAYS * DAY_US
     segment = rng.choice(3, n_customers, p=_SEGMENT_SHARES)
     created_days = rng.uniform(-720.0, -30.0, n_customers)
     later = rng.random(n_customers) < 0.2
@@ -1072,7 +1073,7 @@ def _simulated_events(
         key: np.array([BUILTIN_SEGMENTS[s][key] for s in SEGMENTS])[seg]
         for key in ("api_calls_30d", "login_days_30d", "features_30d", "tickets_90d")
     }
-    day = _DAY_US
+    day = DAY_US
     month_start = month_of.astype(np.int64) * month_us
     found: dict[str, dict[str, Any]] = {}
 

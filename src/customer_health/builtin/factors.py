@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._format import number, plural
+from .._time import days
 from ..factors import Accumulator, Factor, FactorContext, FactorResult
 
 if TYPE_CHECKING:
@@ -23,15 +24,8 @@ __all__ = [
     "SupportTickets",
 ]
 
-_MICROSECOND = timedelta(microseconds=1)
-_MICROSECONDS_PER_DAY = 86_400_000_000
 PRIORITY_WEIGHTS: Mapping[str, float] = {"low": 0.5, "normal": 1.0, "high": 2.0, "urgent": 3.0}
 UNRESOLVED_FACTOR = 1.5
-
-
-def days(delta: timedelta) -> float:
-    """A duration in days: its exact number of microseconds divided by 86,400,000,000."""
-    return (delta // _MICROSECOND) / _MICROSECONDS_PER_DAY
 
 
 def _expected_text(ctx: FactorContext) -> str:

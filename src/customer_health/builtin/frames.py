@@ -17,6 +17,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
+from .._time import DAY_US
 from .factors import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "usage_score",
 ]
 
-_MICROSECONDS_PER_DAY = 86_400_000_000
+
 _US_PER_SECOND = 1_000_000
 
 
@@ -67,7 +68,7 @@ def payment_inputs(
         late_us = _epoch_microseconds(settled) - _epoch_microseconds(due)
     else:
         late_us = (settled - due).dt.total_microseconds()
-    late = nw.when(late_us > 0).then(late_us / _MICROSECONDS_PER_DAY).otherwise(0.0)
+    late = nw.when(late_us > 0).then(late_us / DAY_US).otherwise(0.0)
     invoices = events.filter(due > since, due <= as_of).with_columns(late_days=late)
     credit = 1.0 - nw.col("late_days") / 30.0
     invoices = invoices.with_columns(credit=nw.when(credit > 0).then(credit).otherwise(0.0))

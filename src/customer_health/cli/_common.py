@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import textwrap
-from types import ModuleType
 
-from ..exceptions import MissingExtraError
+from .._extras import require_extra
 
 __all__ = [
     "DATABASE_ENV",
@@ -38,19 +36,6 @@ class CommandError(Exception):
     """Bad input the command itself finds (a file it cannot read, an unknown format,
     a bad option value): printed as one line, exit code 2. The message names what is
     wrong and where."""
-
-
-def require_extra(module: str, extra: str, feature: str) -> ModuleType:
-    """Import ``module`` for ``feature``, or raise :class:`MissingExtraError` naming the
-    ``pip install 'customer-health[extra]'`` that provides it.
-
-    Subcommands call this before they start work, so a missing optional dependency
-    is reported as one line (exit code 2) rather than as a traceback halfway through.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingExtraError(module, extra, feature) from None
 
 
 def count(text: str) -> int:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 
 from .._format import plural, some
+from .._time import micros
 from ..exceptions import ConfigurationError, UnknownCustomerError
 from ..models import (
     EVENT_ADAPTER,
@@ -26,7 +27,7 @@ from ..models import (
     HealthStatus,
     trusted,
 )
-from ._tables import EVENT_FIELDS, customers, events, latest, micros, pending, scores
+from ._tables import EVENT_FIELDS, customers, events, latest, pending, scores
 from ._upsert import insert_for
 from .models import (
     Bin,

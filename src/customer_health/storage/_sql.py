@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ._tables import events, micros
+from .._time import DAY_US, micros
+from ._tables import events
 
 if TYPE_CHECKING:
     from .._engine import ActiveFactor
 
-__all__ = ["DAY_US", "SQLEvents", "inputs_query"]
-
-DAY_US = 86_400_000_000
-"""Microseconds in a day."""
+__all__ = ["SQLEvents", "inputs_query"]
 
 _INSTANTS = ("occurred_at", "due_at", "paid_at", "resolved_at", "recorded_at")
 

@@ -13,14 +13,14 @@ compares.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from .._json import canonical_json
-from ..models import to_utc
+from .._time import instant, micros
 
 __all__ = [
     "EVENT_FIELDS",
@@ -36,8 +36,6 @@ __all__ = [
     "scores",
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,16 +46,6 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 """The store's tables, for hosts that run Alembic (or ``create_all``) themselves."""
-
-
-def micros(value: datetime) -> int:
-    """An instant as integer microseconds since the epoch (naive is read as UTC)."""
-    return (to_utc(value) - _EPOCH) // _MICROSECOND
-
-
-def instant(value: int) -> datetime:
-    """The aware UTC datetime of ``value`` microseconds since the epoch."""
-    return _EPOCH + timedelta(microseconds=value)
 
 
 class Instant(TypeDecorator[datetime]):
