@@ -31,7 +31,7 @@ from customer_health import (  # noqa: E402
     export_sql,
     hookimpl,
 )
-from customer_health._engine import status_cutoff  # noqa: E402
+from customer_health.model import status_cutoff  # noqa: E402
 
 from .warehouse import (  # noqa: E402
     assert_matches,
@@ -302,8 +302,8 @@ def test_a_scorer_without_segments_scores_nobody(duck: Any) -> None:
 
 
 def test_a_factor_sees_the_event_columns_of_score_frame() -> None:
-    from customer_health._warehouse import _Columns
-    from customer_health.frames import EVENT_COLUMNS as FRAME_COLUMNS
+    from customer_health.engines.frames import EVENT_COLUMNS as FRAME_COLUMNS
+    from customer_health.engines.sql._warehouse import _Columns
 
     columns = _Columns()
     assert sorted(columns) == sorted(FRAME_COLUMNS)
@@ -361,8 +361,10 @@ def test_a_dbt_ref_goes_into_the_query_as_written() -> None:
 def test_the_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.delitem(sys.modules, "customer_health._warehouse", raising=False)
-    monkeypatch.delattr(customer_health, "_warehouse", raising=False)
+    import customer_health.engines.sql
+
+    monkeypatch.delitem(sys.modules, "customer_health.engines.sql._warehouse", raising=False)
+    monkeypatch.delattr(customer_health.engines.sql, "_warehouse", raising=False)
     monkeypatch.setitem(sys.modules, "sqlglot", None)
     with pytest.raises(customer_health.MissingExtraError, match=r"customer-health\[sql\]"):
         export_sql("duckdb", as_of=AS_OF)

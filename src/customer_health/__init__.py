@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any as _Any
 
-from ._backtest import (
+from ._display import ScoreTable
+from ._export_sql import SQL_DIALECTS, export_sql
+from .analysis._backtest import (
     Backtest,
     BacktestPeriod,
     CalibrationBand,
@@ -28,8 +30,6 @@ from ._backtest import (
     backtest,
     fit_weights,
 )
-from ._display import ScoreTable
-from ._export_sql import SQL_DIALECTS, export_sql
 from .exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -141,10 +141,7 @@ __all__ = [
 
 def __getattr__(name: str) -> _Any:
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from ._version import installed_version
 
-        try:
-            return version("customer-health")
-        except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-            return "0.0.0+unknown"
+        return installed_version()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,8 @@
-"""How scores look in Jupyter (HTML) and in a terminal (rich).
+"""How many scores look in Jupyter (HTML) and in a terminal (rich).
 
-:meth:`HealthScore._repr_html_` and :meth:`HealthScore.__rich__` call
-:func:`health_html` and :func:`health_rich`; :class:`ScoreTable` shows many scores (a
-``score_frame()`` result of any kind, or a list of :class:`HealthScore`) the same way.
-
-The HTML is self-contained (inline styles, no JavaScript, no external CSS), so it
-survives being saved in a notebook, exported, or shown on GitHub, and it inherits the
-notebook's text colour so that it reads in light and dark themes. Ids, factor names and
-explanations are user data: every string is escaped. rich is imported only when a
-terminal asks for a rendering, so ``import customer_health`` never imports it.
+:class:`ScoreTable` shows many scores (a ``score_frame()`` result of any kind, or a
+list of :class:`HealthScore`) the way :mod:`._render` shows one; :func:`read_scores`
+and :func:`find_row` read either form for the plots.
 """
 
 from __future__ import annotations
@@ -19,43 +13,29 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ._format import number
+from ._render import (
+    CELL,
+    FACTOR_COLOUR,
+    NUMBER,
+    RICH_BAR,
+    STATUS_COLOURS,
+    badge,
+    bar,
+    header,
+    rich_badge,
+    rich_bar,
+    rich_score,
+    score_text,
+)
 from .exceptions import ConfigurationError, InvalidInputError, UnknownCustomerError
 from .models import HealthScore
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
     from rich.table import Table
-    from rich.text import Text
 
-__all__ = [
-    "STATUS_COLOURS",
-    "Part",
-    "Row",
-    "Rows",
-    "ScoreTable",
-    "find_row",
-    "health_html",
-    "health_rich",
-    "read_scores",
-]
+__all__ = ["STATUS_COLOURS", "Part", "Row", "Rows", "ScoreTable", "find_row", "read_scores"]
 
-STATUS_COLOURS = {
-    "healthy": "#1a7f37",
-    "at_risk": "#bc4c00",
-    "critical": "#cf222e",
-    "unknown": "#6e7781",
-}
-"""The colour of each status: badges, score bars and plots. Any other status is grey."""
-_RICH_STATUS = {
-    "healthy": "bold white on green4",
-    "at_risk": "bold black on dark_orange",
-    "critical": "bold white on red3",
-    "unknown": "bold white on grey50",
-}
-_RICH_BAR = {"healthy": "green4", "at_risk": "dark_orange", "critical": "red3"}
-_FACTOR_COLOUR = "#4c78a8"
-_RICH_FACTOR_COLOUR = "steel_blue"
+
 _BASE_COLUMNS = ("customer_id", "score", "status", "coverage")
 """The columns of every ``score_frame()`` result; a factor ``f`` adds ``f`` and ``f_value``."""
 _EXPECTED = (
@@ -193,142 +173,6 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-# -- HTML -----------------------------------------------------------------------------
-
-
-def _badge(status: str) -> str:
-    colour = STATUS_COLOURS.get(status, STATUS_COLOURS["unknown"])
-    return (
-        f'<span style="background:{colour};color:#fff;border-radius:0.8em;'
-        f'padding:0.1em 0.6em;font-size:0.85em;font-weight:600">{escape(status)}</span>'
-    )
-
-
-def _bar(score: float | None, colour: str, width: str = "8em") -> str:
-    """A horizontal bar ``score`` percent long; an empty track for no data."""
-    filled = 0.0 if score is None else min(max(score, 0.0), 100.0)
-    return (
-        f'<div style="width:{width};height:0.7em;background:rgba(127,127,127,0.2);'
-        f'border-radius:0.2em;overflow:hidden"><div style="width:{filled:.1f}%;height:100%;'
-        f'background:{colour}"></div></div>'
-    )
-
-
-_FACTOR_HEADER = ("factor", "score", "", "weight", "value / expected", "explanation")
-_NO_DATA = '<span style="opacity:0.6;font-style:italic">no data</span>'
-_CELL = "padding:0.2em 0.6em;text-align:left;vertical-align:middle"
-_NUMBER = "padding:0.2em 0.6em;text-align:right;vertical-align:middle"
-
-
-def _header(names: Sequence[str], numbers: Sequence[str] = ()) -> str:
-    """A header row; the columns in ``numbers`` are right-aligned, as their cells are."""
-    cells = "".join(
-        f'<th style="{_NUMBER if name in numbers else _CELL}">{escape(name)}</th>' for name in names
-    )
-    return f"<thead><tr>{cells}</tr></thead>"
-
-
-def _score_text(score: float | None, digits: int) -> str:
-    return _NO_DATA if score is None else f"{score:.{digits}f}"
-
-
-def _measured(value: float | None, expected: float | None) -> str:
-    """``"420 / 500"``: what a factor measured and what it was compared with."""
-    return " / ".join("\u2013" if part is None else number(part) for part in (value, expected))
-
-
-def health_html(health: HealthScore) -> str:
-    """The HTML of one score: its head line and one row per factor, with bars."""
-    status = health.status.value
-    score = "" if health.score is None else f"{health.score:.2f}"
-    head = (
-        f'<div style="display:flex;align-items:baseline;gap:0.6em;margin-bottom:0.2em">'
-        f'<strong style="font-size:1.1em">{escape(health.customer_id)}</strong>'
-        f'<span style="font-size:1.5em;font-weight:600">{score}</span>{_badge(status)}</div>'
-    )
-    details = (
-        f"coverage {health.coverage:.0%} \u00b7 as of {health.as_of:%Y-%m-%d %H:%M:%S} UTC "
-        f'\u00b7 <span title="configuration {escape(health.fingerprint)}">'
-        f"model {escape(health.model_version)}</span>"
-    )
-    rows = "".join(
-        f'<tr><td style="{_CELL}">{escape(f.name)}</td>'
-        f'<td style="{_NUMBER}">{_score_text(f.score, 1)}</td>'
-        f'<td style="{_CELL}">{_bar(f.score, _FACTOR_COLOUR)}</td>'
-        f'<td style="{_NUMBER}">{escape(number(f.weight))}</td>'
-        f'<td style="{_NUMBER}">{escape(_measured(f.value, f.expected))}</td>'
-        f'<td style="{_CELL}">{escape(f.explanation)}</td></tr>'
-        for f in health.factors
-    )
-    table = (
-        '<table style="border-collapse:collapse;margin-top:0.4em">'
-        f"{_header(_FACTOR_HEADER, ('score', 'weight', 'value / expected'))}"
-        f"<tbody>{rows}</tbody></table>"
-    )
-    return (
-        f'<div class="customer-health-score" style="font-family:inherit;color:inherit">'
-        f'{head}<div style="opacity:0.75;font-size:0.9em">{details}</div>{table}</div>'
-    )
-
-
-# -- rich -----------------------------------------------------------------------------
-
-
-def _rich_badge(status: str) -> Text:
-    from rich.text import Text
-
-    return Text(f" {status} ", style=_RICH_STATUS.get(status, _RICH_STATUS["unknown"]))
-
-
-def _rich_bar(score: float | None, colour: str, width: int) -> RenderableType:
-    from rich.bar import Bar
-
-    filled = 0.0 if score is None else min(max(score, 0.0), 100.0)
-    return Bar(size=100, begin=0, end=filled, width=width, color=colour, bgcolor="grey23")
-
-
-def _rich_score(score: float | None, digits: int) -> Text:
-    from rich.text import Text
-
-    return Text("no data", style="dim italic") if score is None else Text(f"{score:.{digits}f}")
-
-
-def health_rich(health: HealthScore) -> Table:
-    """A rich table of one score: the head line as title, one row per factor with bars."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    title = Text.assemble((health.customer_id, "bold"), "  ")
-    if health.score is not None:
-        title.append(f"{health.score:.2f}  ", style="bold")
-    title.append_text(_rich_badge(health.status.value))
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        title=title,
-        caption=f"coverage {health.coverage:.0%} \u00b7 as of {health.as_of:%Y-%m-%d %H:%M:%S} "
-        f"UTC \u00b7 model {health.model_version}",
-        title_justify="left",
-        caption_justify="left",
-    )
-    # No value / expected column, unlike the HTML: the explanation says both, and a
-    # terminal is too narrow to say it twice.
-    table.add_column("factor", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("", width=10, no_wrap=True)
-    table.add_column("weight", justify="right", no_wrap=True)
-    table.add_column("explanation", ratio=1)
-    for f in health.factors:
-        table.add_row(
-            f.name,
-            _rich_score(f.score, 1),
-            _rich_bar(f.score, _RICH_FACTOR_COLOUR, 10),
-            number(f.weight),
-            f.explanation,
-        )
-    return table
-
-
 # -- tables of many scores ------------------------------------------------------------
 
 
@@ -381,7 +225,7 @@ class ScoreTable:
 
     def _repr_html_(self) -> str:
         """The table as self-contained HTML, for Jupyter."""
-        head = _header(
+        head = header(
             ("customer", "score", "", "status", "coverage", *self._factors), ("score", "coverage")
         )
         body = "".join(self._html_row(row) for row in self._rows)
@@ -396,14 +240,14 @@ class ScoreTable:
         colour = STATUS_COLOURS.get(row.status, STATUS_COLOURS["unknown"])
         parts = {part.name: part.score for part in row.parts}
         factors = "".join(
-            f'<td style="{_CELL}">{self._html_factor(parts, name)}</td>' for name in self._factors
+            f'<td style="{CELL}">{self._html_factor(parts, name)}</td>' for name in self._factors
         )
         return (
-            f'<tr><td style="{_CELL}">{escape(row.customer_id)}</td>'
-            f'<td style="{_NUMBER}">{_score_text(row.score, 2)}</td>'
-            f'<td style="{_CELL}">{_bar(row.score, colour, "6em")}</td>'
-            f'<td style="{_CELL}">{_badge(row.status)}</td>'
-            f'<td style="{_NUMBER}">{_coverage(row.coverage)}</td>{factors}</tr>'
+            f'<tr><td style="{CELL}">{escape(row.customer_id)}</td>'
+            f'<td style="{NUMBER}">{score_text(row.score, 2)}</td>'
+            f'<td style="{CELL}">{bar(row.score, colour, "6em")}</td>'
+            f'<td style="{CELL}">{badge(row.status)}</td>'
+            f'<td style="{NUMBER}">{_coverage(row.coverage)}</td>{factors}</tr>'
         )
 
     @staticmethod
@@ -413,7 +257,7 @@ class ScoreTable:
         score = parts[name]
         return (
             f'<div style="display:flex;align-items:center;gap:0.4em">'
-            f"{_bar(score, _FACTOR_COLOUR, '4em')}{_score_text(score, 1)}</div>"
+            f"{bar(score, FACTOR_COLOUR, '4em')}{score_text(score, 1)}</div>"
         )
 
     def __rich__(self) -> Table:
@@ -441,11 +285,11 @@ class ScoreTable:
             parts = {part.name: part.score for part in row.parts}
             table.add_row(
                 row.customer_id,
-                _rich_score(row.score, 2),
-                _rich_bar(row.score, _RICH_BAR.get(row.status, "grey50"), 5),
-                _rich_badge(row.status),
+                rich_score(row.score, 2),
+                rich_bar(row.score, RICH_BAR.get(row.status, "grey50"), 5),
+                rich_badge(row.status),
                 _coverage(row.coverage),
-                *(_rich_score(parts[name], 1) if name in parts else "" for name in self._factors),
+                *(rich_score(parts[name], 1) if name in parts else "" for name in self._factors),
             )
         return table
 

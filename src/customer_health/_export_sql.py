@@ -1,8 +1,8 @@
 """``export_sql``: one SQL query that scores every customer where the data lives.
 
 This module checks the arguments and imports the ``sql`` extra (SQLAlchemy builds the
-query, sqlglot writes it in each dialect) only when called; :mod:`._warehouse` builds
-the query.
+query, sqlglot writes it in each dialect) only when called; the SQL engine
+(:mod:`customer_health.engines.sql`) builds the query.
 """
 
 from __future__ import annotations
@@ -75,14 +75,14 @@ def export_sql(
     tables = {"events": events, "customers": customers}
     _check_tables(tables)
     try:
-        from . import _warehouse
+        from .engines.sql import _warehouse
     except ImportError as exc:
         raise MissingExtraError(exc.name or "sqlglot", "sql", "export_sql()") from exc
     if scorer is None:
         from .scoring import default_scorer
 
         scorer = default_scorer()
-    return _warehouse.query_text(scorer, dialect, instant, tables)
+    return _warehouse.query_text(scorer.model, dialect, instant, tables)
 
 
 def _check_tables(tables: Mapping[str, str]) -> None:

@@ -7,14 +7,13 @@ cut at 80 characters (an id over the length limit may be a million).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 
 from .exceptions import (
-    EventConflictError,
     InvalidCustomerError,
     InvalidEventError,
     InvalidInputError,
@@ -22,8 +21,6 @@ from .exceptions import (
 from .models import EVENT_LIST_ADAPTER, EVENT_TYPES, Customer, Event, to_utc
 
 __all__ = [
-    "Route",
-    "feed_events",
     "resolve_as_of",
     "validate_customer",
     "validate_events",
@@ -137,84 +134,3 @@ def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, .
         return f"event #{positions[position]}" + (f" ({', '.join(about)})" if about else "")
 
     return label
-
-
-Route = tuple[datetime | None, Callable[[Event], None]]
-"""Where an event goes: ``(since, add)`` - ``add(event)`` if ``since < occurred_at``."""
-
-
-def feed_events(
-    events: Iterable[Event],
-    customer_ids: Container[str],
-    as_of: datetime,
-    routes: Mapping[str, Sequence[Route]],
-    every_kind: Sequence[Route] = (),
-) -> dict[str, int]:
-    """Hand each event to the routes of its kind, in one pass over the events.
-
-    Only events of ``customer_ids`` with ``occurred_at <= as_of`` are handed on, after
-    de-duplication: events sharing an ``event_id`` for one customer count once, and
-    if their contents differ, :class:`EventConflictError` names the id (whenever they
-    occurred: de-duplication comes before any window). ``every_kind`` routes receive
-    events of any kind. Returns how many events belong to other customers, per id.
-    """
-    others: dict[str, int] = {}
-    # Keyed by event_id alone (ids are usually unique across customers); an id shared
-    # by several customers moves to ``shared``, keyed by (customer, id).
-    seen: dict[str, Event] = {}
-    shared: dict[tuple[str, str], Event] = {}
-    # Every kind's routes, every_kind ones included; kinds no route names get just
-    # those. Most kinds have exactly one route: look those up without a loop.
-    combined = {kind: (*found, *every_kind) for kind, found in routes.items()}
-    single_get = {kind: found[0] for kind, found in combined.items() if len(found) == 1}.get
-    several_get = {kind: found for kind, found in combined.items() if len(found) > 1}.get
-    every = tuple(every_kind)
-    for event in events:
-        # A pydantic model keeps its fields in __dict__; reading them there is faster
-        # than attribute access, and this loop runs once per event.
-        fields = event.__dict__
-        cid = fields["customer_id"]
-        if cid not in customer_ids:
-            others[cid] = others.get(cid, 0) + 1
-            continue
-        event_id = fields["event_id"]
-        if event_id is not None:
-            first = seen.get(event_id)
-            if first is None:
-                seen[event_id] = event
-            elif first.customer_id != cid:
-                first = shared.get((cid, event_id))
-                if first is None:
-                    shared[cid, event_id] = event
-                else:
-                    _check_same(first, event)
-                    continue
-            else:
-                _check_same(first, event)
-                continue
-        occurred = fields["occurred_at"]
-        if occurred > as_of:
-            continue
-        kind = fields["kind"]
-        route = single_get(kind)
-        if route is not None:
-            since, add = route
-            if since is None or since < occurred:
-                add(event)
-        else:
-            for since, add in several_get(kind, every):
-                if since is None or since < occurred:
-                    add(event)
-    return others
-
-
-def _check_same(first: Event, event: Event) -> None:
-    if first != event:
-        raise EventConflictError(
-            f"event_id {event.event_id!r} of customer {event.customer_id!r} is used by two "
-            f"different events: {_brief(first)} and {_brief(event)}"
-        )
-
-
-def _brief(event: Event) -> str:
-    return event.model_dump_json(exclude={"customer_id", "event_id"})

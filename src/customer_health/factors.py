@@ -38,8 +38,8 @@ from .exceptions import ConfigurationError
 if TYPE_CHECKING:
     import narwhals.stable.v2 as nw
 
+    from ._sql_events import SQLEvents
     from .models import Customer, Event
-    from .storage.sqlalchemy import SQLEvents
 
 __all__ = ["Accumulator", "Factor", "FactorContext", "FactorResult"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -47,9 +47,6 @@ from pydantic_core import (
 
 from ._json import canonical_json
 from ._time import to_utc
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -449,13 +446,13 @@ class HealthScore(BaseModel):
     def _repr_html_(self) -> str:
         """The score as self-contained HTML, which Jupyter shows: the score, a status
         badge, coverage, as_of and model version, and one row per factor with a bar."""
-        from ._display import health_html
+        from ._render import health_html
 
         return health_html(self)
 
-    def __rich__(self) -> RenderableType:
+    def __rich__(self) -> Any:
         """The score as a rich table with bars, for ``rich.print(health)`` in a terminal
         (rich comes with the ``cli`` extra and is imported only here)."""
-        from ._display import health_rich
+        from ._render import health_rich
 
         return health_rich(self)

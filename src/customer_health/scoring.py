@@ -9,41 +9,36 @@ no clock except to default ``as_of`` to now (once per call) and keeps no state.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from ._engine import ActiveFactor, Plan, checked, collector_paused, routes_of
 from ._format import is_number, plural, some
-from ._inputs import feed_events, resolve_as_of, validate_customer, validate_events
-from .builtin.factors import days
+from ._gc import collector_paused
+from ._inputs import resolve_as_of, validate_customer, validate_events
+from .engines import objects
 from .exceptions import (
     ConfigurationError,
-    CustomerNotCreatedError,
     InvalidCustomerError,
     MissingExtraError,
     UnknownCustomerError,
     UnknownFactorError,
-    UnknownSegmentError,
 )
 from .factors import Factor, FactorContext, FactorResult
-from .models import (
-    MODEL_VERSION,
-    Customer,
-    Event,
-    FactorScore,
-    HealthScore,
-    HealthStatus,
-    trusted,
+from .model import (
+    ActiveFactor,
+    ResolvedModel,
+    ScorerConfig,
+    Thresholds,
+    check_created,
+    checked,
+    parse_thresholds,
 )
+from .models import Customer, Event, HealthScore
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
@@ -57,57 +52,6 @@ from .segments import SegmentExpectations
 __all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score", "score_frame"]
 
 _SHOWN = 5
-
-
-class Thresholds(BaseModel):
-    """Status thresholds: ``healthy`` if score >= healthy, ``at_risk`` if >= at_risk."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    healthy: float = Field(default=70.0, ge=0, le=100, allow_inf_nan=False)
-    at_risk: float = Field(default=40.0, ge=0, le=100, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _in_order(self) -> Self:
-        if self.at_risk > self.healthy:
-            raise ValueError(
-                f"thresholds out of order: at_risk ({self.at_risk}) must not exceed "
-                f"healthy ({self.healthy})"
-            )
-        return self
-
-    def status(self, score: float | None) -> HealthStatus:
-        """The status of ``score``, compared after rounding to 9 decimal places."""
-        if score is None:
-            return HealthStatus.UNKNOWN
-        rounded = round(score, 9)
-        if rounded >= self.healthy:
-            return HealthStatus.HEALTHY
-        if rounded >= self.at_risk:
-            return HealthStatus.AT_RISK
-        return HealthStatus.CRITICAL
-
-
-class ScorerConfig(BaseModel):
-    """A scorer's resolved configuration; its :attr:`fingerprint` is stored with scores."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    model_version: str = MODEL_VERSION
-    factors: tuple[str, ...]
-    """The factor names, sorted."""
-    weights: dict[str, float]
-    thresholds: Thresholds
-    expectations: dict[str, dict[str, float]]
-    """Every segment's expectations."""
-
-    @property
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of this configuration."""
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class HealthScores(list[HealthScore]):
@@ -180,10 +124,7 @@ class Scorer:
     ) -> None:
         """Set up the factors ``selected`` with ``weights`` and ``thresholds`` (checked)."""
         resolved_weights = self._weights(selected, weights)
-        self.thresholds: Thresholds = _thresholds(thresholds)
-        self._active = tuple(self._activate(name, resolved_weights[name]) for name in selected)
-        # Summed in scoring order, like the weights with data, so full coverage is exactly 1.
-        self._total_weight = sum(active.weight for active in self._active)
+        self.thresholds: Thresholds = parse_thresholds(thresholds)
         self.config = ScorerConfig(
             factors=tuple(sorted(selected)),
             weights=resolved_weights,
@@ -191,10 +132,13 @@ class Scorer:
             expectations={name: dict(exp) for name, exp in self.registry.segments.items()},
         )
         self.fingerprint: str = self.config.fingerprint
-        self._segments = {
-            name: MappingProxyType(dict(exp)) for name, exp in self.registry.segments.items()
-        }
-        self._check_expectations()
+        self.model: ResolvedModel = ResolvedModel(
+            factors=tuple(self._activate(name, resolved_weights[name]) for name in selected),
+            thresholds=self.thresholds,
+            segments=self.registry.segments,
+            fingerprint=self.fingerprint,
+        )
+        """The resolved model every engine scores with (:mod:`customer_health.model`)."""
 
     def reconfigured(
         self,
@@ -271,21 +215,10 @@ class Scorer:
         plugin = self.registry.factor_plugins[name]
         return ActiveFactor.of(self.registry.factors[name], name, plugin, weight)
 
-    def _check_expectations(self) -> None:
-        """Every segment must have every expectation a factor in use compares with."""
-        for segment, values in self._segments.items():
-            for active in self._active:
-                if active.expectation is not None and active.expectation not in values:
-                    raise ConfigurationError(
-                        f"segment {segment!r} has no expectation {active.expectation!r}, which "
-                        f"{active.where} needs; add it through register_expectations, or leave "
-                        "the factor out"
-                    )
-
     @property
     def factors(self) -> tuple[str, ...]:
         """The names of the factors in use, in scoring order."""
-        return tuple(active.name for active in self._active)
+        return self.model.names
 
     @property
     def weights(self) -> Mapping[str, float]:
@@ -298,18 +231,13 @@ class Scorer:
         return MappingProxyType(
             {
                 name: SegmentExpectations(segment=name, expectations=dict(values))
-                for name, values in self._segments.items()
+                for name, values in self.model.segments.items()
             }
         )
 
     def factor(self, name: str) -> Factor:
         """Return the factor object in use called ``name``."""
-        for active in self._active:
-            if active.name == name:
-                return active.factor
-        raise UnknownFactorError(
-            f"factor {name!r} is not in use; in use: {', '.join(self.factors)}"
-        )
+        return self.model.factor(name).factor
 
     def __repr__(self) -> str:
         return f"<Scorer factors={list(self.factors)} fingerprint={self.fingerprint[:12]}>"
@@ -330,9 +258,9 @@ class Scorer:
         """
         instant = resolve_as_of(as_of)
         model = validate_customer(customer)
-        _check_created(model, instant)
+        check_created(model, instant)
         with collector_paused():
-            scores, _ = self._run([model], validate_events(events), instant)
+            scores, _ = objects.run(self.model, [model], validate_events(events), instant)
         return scores[0]
 
     def score_many(
@@ -362,7 +290,9 @@ class Scorer:
             if model.created_at is None or model.created_at <= instant
         }
         with collector_paused():
-            scores, others = self._run(list(alive.values()), validate_events(events), instant)
+            scores, others = objects.run(
+                self.model, list(alive.values()), validate_events(events), instant
+            )
         unknown = {cid: n for cid, n in others.items() if cid not in models}
         if unknown and unknown_customers == "error":
             raise UnknownCustomerError(_unknown_message(unknown))
@@ -394,13 +324,13 @@ class Scorer:
         ``arrow``, ``duckdb``).
         """
         try:
-            from .frames import score_frame
+            from .engines.frames import score_frame
         except ImportError as exc:
             if isinstance(exc, MissingExtraError):
                 raise
             raise MissingExtraError(exc.name or "polars", "polars", "score_frame()") from exc
         return score_frame(
-            self,
+            self.model,
             customers,
             events,
             as_of=as_of,
@@ -408,167 +338,24 @@ class Scorer:
             unknown_customers=unknown_customers,
         )
 
-    def _run(
-        self, customers: Sequence[Customer], events: Iterable[Event], as_of: datetime
-    ) -> tuple[list[HealthScore], dict[str, int]]:
-        """Score ``customers`` (who all exist at ``as_of``) in one pass over ``events``.
-
-        Returns the scores and how many events belonged to other customers, per id.
-        """
-        ids = [customer.id for customer in customers]
-        plans = self._plans(as_of, ids)
-        others = feed_events(events, set(ids), as_of, *routes_of(plans))
-        for plan in plans:
-            plan.finish()
-        return self._results(customers, as_of, plans), others
-
-    def _plans(self, as_of: datetime, ids: list[str]) -> list[Plan]:
-        """A plan per factor in use, fed by :func:`feed_events` (see :meth:`_run`)."""
-        return [Plan(active, as_of, ids) for active in self._active]
-
-    def _results(
-        self, customers: Sequence[Customer], as_of: datetime, plans: Sequence[Plan]
-    ) -> list[HealthScore]:
-        """Score ``customers`` from finished plans, one per factor in use, in order."""
-        scores = []
-        for customer in customers:
-            segment = self.expectations(customer)
-            tenure = _tenure(customer, as_of)
-            results = [
-                (
-                    plan.active,
-                    plan.result(factor_context(plan.active, customer, as_of, segment, tenure)),
-                )
-                for plan in plans
-            ]
-            scores.append(self._combine(customer.id, as_of, results))
-        return scores
-
     def expectations(self, customer: Customer) -> Mapping[str, float]:
         """The expectations of ``customer``'s segment; unknown segments are an error."""
-        try:
-            return self._segments[customer.segment]
-        except KeyError:
-            raise UnknownSegmentError(
-                f"unknown segment {customer.segment!r} of customer {customer.id!r}; "
-                f"known segments: {', '.join(sorted(self._segments)) or 'none'}"
-            ) from None
+        return self.model.expectations(customer)
 
     def context(self, customer: Customer, as_of: datetime, name: str) -> FactorContext:
         """The :class:`FactorContext` factor ``name`` sees for ``customer`` at ``as_of``."""
-        active = next((a for a in self._active if a.name == name), None)
-        if active is None:
-            raise UnknownFactorError(
-                f"factor {name!r} is not in use; in use: {', '.join(self.factors)}"
-            )
-        tenure = _tenure(customer, as_of)
-        return factor_context(active, customer, as_of, self.expectations(customer), tenure)
+        return self.model.context(self.model.factor(name), customer, as_of)
 
     def combine(
         self, customer_id: str, as_of: datetime, results: Mapping[str, FactorResult]
     ) -> HealthScore:
         """Build the :class:`HealthScore` from every factor's result (for other engines)."""
-        missing = [a.name for a in self._active if a.name not in results]
+        actives = self.model.factors
+        missing = [a.name for a in actives if a.name not in results]
         if missing:
             raise ConfigurationError(f"no result for factors {missing}")
-        pairs = [(a, checked(a, results[a.name])) for a in self._active]
-        return self._combine(customer_id, as_of, pairs)
-
-    def _combine(
-        self,
-        customer_id: str,
-        as_of: datetime,
-        results: Sequence[tuple[ActiveFactor, FactorResult]],
-    ) -> HealthScore:
-        with_data = 0.0
-        total = 0.0
-        for active, result in results:
-            if result.score is not None:
-                with_data += active.weight
-                total += active.weight * result.score
-        score: float | None = None
-        if with_data > 0:
-            score = min(100.0, max(0.0, total / with_data))
-        parts = tuple(
-            trusted(
-                FactorScore,
-                {
-                    "name": a.name,
-                    "score": r.score,
-                    "weight": a.weight,
-                    "contribution": (
-                        a.weight * r.score / with_data
-                        if r.score is not None and with_data > 0
-                        else 0.0
-                    ),
-                    "value": r.value,
-                    "expected": r.expected,
-                    "explanation": r.explanation,
-                },
-            )
-            for a, r in results
-        )
-        return trusted(
-            HealthScore,
-            {
-                "customer_id": customer_id,
-                "as_of": as_of,
-                "score": score,
-                "status": self.thresholds.status(score),
-                "coverage": min(1.0, with_data / self._total_weight),
-                "factors": parts,
-                "model_version": MODEL_VERSION,
-                "fingerprint": self.fingerprint,
-            },
-        )
-
-
-def _thresholds(value: Thresholds | Mapping[str, float] | None) -> Thresholds:
-    if value is None:
-        return Thresholds()
-    if isinstance(value, Thresholds):
-        return value
-    try:
-        return Thresholds.model_validate(value)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'thresholds'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise ConfigurationError(f"invalid thresholds {dict(value)!r}: {problems}") from None
-
-
-def factor_context(
-    active: ActiveFactor,
-    customer: Customer,
-    as_of: datetime,
-    segment: Mapping[str, float],
-    tenure: float | None,
-) -> FactorContext:
-    """The context ``active`` sees for ``customer``: its expectation, prorated for a
-    customer younger than the window. A function of its arguments alone, so that
-    engines running elsewhere (Spark executors) build the same one without a Scorer."""
-    expected = None
-    prorated = False
-    if active.expectation is not None:
-        expected = segment[active.expectation]  # present: checked when built
-        window = active.window_days
-        if active.prorate and tenure is not None and window is not None and tenure < window:
-            expected = expected * max(1.0, tenure) / window
-            prorated = True
-    return FactorContext(customer, as_of, segment, expected, tenure, prorated)
-
-
-def _tenure(customer: Customer, as_of: datetime) -> float | None:
-    created = customer.created_at
-    return None if created is None else days(as_of - created)
-
-
-def _check_created(customer: Customer, as_of: datetime) -> None:
-    if customer.created_at is not None and customer.created_at > as_of:
-        raise CustomerNotCreatedError(
-            f"customer {customer.id!r} was created at {customer.created_at.isoformat()}, "
-            f"after as_of {as_of.isoformat()}: it did not exist yet"
+        return self.model.combine(
+            customer_id, as_of, [(a, checked(a, results[a.name])) for a in actives]
         )
 
 
@@ -622,10 +409,10 @@ def score_frame(
     """
     # Called directly (not through the method) so that warnings point at the caller
     # from both entry points alike.
-    from .frames import score_frame as frames_score_frame
+    from .engines.frames import score_frame as frames_score_frame
 
     return frames_score_frame(
-        scorer or default_scorer(),
+        (scorer or default_scorer()).model,
         customers,
         events,
         as_of=as_of,

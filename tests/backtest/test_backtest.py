@@ -24,7 +24,7 @@ from customer_health import (
 pl = pytest.importorskip("polars")
 pytest.importorskip("scipy")
 
-from customer_health._backtest_frames import auc, lift  # noqa: E402
+from customer_health.analysis._backtest_frames import auc, lift  # noqa: E402
 
 from ..test_display import as_backend  # noqa: E402
 

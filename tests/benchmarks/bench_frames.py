@@ -274,18 +274,25 @@ def time_paths(
 
 @contextmanager
 def _phases() -> Iterator[dict[tuple[str, ...], list[float]]]:
-    """Time every module-level function of ``customer_health.frames`` (nested calls
-    under their callers) while the block runs; yields {call path: [calls, seconds]},
-    in the order the paths were first entered."""
-    from customer_health import frames
+    """Time every module-level function of the frame engine
+    (``customer_health.engines.frames``; nested calls under their callers) while the
+    block runs; yields {call path: [calls, seconds]}, in the order the paths were first
+    entered."""
+    from customer_health.engines import frames
+    from customer_health.engines.frames import _checks, _combine, _factors, _polars, _read
 
+    modules = (_polars, _read, _checks, _factors, _combine)
+    package = frames.__name__ + "."
     stack: list[str] = []
     totals: dict[tuple[str, ...], list[float]] = {}
+    # Every function of the package, and each module that holds a reference to it (the
+    # modules import each other's functions by name, so each reference is patched).
     originals = {
         name: value
-        for name, value in vars(frames).items()
+        for module in modules
+        for name, value in vars(module).items()
         if callable(value)
-        and getattr(value, "__module__", None) == frames.__name__
+        and getattr(value, "__module__", "").startswith(package)
         and not isinstance(value, type)
     }
 
@@ -304,13 +311,15 @@ def _phases() -> Iterator[dict[tuple[str, ...], list[float]]]:
 
         return wrapper
 
-    for name, function in originals.items():
-        setattr(frames, name, timed(name, function))
+    wrapped = {name: timed(name, function) for name, function in originals.items()}
+    held = [(module, name) for module in modules for name in vars(module) if name in originals]
+    for module, name in held:
+        setattr(module, name, wrapped[name])
     try:
         yield totals
     finally:
-        for name, function in originals.items():
-            setattr(frames, name, function)
+        for module, name in held:
+            setattr(module, name, originals[name])
 
 
 @contextmanager
@@ -366,7 +375,7 @@ def _collects_by_line() -> Iterator[dict[str, list[float]]]:
 
 
 def profile(customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime) -> None:
-    """Where (a) spends its time: by function of ``frames.py``, on the first call in
+    """Where (a) spends its time: by function of the frame engine, on the first call in
     the process (cold: the allocator takes fresh pages from the OS) and on the next one
     (warm); by line of ``customer_health`` that runs a polars query; a cProfile."""
     runs = []

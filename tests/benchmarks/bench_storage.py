@@ -77,7 +77,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from customer_health import Customer, Event, HealthScore, Scorer, sample
-from customer_health._engine import collector_paused
+from customer_health._gc import collector_paused
 from customer_health.models import EVENT_LIST_ADAPTER
 from customer_health.storage._tables import EVENT_FIELDS
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, create_engine, metadata

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import customer_health
-from customer_health import CustomersLeftOutWarning, HealthScores, Scorer, frames
+from customer_health import CustomersLeftOutWarning, HealthScores, Scorer
+from customer_health.engines.frames import _polars
 
 from ..strategies import US, as_ofs, customers, histories
 from .conftest import Backend, Rows, make_backend
@@ -260,5 +261,5 @@ def test_ids_as_text_when_hashes_collide(
     """Built-in factors group events by a hash of the customer id only while no two ids
     share one; else by the ids themselves (a collision only a test can arrange), which
     gives the same scores."""
-    monkeypatch.setattr(frames, "_distinct_hashes", lambda ids: False)
+    monkeypatch.setattr(_polars, "_distinct_hashes", lambda ids: False)
     run(make_backend("polars"), case, layout)

@@ -18,7 +18,7 @@ from customer_health import (
     Scorer,
     hookimpl,
 )
-from customer_health._engine import guard
+from customer_health.model import guard
 from customer_health.storage._compute import _sql_fault
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, SQLEvents
 

@@ -7,7 +7,7 @@ the same hooks a third party's package does. Block it by name
 
 from __future__ import annotations
 
-from ..plugins import RegisterFactor, RegisterSegment, hookimpl
+from .._hooks import RegisterFactor, RegisterSegment, hookimpl
 from ..segments import BUILTIN_SEGMENTS
 from .factors import BUILTIN_FACTORS
 

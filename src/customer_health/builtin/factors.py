@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .._format import number, plural
 from .._time import days
 from ..factors import Accumulator, Factor, FactorContext, FactorResult
+from ._weights import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 
 if TYPE_CHECKING:
     import narwhals.stable.v2 as nw
 
-    from ..storage.sqlalchemy import SQLEvents
+    from .._sql_events import SQLEvents
 
 __all__ = [
     "BUILTIN_FACTORS",
@@ -23,9 +24,6 @@ __all__ = [
     "PaymentTimeliness",
     "SupportTickets",
 ]
-
-PRIORITY_WEIGHTS: Mapping[str, float] = {"low": 0.5, "normal": 1.0, "high": 2.0, "urgent": 3.0}
-UNRESOLVED_FACTOR = 1.5
 
 
 def _expected_text(ctx: FactorContext) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from .._time import DAY_US
-from .factors import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
+from ._weights import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 
 __all__ = [
     "calls_inputs",

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .factors import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
+from ._weights import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 
 if TYPE_CHECKING:
-    from ..storage._sql import SQLEvents
+    from .._sql_events import SQLEvents
 
 __all__ = [
     "calls_sql",

@@ -72,7 +72,7 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandError("--as-of is required: the date (or dates, comma-separated) to score")
     dates = [as_of(text.strip()) for text in args.as_of.split(",")]
     until = None if args.observed_until is None else as_of(args.observed_until)
-    from .. import backtest
+    from ..analysis import backtest
     from ._files import file_format, read_customers
 
     outcomes = read_customers(

@@ -34,9 +34,9 @@ examples:
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import installed_version
 
-    return str(__version__)
+    return installed_version()
 
 
 def _parser() -> argparse.ArgumentParser:

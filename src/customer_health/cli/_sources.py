@@ -107,7 +107,7 @@ class Files:
 
     def renamed(self, customers: Loaded, events: Loaded) -> tuple[Loaded, Loaded]:
         """The files with ``--column`` applied; each must name a column of one of them."""
-        from ..frames import EVENT_COLUMNS
+        from ..engines.frames import EVENT_COLUMNS
 
         for yours, ours in self.columns.items():
             if yours not in customers.frame.columns and yours not in events.frame.columns:
@@ -165,7 +165,7 @@ def source(args: argparse.Namespace) -> Files | Database:
 
 
 def _columns(given: list[str]) -> dict[str, str]:
-    from ..frames import EVENT_COLUMNS
+    from ..engines.frames import EVENT_COLUMNS
 
     known = (*CUSTOMER_COLUMNS, *EVENT_COLUMNS)
     columns: dict[str, str] = {}

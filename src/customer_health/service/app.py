@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__, sample
+from .. import sample
+from .._version import installed_version
 from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
 from . import examples
 from ._limits import DEADLINE_KEY, BodyLimit
@@ -168,7 +169,7 @@ def create_app(
 
     app = FastAPI(
         title="customer-health",
-        version=__version__,
+        version=installed_version(),
         description="Customer health scores: customers, events, scores and statistics.",
         lifespan=lifespan,
     )

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .._engine import Plan, guard, routes_of
-from .._inputs import feed_events
+from ..engines.objects import Plan, feed_events, results, routes_of
+from ..engines.sql._inputs import condition, inputs_query, sql_events
+from ..model import guard
 from ..models import Customer, Event, HealthScore
 from ._queries import event_from_row, id_chunks
-from ._sql import condition, inputs_query, sql_events
 from ._tables import EVENT_FIELDS, events
 
 if TYPE_CHECKING:
-    from .._engine import ActiveFactor
+    from ..model import ActiveFactor
     from ..scoring import Scorer
 
 __all__ = ["compute_scores"]
@@ -57,9 +57,10 @@ def compute_scores(
     plans: list[Plan] = []
     fed: list[Plan] = []
     in_sql: list[tuple[ActiveFactor, Mapping[str, Any]]] = []
-    for active in scorer._active:
+    model = scorer.model
+    for active in model.factors:
         aggregates = guard(
-            active, "sql_inputs", active.factor.sql_inputs, sql_events(active, as_of)
+            active, "sql_inputs", active.factor.sql_inputs, sql_events(active, as_of, events)
         )
         if aggregates is None:
             plan = Plan(active, as_of, ids)
@@ -80,11 +81,11 @@ def compute_scores(
         for plan in fed:
             plan.finish()
     if failures is None:
-        return scorer._results(customers, as_of, plans)
+        return results(model, customers, as_of, plans)
     scores: list[HealthScore] = []
     for customer in customers:  # one at a time: what one raises fails only that one
         try:
-            scores += scorer._results([customer], as_of, plans)
+            scores += results(model, [customer], as_of, plans)
         except Exception as exc:
             failures[customer.id] = exc
     return scores
@@ -105,9 +106,9 @@ def _sql_inputs(
     }
     plugins = [active for active, _ in factors if not active.trusted]
     found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
-    conditions = [condition(active, as_of) for active, _ in factors]
+    conditions = [condition(active, as_of, events) for active, _ in factors]
     for chunk in chunks:
-        query, labels = inputs_query(factors, conditions, chunk)
+        query, labels = inputs_query(factors, conditions, chunk, events)
         with _scanning(connection, whole_table=chunk is None):
             # the database runs the plugins' SQL: its errors about the SQL or the data
             # are theirs (though which one's, one query cannot tell)
@@ -172,7 +173,7 @@ def _load_events(
     customer_ids: Sequence[str] | None,
 ) -> Iterable[Event]:
     """The stored events the fed factors read, as models (oldest first)."""
-    where = sa.or_(*(condition(plan.active, as_of) for plan in plans))
+    where = sa.or_(*(condition(plan.active, as_of, events) for plan in plans))
     query = sa.select(*(events.c[name] for name in EVENT_FIELDS)).where(where)
     if customer_ids is not None:
         query = query.where(events.c.customer_id.in_(customer_ids))

@@ -32,8 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .._engine import collector_paused
 from .._format import plural, some
+from .._gc import collector_paused
 from .._json import canonical_json
 from ..exceptions import EventConflictError, UnknownCustomerError
 from ..models import (

@@ -18,8 +18,9 @@ from ..exceptions import (
     CustomerExistsError,
     UnknownCustomerError,
 )
+from ..model import check_created
 from ..models import Customer, Event, HealthScore
-from ..scoring import HealthScores, Scorer, _check_created, default_scorer
+from ..scoring import HealthScores, Scorer, default_scorer
 from . import _idempotency, _queries
 from ._compute import compute_scores
 from ._ingest import RaceLost, mark_pending, record_events
@@ -388,7 +389,7 @@ class SQLAlchemyStore:
         instant = self.now() if as_of is None else resolve_as_of(as_of)
         with self._reading() as connection:
             model = _queries.customer(connection, customer_id)
-            _check_created(model, instant)
+            check_created(model, instant)
             return compute_scores(connection, self.scorer, [model], instant, every_customer=False)[
                 0
             ]

@@ -24,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         exc.name or "sqlalchemy", "sqlalchemy", "customer_health.storage.sqlalchemy"
     ) from exc
 
-from ._sql import SQLEvents
+from .._sql_events import SQLEvents
 from ._store import DEFAULT_URL, SQLAlchemyStore, create_engine
 from ._tables import metadata
 

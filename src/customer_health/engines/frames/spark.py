@@ -1,7 +1,7 @@
 """Scoring PySpark DataFrames: Spark checks, aggregates and scores; the driver only plans.
 
 :func:`score_spark` is what :func:`customer_health.score_frame` runs when it is given
-Spark DataFrames. It follows :mod:`customer_health.frames` step by step (the same
+Spark DataFrames. It follows the polars engine (:mod:`._polars`) step by step (the same
 rules, messages and factor forms) with Spark doing the work:
 
 - the checks are aggregations (one pass over the events for every rule); only a few
@@ -10,13 +10,13 @@ rules, messages and factor forms) with Spark doing the work:
   of "a naive datetime in UTC"), converted exactly: an instant (``TIMESTAMP``) through
   its microseconds since 1970, never through the session time zone;
 - each factor's inputs come from its narwhals frame form run on Spark, and the scores
-  from its ``frame_score`` and :func:`customer_health.frames.combined`, so the
+  from its ``frame_score`` and :func:`._combine.combined`, so the
   arithmetic is the polars path's. While those forms build their queries, naive
   ``datetime`` literals (``as_of``) are made ``TIMESTAMP_NTZ`` literals (the session's
   ``spark.sql.timestampType``, set for the duration and restored);
 - plugin factors without a frame form run per customer on the executors (a grouped
   map over each customer and its events, through Arrow), with the configuration the
-  driver's :class:`~customer_health.Scorer` resolved pickled into the function: an
+  driver resolved (:class:`~customer_health.model.ResolvedModel`) pickled into it: an
   executor never discovers plugins;
 - what a plugin factor raises is a :class:`~customer_health.FactorError` naming it,
   as on the other paths: on the driver while its frame forms build their queries, on
@@ -46,10 +46,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from . import frames
-from ._engine import empty_inputs, guard
-from ._time import DAY_US
-from .exceptions import (
+from ..._time import DAY_US
+from ...exceptions import (
     CustomerHealthError,
     EventConflictError,
     FactorError,
@@ -58,13 +56,18 @@ from .exceptions import (
     SlowPathWarning,
     UnknownSegmentError,
 )
-from .models import BUILTIN_KINDS
+from ...model import empty_inputs, guard
+from ...models import BUILTIN_KINDS
+from ._checks import left_out_warning, strangers_error
+from ._combine import combined
+from ._factors import _event_dict, _models
+from ._read import _missing, renamings
+from ._schema import EVENT_COLUMNS, FIELDS_OF_KIND, PRIORITIES, REQUIRED_EVENT_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    from ._engine import ActiveFactor
-    from .scoring import Scorer
+    from ...model import ActiveFactor, ResolvedModel
 
 __all__ = ["score_spark"]
 
@@ -90,20 +93,20 @@ _Probe = tuple["ActiveFactor", str, DataFrame]
 
 
 def score_spark(
-    scorer: Scorer,
+    model: ResolvedModel,
     customers: DataFrame,
     events: DataFrame,
     as_of: datetime,
     columns: Mapping[str, str],
     unknown_customers: str,
 ) -> DataFrame:
-    """Score Spark DataFrames; ``as_of`` is naive UTC (see :func:`frames.score_frame`)."""
-    people_names, event_names = frames.renamings(customers.columns, events.columns, columns)
+    """Score Spark DataFrames; ``as_of`` is naive UTC (see :func:`.score_frame`)."""
+    people_names, event_names = renamings(customers.columns, events.columns, columns)
     customers = customers.withColumnsRenamed(people_names)
     events = events.withColumnsRenamed(event_names)
     session = events.sparkSession
     with _naive_literals(session):
-        everyone = _customers(customers, scorer)
+        everyone = _customers(customers, model)
         people = _existing(everyone, as_of)
         frame = _events(events)
         if unknown_customers == "error":
@@ -112,10 +115,10 @@ def score_spark(
         ids = people.select(F.col("id").alias("customer_id"))
         frame = frame.join(F.broadcast(ids), "customer_id", "left_semi")
         rows = _first_copies(frame).filter(F.col("occurred_at") <= F.lit(as_of))
-        rows = rows.select(*frames.EVENT_COLUMNS).persist()
+        rows = rows.select(*EVENT_COLUMNS).persist()
         try:
             probes: list[_Probe] = []
-            result = _checkpoint(_scores(scorer, people, rows, as_of, probes), probes)
+            result = _checkpoint(_scores(model, people, rows, as_of, probes), probes)
         finally:
             rows.unpersist()
     return result
@@ -235,8 +238,8 @@ def _parsed_text(text: str | None) -> datetime | None:  # pragma: no cover - run
     no date or time. Runs on the executors."""
     from pydantic import ValidationError
 
-    from ._inputs import DATETIME_ADAPTER
-    from .models import to_utc
+    from ..._inputs import DATETIME_ADAPTER
+    from ...models import to_utc
 
     if text is None:
         return None
@@ -256,8 +259,8 @@ def _parse_instant(column: Column) -> Column:
 # -- customers --------------------------------------------------------------------------------
 
 
-def _customers(frame: DataFrame, scorer: Scorer) -> DataFrame:
-    frames._missing(frame, ("id", "segment"), "customers")
+def _customers(frame: DataFrame, model: ResolvedModel) -> DataFrame:
+    _missing(frame, ("id", "segment"), "customers")
     frame = _id_column(frame, "id", "customers")
     _enforce(frame, [_bad_ids("id", "customers", required=True)])
     segment = frame.schema["segment"].dataType
@@ -268,7 +271,7 @@ def _customers(frame: DataFrame, scorer: Scorer) -> DataFrame:
     if "created_at" not in frame.columns:
         frame = frame.withColumn("created_at", F.lit(None).cast(T.TimestampNTZType()))
     frame = _instant_column(frame, "created_at", "customers")
-    known = sorted(scorer.segments)
+    known = sorted(model.segments)
     repeated = frame.groupBy("id").count().filter(F.col("count") > 1).select("id")
     twice = [row["id"] for row in repeated.limit(_SHOWN).collect()]
     if twice:
@@ -289,7 +292,7 @@ def _existing(people: DataFrame, as_of: datetime) -> DataFrame:
     count = left_out.count()
     if count:
         shown = [row["id"] for row in left_out.select("id").limit(_SHOWN).collect()]
-        warnings.warn(frames.left_out_warning(count, shown, as_of), stacklevel=5)
+        warnings.warn(left_out_warning(count, shown, as_of), stacklevel=5)
     return people.filter(~F.coalesce(later, F.lit(False)))  # no created_at: it existed
 
 
@@ -298,17 +301,17 @@ def _existing(people: DataFrame, as_of: datetime) -> DataFrame:
 
 def _events(frame: DataFrame) -> DataFrame:
     """The checked events: every event column, typed, instants in UTC, defaults filled."""
-    frames._missing(frame, frames._REQUIRED_EVENT_COLUMNS, "events")
-    unknown = [name for name in frame.columns if name not in frames.EVENT_COLUMNS]
+    _missing(frame, REQUIRED_EVENT_COLUMNS, "events")
+    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
     if unknown:
         raise InvalidEventError(
             f"events frame has columns that are no event field: {unknown} (event columns: "
-            f"{', '.join(frames.EVENT_COLUMNS)}); drop them, or map them with columns="
+            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
         )
-    for name, role in frames.EVENT_COLUMNS.items():
+    for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
             frame = frame.withColumn(name, F.lit(None).cast(_NULL_TYPES[role]))
-    for name, role in frames.EVENT_COLUMNS.items():
+    for name, role in EVENT_COLUMNS.items():
         if role == "id":
             frame = _id_column(frame, name, "events")
         elif role == "instant":
@@ -381,14 +384,14 @@ def _properties_map(column: Column) -> Column:
 
 
 def _event_rules(frame: DataFrame) -> list[_Rule]:
-    """What the event models reject, as rules (those of :func:`frames._check_fields`)."""
+    """What the event models reject, as rules (those of :func:`._checks._check_fields`)."""
     flag = {name: F.col("kind") == name for name in BUILTIN_KINDS}
     any_builtin = functools.reduce(operator.or_, flag.values())
     kind, feature, amount = F.col("kind"), F.col("feature"), F.col("amount")
-    priorities = list(frames._PRIORITIES)
+    priorities = list(PRIORITIES)
     rules = [
         _bad_ids(name, "events", required=name == "customer_id")
-        for name, role in frames.EVENT_COLUMNS.items()
+        for name, role in EVENT_COLUMNS.items()
         if role == "id"
     ]
     rules += [
@@ -437,7 +440,7 @@ def _event_rules(frame: DataFrame) -> list[_Rule]:
             ["kind", "properties"],
         ),
     ]
-    for name, kinds in frames._FIELDS_OF_KIND.items():
+    for name, kinds in FIELDS_OF_KIND.items():
         rules.append(
             _Rule(
                 F.col(name).isNotNull() & ~functools.reduce(operator.or_, (flag[k] for k in kinds)),
@@ -458,7 +461,7 @@ def _no_strangers(frame: DataFrame, people: DataFrame) -> None:
     assert found is not None
     if found["n"]:
         shown = strangers.distinct().limit(_SHOWN).collect()
-        raise frames.strangers_error(found["n"], found["ids"], [row[0] for row in shown])
+        raise strangers_error(found["n"], found["ids"], [row[0] for row in shown])
 
 
 def _first_copies(frame: DataFrame) -> DataFrame:
@@ -467,7 +470,7 @@ def _first_copies(frame: DataFrame) -> DataFrame:
     keyed = frame.filter(F.col("event_id").isNotNull())
     entries = F.array_sort(F.map_entries(_properties_map(F.col("properties"))))
     canonical = F.when(F.size(entries) > 0, F.to_json(entries))
-    content = [F.col(name) for name in frames.EVENT_COLUMNS if name != "properties"]
+    content = [F.col(name) for name in EVENT_COLUMNS if name != "properties"]
     distinct = keyed.select(*content, canonical.alias("_properties")).distinct()
     clash = distinct.groupBy("customer_id", "event_id").count().filter(F.col("count") > 1)
     first = clash.limit(1).collect()
@@ -512,31 +515,31 @@ def _run(frame: DataFrame) -> None:
 
 
 def _scores(
-    scorer: Scorer, people: DataFrame, rows: DataFrame, as_of: datetime, probes: list[_Probe]
+    model: ResolvedModel, people: DataFrame, rows: DataFrame, as_of: datetime, probes: list[_Probe]
 ) -> DataFrame:
     """One row per customer: every factor's score and value, then the combined score;
     the parts of plugin factors' frame forms go to ``probes`` (see :func:`_checkpoint`)."""
     tenure = F.timestamp_diff("MICROSECOND", F.col("created_at"), F.lit(as_of)) / DAY_US
     people = people.withColumn("_tenure_days", tenure)
     table = people
-    for active in scorer._active:
+    for active in model.factors:
         mine = rows
         if active.kinds is not None:
             mine = mine.filter(F.col("kind").isin(list(active.kinds)))
         if active.window is not None:
             mine = mine.filter(F.col("occurred_at") > F.lit(as_of - active.window))
-        part = _factor(scorer, active, people, mine, as_of, probes)
+        part = _factor(model, active, people, mine, as_of, probes)
         table = table.join(part, table["id"] == part["_id"], "left").drop("_id")
     wrapped = nw.from_native(table.withColumnRenamed("id", "customer_id"))
     ordered = ["customer_id", "score", "status", "coverage"]
-    for active in scorer._active:
+    for active in model.factors:
         ordered += [active.name, f"{active.name}_value"]
-    result: DataFrame = frames.combined(scorer, wrapped).select(ordered).to_native()
+    result: DataFrame = combined(model, wrapped).select(ordered).to_native()
     return result
 
 
 def _factor(
-    scorer: Scorer,
+    model: ResolvedModel,
     active: ActiveFactor,
     people: DataFrame,
     mine: DataFrame,
@@ -559,7 +562,7 @@ def _factor(
             ),
             stacklevel=6,
         )
-        scored = _per_customer(scorer, active, people, mine, as_of)
+        scored = _per_customer(model, active, people, mine, as_of)
         return scored.select(
             F.col("customer_id").alias("_id"),
             F.col("score").alias(name),
@@ -569,12 +572,12 @@ def _factor(
     inputs_frame = guard(active, "frame_inputs", _joined, people, inputs, empty)
     if not active.trusted:
         probes.append((active, "frame_inputs", inputs_frame))
-    inputs_frame = inputs_frame.withColumn("_expected", _expected(scorer, active))
+    inputs_frame = inputs_frame.withColumn("_expected", _expected(model, active))
     expected = None if active.expectation is None else nw.col("_expected")
     columns = {key: nw.col(key) for key in factor.inputs}
     scores = guard(active, "frame_score", factor.frame_score, columns, expected)
     if scores is None:
-        computed = _computed(scorer, active, inputs_frame, as_of)
+        computed = _computed(model, active, inputs_frame, as_of)
         return computed.select(
             F.col("customer_id").alias("_id"),
             F.col("score").alias(name),
@@ -609,14 +612,12 @@ def _scored(frame: Any, name: str, scores: tuple[Any, Any]) -> DataFrame:
     return native
 
 
-def _expected(scorer: Scorer, active: ActiveFactor) -> Column:
-    """The factor's expectation per customer, prorated as in :func:`frames._expected`."""
+def _expected(model: ResolvedModel, active: ActiveFactor) -> Column:
+    """The factor's expectation per customer, prorated as in :func:`._factors._expected`."""
     key = active.expectation
     if key is None:
         return F.lit(None).cast("double")
-    pairs = [
-        F.lit(v) for name, seg in scorer.segments.items() for v in (name, seg.expectations[key])
-    ]
+    pairs = [F.lit(v) for name, seg in model.segments.items() for v in (name, seg[key])]
     base = F.create_map(*pairs)[F.col("segment")].cast("double")
     window = active.window_days
     if not active.prorate or window is None:
@@ -643,7 +644,7 @@ def _decoded(rows: DataFrame) -> DataFrame:
 
 @dataclass(frozen=True)
 class _Resolved:
-    """What an executor needs to score one factor: the factor as the driver's Scorer
+    """What an executor needs to score one factor: the factor as the driver's model
     resolved it, the segments' expectations and ``as_of`` (aware). Pickled with the
     function Spark runs, so no executor looks for plugins."""
 
@@ -652,15 +653,15 @@ class _Resolved:
     as_of: datetime
 
     def context(self, customer: Any) -> Any:  # pragma: no cover - runs on the executors
-        from .scoring import _tenure, factor_context
+        from ...model import factor_context, tenure
 
         segment = self.segments[customer.segment]
-        tenure = _tenure(customer, self.as_of)
-        return factor_context(self.active, customer, self.as_of, segment, tenure)
+        days = tenure(customer, self.as_of)
+        return factor_context(self.active, customer, self.as_of, segment, days)
 
 
-def _resolved(scorer: Scorer, active: ActiveFactor, as_of: datetime) -> _Resolved:
-    segments = {name: dict(seg.expectations) for name, seg in scorer.segments.items()}
+def _resolved(model: ResolvedModel, active: ActiveFactor, as_of: datetime) -> _Resolved:
+    segments = {name: dict(seg) for name, seg in model.segments.items()}
     return _Resolved(active, segments, as_of.replace(tzinfo=UTC))
 
 
@@ -669,7 +670,7 @@ def _customer_models(table: pa.Table) -> dict[str, Any]:  # pragma: no cover - r
 
     people = pl.from_arrow(table)
     assert isinstance(people, pl.DataFrame)
-    return frames._models(people.drop("_tenure_days", strict=False))
+    return _models(people.drop("_tenure_days", strict=False))
 
 
 def _results_table(
@@ -692,11 +693,11 @@ def _evaluator(resolved: _Resolved) -> Callable[[pa.Table, pa.Table], pa.Table]:
     def evaluate(
         people: pa.Table, events: pa.Table
     ) -> pa.Table:  # pragma: no cover - runs on the executors
-        from ._engine import checked, guard
-        from ._inputs import validate_events
+        from ..._inputs import validate_events
+        from ...model import checked, guard
 
         models = _customer_models(people)
-        rows = [frames._event_dict(row) for row in events.to_pylist()]
+        rows = [_event_dict(row) for row in events.to_pylist()]
         found: dict[str, list[Any]] = {cid: [] for cid in models}
         for event in validate_events(rows):
             found[event.customer_id].append(event)
@@ -716,11 +717,11 @@ def _evaluator(resolved: _Resolved) -> Callable[[pa.Table, pa.Table], pa.Table]:
 
 
 def _per_customer(
-    scorer: Scorer, active: ActiveFactor, people: DataFrame, mine: DataFrame, as_of: datetime
+    model: ResolvedModel, active: ActiveFactor, people: DataFrame, mine: DataFrame, as_of: datetime
 ) -> DataFrame:
     """The slow path: each customer with its events, through ``evaluate()`` on the
     executors (a cogrouped map, so that customers without events are scored too)."""
-    evaluate = _evaluator(_resolved(scorer, active, as_of))
+    evaluate = _evaluator(_resolved(model, active, as_of))
     customers = people.drop("_tenure_days").groupBy("id")
     events = mine.groupBy("customer_id")
     return customers.cogroup(events).applyInArrow(evaluate, _RESULT)
@@ -736,7 +737,7 @@ def _computer(
     ) -> Iterator[pa.RecordBatch]:  # pragma: no cover - runs on the executors
         import pyarrow as pa
 
-        from ._engine import checked, guard
+        from ...model import checked, guard
 
         active = resolved.active
         for batch in batches:
@@ -758,11 +759,11 @@ def _computer(
 
 
 def _computed(
-    scorer: Scorer, active: ActiveFactor, inputs: DataFrame, as_of: datetime
+    model: ResolvedModel, active: ActiveFactor, inputs: DataFrame, as_of: datetime
 ) -> DataFrame:
     """``compute()`` over each customer's inputs, for a factor with frame inputs but no
     vectorised score; the customers' rows go along (plugins may read their attributes)."""
     people = [name for name in inputs.columns if name not in (*active.factor.inputs, "_expected")]
     keep = inputs.select(*people, *active.factor.inputs)
-    compute = _computer(_resolved(scorer, active, as_of), tuple(active.factor.inputs))
+    compute = _computer(_resolved(model, active, as_of), tuple(active.factor.inputs))
     return keep.mapInArrow(compute, _RESULT)

@@ -17,15 +17,15 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ._format import is_number, plural
-from .exceptions import ConfigurationError, InvalidInputError, MissingExtraError
+from .._format import is_number, plural
+from ..exceptions import ConfigurationError, InvalidInputError, MissingExtraError
 
 if TYPE_CHECKING:
     import polars as pl
     from matplotlib.figure import Figure
 
+    from ..scoring import Scorer, ScorerConfig, Thresholds
     from ._backtest_frames import Run
-    from .scoring import Scorer, ScorerConfig, Thresholds
 
 __all__ = [
     "Backtest",
@@ -390,8 +390,8 @@ def backtest(
     outcomes of unknown customers, a churn date before the customer was created, an
     ``as_of`` at which nobody was alive, a horizon that runs past the data.
     """
+    from ..scoring import default_scorer
     from ._backtest_frames import run
-    from .scoring import default_scorer
 
     scorer = scorer or default_scorer()
     dates = _dates(as_of, "as_of")
@@ -417,7 +417,7 @@ def _unknown(value: str) -> str:
 
 
 def _instant(value: AsOf) -> datetime:
-    from ._inputs import resolve_as_of
+    from .._inputs import resolve_as_of
 
     return resolve_as_of(value).replace(tzinfo=None)
 
@@ -541,8 +541,8 @@ def fit_weights(
     as they are. The other parameters are those of :func:`backtest`. Needs numpy and
     scipy (``pip install 'customer-health[backtest]'``).
     """
+    from ..scoring import default_scorer
     from ._backtest_frames import run
-    from .scoring import default_scorer
 
     for module in ("numpy", "scipy"):
         try:
@@ -593,9 +593,9 @@ def fit_weights(
 def _rescored(table: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     """``table`` with score and status from its factor scores and ``scorer``'s weights and
     thresholds: the combination step of ``score_frame``, so the numbers are the same."""
-    from .frames import _combine
+    from ..engines.frames import combine
 
-    return _combine(scorer, table.drop("score", "status", "coverage")).select(table.columns)
+    return combine(scorer.model, table.drop("score", "status", "coverage")).select(table.columns)
 
 
 def _fitted(table: pl.DataFrame, factors: Sequence[str]) -> dict[str, float]:

@@ -9,18 +9,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._format import plural, some
-from .exceptions import InvalidInputError, MissingExtraError, UnknownCustomerError
+from .._format import plural, some
+from ..exceptions import InvalidInputError, MissingExtraError, UnknownCustomerError
 
 try:
     import polars as pl
 
-    from . import frames
+    from ..engines import frames
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError(exc.name or "polars", "backtest", "backtest()") from exc
 
 if TYPE_CHECKING:
-    from .scoring import Scorer
+    from ..scoring import Scorer
 
 __all__ = ["Run", "auc", "bands", "lift", "roc_points", "run", "status_rates"]
 
@@ -53,8 +53,8 @@ def run(
 ) -> Run:
     """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
     within ``horizon`` after it; see :func:`customer_health.backtest`."""
-    restore = frames._restorer(customers)
-    checked = frames.checked_frames(scorer, customers, events, columns, unknown_customers)
+    restore = frames.restorer(customers)
+    checked = frames.checked_frames(scorer.model, customers, events, columns, unknown_customers)
     people = checked.people
     churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
     frame, relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
@@ -90,7 +90,7 @@ def run(
         # as attributes): scores must not know the future
         churned_at = alive.get_column("churned_at")
         alive = alive.drop("churned_at")
-        table = frames.scored_frame(scorer, alive, frame, scoped, instant, stacklevel=5)
+        table = frames.scored_frame(scorer.model, alive, frame, scoped, instant, stacklevel=5)
         end = instant + horizon
         table = table.with_columns(
             churned=(churned_at.is_not_null() & (churned_at <= end)).fill_null(False),
@@ -124,15 +124,15 @@ def _last_instant(frame: pl.DataFrame, churn: pl.DataFrame) -> datetime:
 def _outcomes(outcomes: Any, people: pl.DataFrame, skip: bool) -> tuple[pl.DataFrame, int]:
     """The checked outcomes (``id``, ``churned_at``), and how many of unknown customers
     were skipped."""
-    frame = frames._to_polars(outcomes, "outcomes")
+    frame = frames.to_polars(outcomes, "outcomes")
     for name in ("customer_id", "churned_at"):
         if name not in frame.columns:
             raise InvalidInputError(
                 f"outcomes frame has no column {name!r} (columns: {frame.columns}); it needs "
                 "customer_id and churned_at"
             )
-    frame = frames._id_column(frame.select("customer_id", "churned_at"), "customer_id", "outcomes")
-    frame = frames._instant_column(frame, "churned_at", "outcomes").filter(
+    frame = frames.id_column(frame.select("customer_id", "churned_at"), "customer_id", "outcomes")
+    frame = frames.instant_column(frame, "churned_at", "outcomes").filter(
         pl.col("customer_id").is_not_null() & pl.col("churned_at").is_not_null()
     )
     twice = frame.filter(pl.col("customer_id").is_duplicated()).get_column("customer_id")

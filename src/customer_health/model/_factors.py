@@ -1,44 +1,33 @@
-"""The engine's inner workings: one pass over the events, then per-customer results.
+"""A factor in use, and the calls every engine makes into it.
 
-:class:`~customer_health.Scorer` configures; this module runs. A run makes a
-:class:`Plan` per factor in use (its accumulator, or per-customer lists for factors
-that only evaluate), feeds every event to the plans of its kind in one pass
-(:func:`customer_health._inputs.feed_events`), then asks each plan for each
-customer's :class:`~customer_health.FactorResult`, checking what plugins return.
-
-Every engine calls a factor's methods through :func:`guard`, so that whatever a
-factor raises - on objects, frames, Spark, SQL - is a
-:class:`~customer_health.FactorError` naming the factor, its plugin and the method
-(and the customer, where one is scored).
+:class:`ActiveFactor` is a factor with its weight and what an engine needs at hand
+(its kinds, window, expectation). Every engine calls a factor's methods through
+:func:`guard`, so that whatever a factor raises - on objects, frames, Spark, SQL - is
+a :class:`~customer_health.FactorError` naming the factor, its plugin and the method
+(and the customer, where one is scored); :func:`checked` holds what a plugin factor
+returns to the rules of a :class:`~customer_health.FactorResult`.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ._format import is_number
-from ._inputs import Route
-from .builtin.factors import BUILTIN_FACTORS
-from .exceptions import FactorError
-from .factors import Factor, FactorContext, FactorResult
-from .models import Event
+from .._format import is_number
+from ..builtin.factors import BUILTIN_FACTORS
+from ..exceptions import FactorError
+from ..factors import Factor, FactorContext, FactorResult
 
 __all__ = [
     "ActiveFactor",
-    "Plan",
     "checked",
-    "collector_paused",
     "empty_inputs",
     "factor_error",
     "guard",
-    "routes_of",
     "status_cutoff",
 ]
 
@@ -80,83 +69,6 @@ class ActiveFactor:
             where=f"factor {name!r} (plugin {plugin!r})",
             trusted=type(factor) in BUILTIN_FACTORS,
         )
-
-
-def routes_of(plans: Sequence[Plan]) -> tuple[dict[str, list[Route]], list[Route]]:
-    """The routes of ``plans`` by event kind, and those of plans reading every kind."""
-    routes: dict[str, list[Route]] = {}
-    every_kind: list[Route] = []
-    for plan in plans:
-        kinds = plan.active.kinds
-        if kinds is None:
-            every_kind.append(plan.route)
-        else:
-            for kind in kinds:
-                routes.setdefault(kind, []).append(plan.route)
-    return routes, every_kind
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch runs.
-
-    A batch allocates a few hundred thousand small containers (inputs, results); each
-    time that crosses the collector's threshold, a full collection walks every object
-    the caller holds - millions of events - which costs more than the scoring itself.
-    Nothing the engine allocates forms reference cycles, so reference counting frees
-    it all; the collector is resumed (if it was running) as soon as the batch ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-class Plan:
-    """How one factor takes part in a run: its route for events, then its results."""
-
-    def __init__(self, active: ActiveFactor, as_of: datetime, ids: list[str]) -> None:
-        self.active = active
-        self.inputs: Mapping[str, Mapping[str, float]] = {}
-        self.grouped: dict[str, list[Event]] | None = None
-        since = None if active.window is None else as_of - active.window
-        factor = active.factor
-        if factor.vectorized:
-            self.accumulator = guard(active, "accumulator", factor.accumulator, as_of, ids)
-            add = self.accumulator.add
-        else:
-            grouped: dict[str, list[Event]] = {cid: [] for cid in ids}
-            self.grouped = grouped
-
-            def add(event: Event) -> None:
-                grouped[event.customer_id].append(event)
-
-        if not active.trusted and factor.vectorized:
-            add = _guarded_add(active, add)
-        self.route: Route = (since, add)
-
-    @classmethod
-    def prepared(cls, active: ActiveFactor, inputs: Mapping[str, Mapping[str, float]]) -> Plan:
-        """A plan whose inputs another engine computed (SQL, frames), by customer id."""
-        plan = cls.__new__(cls)
-        plan.active = active
-        plan.inputs = inputs
-        plan.grouped = None
-        return plan
-
-    def finish(self) -> None:
-        """Collect the accumulated inputs (vectorised factors)."""
-        if self.grouped is None:
-            self.inputs = guard(self.active, "inputs", self.accumulator.inputs)
-
-    def result(self, ctx: FactorContext) -> FactorResult:
-        """The factor's result for the customer of ``ctx``."""
-        if self.grouped is not None:
-            return _evaluate(self.active, self.grouped[ctx.customer.id], ctx)
-        return _compute(self.active, self.inputs, ctx)
 
 
 def guard(
@@ -221,36 +133,6 @@ def empty_inputs(active: ActiveFactor, as_of: datetime) -> dict[str, float]:
 def _empty_inputs(factor: Factor, as_of: datetime) -> dict[str, float]:
     found = factor.aggregate([], as_of)
     return {name: float(found[name]) for name in factor.inputs}
-
-
-def _guarded_add(active: ActiveFactor, add: Callable[[Event], None]) -> Callable[[Event], None]:
-    # guard() inlined: this runs for every event
-    def guarded(event: Event) -> None:
-        try:
-            add(event)
-        except Exception as exc:
-            if isinstance(exc, FactorError):
-                raise
-            raise factor_error(
-                active, "add", exc, event.customer_id, doing="accumulating an event of"
-            ) from exc
-
-    return guarded
-
-
-def _compute(
-    active: ActiveFactor, inputs: Mapping[str, Mapping[str, float]], ctx: FactorContext
-) -> FactorResult:
-    mine = inputs.get(ctx.customer.id)
-    if mine is None:
-        raise FactorError(
-            f"{active.where} gave no inputs for customer {ctx.customer.id!r} from its accumulator"
-        )
-    return checked(active, guard(active, "compute", active.factor.compute, mine, ctx))
-
-
-def _evaluate(active: ActiveFactor, events: list[Event], ctx: FactorContext) -> FactorResult:
-    return checked(active, guard(active, "evaluate", active.factor.evaluate, events, ctx))
 
 
 def checked(active: ActiveFactor, result: Any) -> FactorResult:

@@ -31,15 +31,15 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
-from ._engine import empty_inputs, guard, status_cutoff
-from ._time import DAY_US, micros
-from .exceptions import ConfigurationError
-from .models import MODEL_VERSION
-from .storage._sql import SQLEvents
+from ..._sql_events import SQLEvents
+from ..._time import DAY_US, micros
+from ..._version import installed_version
+from ...exceptions import ConfigurationError
+from ...model import empty_inputs, guard, status_cutoff
+from ...models import MODEL_VERSION
 
 if TYPE_CHECKING:
-    from ._engine import ActiveFactor
-    from .scoring import Scorer
+    from ...model import ActiveFactor, ResolvedModel
 
 __all__ = ["query_text"]
 
@@ -85,9 +85,11 @@ _DEFAULTS: Mapping[str, tuple[str, Any]] = {
 """The event models' defaults: a field's kind and its value when the column is NULL."""
 
 
-def query_text(scorer: Scorer, dialect: str, as_of: datetime, tables: Mapping[str, str]) -> str:
+def query_text(
+    model: ResolvedModel, dialect: str, as_of: datetime, tables: Mapping[str, str]
+) -> str:
     """The query of :func:`customer_health.export_sql` in ``dialect``, for ``tables``."""
-    query = _Query(scorer, as_of).build()
+    query = _Query(model, as_of).build()
     compiled = query.compile(dialect=_POSTGRES, compile_kwargs={"literal_binds": True})
     tree = sqlglot.parse_one(str(compiled), read="postgres")
     tree = _rewritten(tree, dialect)
@@ -96,16 +98,14 @@ def query_text(scorer: Scorer, dialect: str, as_of: datetime, tables: Mapping[st
         found = text.count(placeholder)
         assert found == 1, f"the {name} table appears {found} times in the query"
         text = text.replace(placeholder, tables[name])
-    return _header(scorer, dialect, as_of) + text
+    return _header(model, dialect, as_of) + text
 
 
-def _header(scorer: Scorer, dialect: str, as_of: datetime) -> str:
-    from . import __version__
-
+def _header(model: ResolvedModel, dialect: str, as_of: datetime) -> str:
     return (
-        f"-- customer-health {__version__}, export_sql: model {MODEL_VERSION}, "
-        f"fingerprint {scorer.fingerprint}\n"
-        f"-- as of {as_of.isoformat()} ({dialect}); factors: {', '.join(scorer.factors)}\n"
+        f"-- customer-health {installed_version()}, export_sql: model {MODEL_VERSION}, "
+        f"fingerprint {model.fingerprint}\n"
+        f"-- as of {as_of.isoformat()} ({dialect}); factors: {', '.join(model.names)}\n"
     )
 
 
@@ -162,13 +162,13 @@ class _Columns(Mapping[str, sa.ColumnElement[Any]]):
 
 
 class _Query:
-    """The warehouse query of one scorer at one ``as_of``."""
+    """The warehouse query of one model at one ``as_of``."""
 
-    def __init__(self, scorer: Scorer, as_of: datetime) -> None:
-        self.scorer = scorer
+    def __init__(self, model: ResolvedModel, as_of: datetime) -> None:
+        self.model = model
         self.as_of = as_of
         self.now = sa.literal(micros(as_of), sa.BigInteger())
-        self.active: tuple[ActiveFactor, ...] = scorer._active
+        self.active: tuple[ActiveFactor, ...] = model.factors
         self.columns = _Columns()
         self.conditions: list[sa.ColumnElement[bool]] = []
         self.aggregates: list[tuple[ActiveFactor, Mapping[str, sa.ColumnElement[Any]]]] = []
@@ -221,9 +221,9 @@ class _Query:
         rows = [
             sa.select(
                 sa.literal(segment, sa.String()).label("segment"),
-                *(_double(values.expectations[key]).label(key) for key in keys),
+                *(_double(values[key]).label(key) for key in keys),
             )
-            for segment, values in sorted(self.scorer.segments.items())
+            for segment, values in sorted(self.model.segments.items())
         ]
         if not rows:  # no segment is known: no customer can be scored
             rows = [
@@ -387,7 +387,7 @@ class _Query:
         """``customer_id``, ``score``, ``status``, ``coverage`` and each factor's columns."""
         score = scored.c.ch_score
         known = scored.c.ch_known == 1
-        thresholds = self.scorer.thresholds
+        thresholds = self.model.thresholds
         status = sa.case(
             (sa.not_(known), sa.null()),
             (score.is_(None), sa.literal("unknown")),
@@ -395,7 +395,7 @@ class _Query:
             (score >= _double(status_cutoff(thresholds.at_risk)), sa.literal("at_risk")),
             else_=sa.literal("critical"),
         )
-        coverage = scored.c.ch_with_data / _double(self.scorer._total_weight)
+        coverage = scored.c.ch_with_data / _double(self.model.total_weight)
         coverage = sa.case(
             (sa.not_(known), sa.null()),
             (coverage > _double(1.0), _double(1.0)),

@@ -1,0 +1,29 @@
+"""Analysis: backtests against churn, weight fitting, plots.
+
+Above the engines (a backtest scores with ``score_frame`` at many dates), below the
+service and the command line. :mod:`.backtest` holds :func:`backtest` and
+:func:`fit_weights` and their results; :mod:`.plot` draws scores and backtests with
+matplotlib (the ``plot`` extra), published as :mod:`customer_health.plot`.
+"""
+
+from __future__ import annotations
+
+from ._backtest import (
+    Backtest,
+    BacktestPeriod,
+    CalibrationBand,
+    ChurnRate,
+    WeightFit,
+    backtest,
+    fit_weights,
+)
+
+__all__ = [
+    "Backtest",
+    "BacktestPeriod",
+    "CalibrationBand",
+    "ChurnRate",
+    "WeightFit",
+    "backtest",
+    "fit_weights",
+]

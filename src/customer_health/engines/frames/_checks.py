@@ -1,0 +1,387 @@
+"""The customers and events frames checked and normalised as the object path
+checks models: segments, creation, per-kind fields, defaults, ``event_id`` copies."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..._format import plural, some
+from ...exceptions import (
+    CustomersLeftOutWarning,
+    EventConflictError,
+    InvalidCustomerError,
+    InvalidEventError,
+    UnknownCustomerError,
+    UnknownSegmentError,
+)
+from ...models import BUILTIN_KINDS
+
+if TYPE_CHECKING:
+    from ...model import ResolvedModel
+
+from ._factors import _decoded
+from ._read import (
+    _any_of,
+    _bad_ids,
+    _Check,
+    _either,
+    _enforce,
+    _has_nulls,
+    _has_values,
+    _missing,
+    _rows,
+    _rule,
+    id_column,
+    instant_column,
+)
+from ._schema import EVENT_COLUMNS, FIELDS_OF_KIND, PRIORITIES, REQUIRED_EVENT_COLUMNS, SHOWN
+
+# -- customers ---------------------------------------------------------------------------------
+
+
+def _customers(frame: pl.DataFrame, model: ResolvedModel) -> pl.DataFrame:
+    _missing(frame, ("id", "segment"), "customers")
+    frame = id_column(frame, "id", "customers")
+    bad_ids = _bad_ids(frame, "id", "customers", required=True)
+    _enforce(frame, [] if bad_ids is None else [bad_ids])
+    if frame.schema["segment"] != pl.String:
+        raise InvalidCustomerError(
+            f"column 'segment' of customers is {frame.schema['segment']}; expected text"
+        )
+    if "created_at" not in frame.columns:
+        frame = frame.with_columns(created_at=pl.lit(None, dtype=pl.Datetime("us")))
+    frame = instant_column(frame, "created_at", "customers")
+    known = model.segments
+    unknown = pl.col("segment").is_null() | ~pl.col("segment").is_in(list(known))
+    _enforce(
+        frame,
+        [
+            _rule(
+                frame,
+                InvalidCustomerError,
+                pl.col("id").is_duplicated(),
+                "column 'id' of customers has ids that appear twice",
+                ["id"],
+            ),
+            _rule(
+                frame,
+                UnknownSegmentError,
+                unknown,
+                "column 'segment' of customers has unknown segments (known segments: "
+                f"{', '.join(sorted(known))})",
+                ["id", "segment"],
+            ),
+        ],
+    )
+    return frame
+
+
+def _existing(people: pl.DataFrame, as_of: datetime) -> tuple[pl.DataFrame, pl.Series]:
+    """Leave out customers created after ``as_of``, with a warning; return their ids too."""
+    later = pl.col("created_at") > as_of
+    left_out = people.filter(later)
+    ids = left_out.get_column("id")
+    if left_out.height == 0:
+        return people, ids
+    warnings.warn(left_out_warning(left_out.height, ids.head(SHOWN).to_list(), as_of), stacklevel=4)
+    return people.filter(~later.fill_null(False)), ids  # no created_at: it existed
+
+
+def left_out_warning(count: int, shown: list[str], as_of: datetime) -> CustomersLeftOutWarning:
+    """The warning for ``count`` customers created after ``as_of``, ``shown`` the first."""
+    return CustomersLeftOutWarning(
+        f"{plural(count, 'customer')} created after as_of {as_of.isoformat()}Z "
+        f"left out: {', '.join(repr(i) for i in shown[:SHOWN])}" + (" ..." if count > SHOWN else "")
+    )
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
+    """The checked events frame; with ``known``, events of unknown customers are an error."""
+    _missing(frame, REQUIRED_EVENT_COLUMNS, "events")
+    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
+    if unknown:
+        raise InvalidEventError(
+            f"events frame has columns that are no event field: {unknown} (event columns: "
+            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
+        )
+    for name, role in EVENT_COLUMNS.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=_DTYPES[role]).alias(name))
+    for name, role in EVENT_COLUMNS.items():
+        if role == "id":
+            frame = id_column(frame, name, "events")
+        elif role == "instant":
+            frame = instant_column(frame, name, "events")
+    frame = _typed(frame)
+    _check_fields(frame, known)
+    return _properties_key(frame)
+
+
+def _defaults() -> list[pl.Expr]:
+    """The defaults of the event models: quantity 1 on API calls, priority normal."""
+    return [
+        pl.when(pl.col("kind") == "api_call")
+        .then(pl.col("quantity").fill_null(1))
+        .otherwise(pl.col("quantity"))
+        .alias("quantity"),
+        pl.when(pl.col("kind") == "support_ticket")
+        .then(pl.col("priority").fill_null("normal"))
+        .otherwise(pl.col("priority"))
+        .alias("priority"),
+    ]
+
+
+def _normalised(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The events with the models' defaults filled in, and only the event columns."""
+    return rows.with_columns(_defaults()).select(list(EVENT_COLUMNS))
+
+
+def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """Check ``properties`` holds JSON objects; add the canonical form de-duplication
+    compares (key order and a missing or empty mapping do not make two copies differ)."""
+    texts = frame.get_column("properties").drop_nulls()
+    if texts.len() == 0:
+        return frame.with_columns(_properties_key=pl.lit(None, dtype=pl.String))
+    decoded = _decoded(frame)
+    fields = decoded.schema["properties"]
+    assert isinstance(fields, pl.Struct)
+    names = sorted(field.name for field in fields.fields)
+    ordered = pl.struct([pl.col("properties").struct.field(name) for name in names])
+    empty = pl.all_horizontal([pl.col("properties").struct.field(n).is_null() for n in names])
+    key = (
+        pl.when(pl.col("properties").is_null() | empty)
+        .then(None)
+        .otherwise(ordered.struct.json_encode())
+    )
+    return frame.with_columns(_properties_key=decoded.select(key).to_series())
+
+
+_DTYPES: Mapping[str, Any] = {
+    "id": pl.String,
+    "text": pl.String,
+    "instant": pl.Datetime("us"),
+    "integer": pl.Int64,
+    "number": pl.Float64,
+    "json": pl.String,
+}
+
+
+def _typed(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = frame.schema
+    for name in ("kind", "feature", "priority"):
+        if schema[name] == pl.Null:
+            frame = frame.with_columns(pl.col(name).cast(pl.String))
+        elif schema[name] != pl.String:
+            raise InvalidEventError(f"column {name!r} of events is {schema[name]}; expected text")
+    quantity = schema["quantity"]
+    if quantity.is_float():
+        fractional = pl.col("quantity").is_not_null() & (pl.col("quantity") % 1 != 0)
+        if frame.select(fractional.any()).item():
+            raise InvalidEventError(
+                f"column 'quantity' has numbers that are not whole: "
+                f"{_rows(frame, fractional, ['kind', 'quantity'])}"
+            )
+    elif not (quantity.is_integer() or quantity == pl.Null):
+        raise InvalidEventError(f"column 'quantity' of events is {quantity}; expected integers")
+    amount = schema["amount"]
+    if not (amount.is_numeric() or amount == pl.Null):
+        raise InvalidEventError(f"column 'amount' of events is {amount}; expected numbers")
+    properties = schema["properties"]
+    if isinstance(properties, pl.Struct):
+        encoded = pl.col("properties").struct.json_encode()
+        frame = frame.with_columns(
+            pl.when(pl.col("properties").is_null())
+            .then(None)
+            .otherwise(encoded)
+            .alias("properties")
+        )
+    elif properties not in (pl.String, pl.Null):
+        raise InvalidEventError(
+            f"column 'properties' of events is {properties}; expected a struct or JSON text"
+        )
+    return frame.with_columns(
+        pl.col("quantity").cast(pl.Int64),
+        pl.col("amount").cast(pl.Float64),
+        pl.col("properties").cast(pl.String),
+    )
+
+
+def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
+    """Reject what the event models reject: null or empty ids, bad values, and fields a
+    kind lacks; and, given ``known``, events of customers not in the customers frame.
+
+    One scan for every check, reading only what can be bad. Nulls are counted, not
+    looked for (polars keeps each column's count): a check on the values of a column
+    that has none is left out, and so is a check for nulls where there are none. Each
+    built-in kind is compared once, into a flag the checks share (comparing text is
+    cheap; casting ``kind`` to a categorical first costs more than it saves).
+    """
+    flag = {name: pl.col(f"_is_{name}") for name in BUILTIN_KINDS}
+    probe = frame.lazy().with_columns(
+        (pl.col("kind") == name).alias(f"_is_{name}") for name in BUILTIN_KINDS
+    )
+    kind, feature, amount = pl.col("kind"), pl.col("feature"), pl.col("amount")
+    nulls = functools.partial(_has_nulls, frame)
+    values = functools.partial(_has_values, frame)
+    no_feature = _either(
+        feature.is_null() if nulls("feature") else None,
+        feature == "" if values("feature") else None,
+    )
+    checks = [
+        _bad_ids(frame, name, "events", required=name == "customer_id")
+        for name, role in EVENT_COLUMNS.items()
+        if role == "id"
+    ]
+    rules: list[tuple[pl.Expr | None, str, list[str]]] = [
+        (
+            _either(kind.is_null() if nulls("kind") else None, kind == ""),
+            "column 'kind' has null or empty kinds",
+            ["kind"],
+        ),
+        (
+            pl.col("occurred_at").is_null() if nulls("occurred_at") else None,
+            "column 'occurred_at' has null instants",
+            ["customer_id", "kind", "occurred_at"],
+        ),
+        (
+            flag["api_call"] & (pl.col("quantity") < 1) if values("quantity") else None,
+            "column 'quantity' has api_call quantities below 1",
+            ["kind", "quantity"],
+        ),
+        (
+            None if no_feature is None else flag["feature_used"] & no_feature,
+            "column 'feature' is null or empty on feature_used events",
+            ["kind", "feature"],
+        ),
+        (
+            flag["payment"] & pl.col("due_at").is_null() if nulls("due_at") else None,
+            "column 'due_at' is null on payment events",
+            ["kind", "due_at"],
+        ),
+        (
+            amount.is_nan() | amount.is_infinite() | (amount < 0) if values("amount") else None,
+            "column 'amount' has negative, NaN or infinite amounts",
+            ["kind", "amount"],
+        ),
+        (
+            flag["support_ticket"]
+            & pl.col("priority").is_not_null()
+            & ~pl.col("priority").is_in(list(PRIORITIES))
+            if _foreign_priorities(frame)
+            else None,
+            f"column 'priority' has priorities other than {', '.join(PRIORITIES)}",
+            ["kind", "priority"],
+        ),
+        (
+            _any_of(flag.values()) & pl.col("properties").is_not_null()
+            if values("properties")
+            else None,
+            "column 'properties' has values on events of built-in kinds, which carry their "
+            "data in their own columns",
+            ["kind", "properties"],
+        ),
+    ]
+    for name, kinds in FIELDS_OF_KIND.items():
+        rules.append(
+            (
+                pl.col(name).is_not_null() & ~_any_of(flag[k] for k in kinds)
+                if values(name)
+                else None,
+                f"column {name!r} has values on events of kinds other than "
+                f"{', '.join(sorted(kinds))}, which have no such field",
+                ["kind", name],
+            )
+        )
+    checks += [
+        _rule(probe, InvalidEventError, mask, message, shown)
+        for mask, message, shown in rules
+        if mask is not None
+    ]
+    if known is not None:
+        checks.append(_Check(~known, lambda: _strangers(frame, known)))
+    _enforce(probe, [check for check in checks if check is not None])
+
+
+def _foreign_priorities(frame: pl.DataFrame) -> bool:
+    """Whether a priority other than the known ones is given, on any kind of event.
+
+    Priorities are few (tickets are), so looking at the non-null ones alone costs far
+    less than a look at every row; only then is it worth asking which are on tickets.
+    """
+    given = frame.get_column("priority").drop_nulls()
+    return not given.is_in(list(PRIORITIES)).all()
+
+
+def _strangers(frame: pl.DataFrame, known: pl.Expr) -> UnknownCustomerError:
+    """The error for events of customers not in the customers frame, naming a few."""
+    strangers = frame.filter(~known)
+    ids = strangers.get_column("customer_id").unique(maintain_order=True)
+    return strangers_error(strangers.height, ids.len(), ids.head(SHOWN).to_list())
+
+
+def strangers_error(events: int, customers: int, shown: list[str]) -> UnknownCustomerError:
+    """The error for ``events`` events of ``customers`` customers not in the customers
+    frame, ``shown`` a few of them."""
+    return UnknownCustomerError(
+        f"{plural(events, 'event')} of {plural(customers, 'customer')} not in "
+        f"the customers frame: {some(shown[:SHOWN], customers, SHOWN)}; pass "
+        "unknown_customers='skip' to skip them"
+    )
+
+
+def _first_copies(frame: pl.DataFrame, relevant: pl.Expr) -> pl.Series | None:
+    """Which rows to keep so that each (customer_id, event_id) counts once, or None.
+
+    Only rows whose key repeats (among the relevant customers' events) are looked at:
+    their contents must agree, else :class:`EventConflictError` names the id.
+
+    Finding the keys that repeat is the costly part, so it takes two steps: first the
+    rows whose key has a 64-bit hash that repeats (sorting hashes and comparing
+    neighbours costs far less than finding duplicates among text keys), then, among
+    those few, the rows whose key itself repeats. Copies share their customer, so
+    ``relevant`` is asked of those few rows alone. Without event ids nothing is read.
+    """
+    if not _has_values(frame, "event_id"):
+        return None
+    key = pl.struct("customer_id", "event_id")
+    hashed = (
+        frame.lazy()
+        .with_row_index("row")
+        .filter(pl.col("event_id").is_not_null())
+        .select("row", hash=key.hash())
+        .collect()
+    )
+    ordered = hashed.get_column("hash").sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if repeated.len() == 0:
+        return None
+    rows = hashed.filter(pl.col("hash").is_in(repeated.implode())).get_column("row")
+    content = [name for name in frame.columns if name != "properties"]
+    # compared as the models compare them: with their defaults filled in
+    shared = (
+        frame.select(content)[rows]
+        .with_columns(_defaults())
+        .with_columns(row=rows)
+        .filter(relevant, key.is_duplicated())
+    )
+    if shared.height == 0:
+        return None
+    distinct = shared.drop("row").unique(maintain_order=True)
+    clash = key.is_duplicated()
+    if distinct.select(clash.any()).item():
+        first = distinct.filter(clash).row(0, named=True)
+        raise EventConflictError(
+            f"event_id {first['event_id']!r} of customer {first['customer_id']!r} is used by "
+            f"different events: {_rows(distinct, clash, ['customer_id', 'event_id', 'kind'])}"
+        )
+    later = shared.filter(~key.is_first_distinct())
+    return pl.repeat(True, frame.height, eager=True).scatter(later.get_column("row"), False)

@@ -1,0 +1,159 @@
+"""Scoring DataFrames: pandas, polars, pyarrow and DuckDB in, the same type out.
+
+:func:`score_frame` reads the customers and events frames into polars (a no-op for
+polars input), checks and normalises them exactly as the object path does (UTC
+instants, defaults, per-kind fields, ``event_id`` de-duplication), computes every
+factor's inputs with its frame form (narwhals expressions, so the same code can run on
+other engines), scores them with vectorised expressions, and hands back a frame of
+the customers' type. Factors without a frame form get their customers' events as
+models, one customer at a time (slower; a :class:`SlowPathWarning` says so).
+
+Inside, every instant is a naive ``datetime[us]`` in UTC.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import polars as pl
+
+from ..._time import DAY_US
+from ...exceptions import (
+    ConfigurationError,
+)
+
+if TYPE_CHECKING:
+    from ...model import ResolvedModel
+
+from ._checks import _customers, _events, _existing, _first_copies, _normalised
+from ._combine import combine
+from ._factors import _collected, _distinct_hashes, _factor_columns, _factor_query
+from ._read import _both_spark, _is_spark, _renamed, restorer, to_polars
+
+
+def score_frame(
+    model: ResolvedModel,
+    customers: Any,
+    events: Any,
+    *,
+    as_of: datetime | date | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    unknown_customers: str = "error",
+) -> Any:
+    """Score every customer in ``customers`` from ``events``; see :meth:`Scorer.score_frame`."""
+    from ..._inputs import resolve_as_of
+
+    if unknown_customers not in ("error", "skip"):
+        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+    instant = resolve_as_of(as_of).replace(tzinfo=None)
+    if _is_spark(customers) or _is_spark(events):
+        _both_spark(customers, events)
+        from .spark import score_spark
+
+        return score_spark(model, customers, events, instant, columns or {}, unknown_customers)
+    restore = restorer(customers)
+    checked = checked_frames(model, customers, events, columns, unknown_customers)
+    people, left_out = _existing(checked.people, instant)
+    frame, relevant = counted_events(checked, left_out)
+    return restore(scored_frame(model, people, frame, relevant, instant, stacklevel=4))
+
+
+class CheckedFrames(NamedTuple):
+    """The customers and events frames, read into polars and checked; see
+    :func:`checked_frames`."""
+
+    people: pl.DataFrame
+    """The customers, with ``id``, ``segment`` and ``created_at`` (naive UTC) checked."""
+    events: pl.DataFrame
+    """The events, with every event column, typed and checked."""
+    known: pl.Expr
+    """Whether an event's customer is in ``people``."""
+    skip_unknown: bool
+    """Whether events of other customers are skipped (they are an error otherwise)."""
+
+
+def checked_frames(
+    model: ResolvedModel,
+    customers: Any,
+    events: Any,
+    columns: Mapping[str, str] | None,
+    unknown_customers: str,
+) -> CheckedFrames:
+    """Read both frames into polars, apply ``columns`` and check them as the models would;
+    with ``unknown_customers="error"``, events of customers not in ``customers`` are an
+    error. Done once, whatever the number of instants scored from them."""
+    people_frame = to_polars(customers, "customers")
+    events_frame = to_polars(events, "events")
+    people_frame, events_frame = _renamed(people_frame, events_frame, columns or {})
+    people = _customers(people_frame, model)
+    known = pl.col("customer_id").is_in(people.get_column("id").implode())
+    skip = unknown_customers == "skip"
+    frame = _events(events_frame, None if skip else known)
+    return CheckedFrames(people, frame, known, skip)
+
+
+def counted_events(checked: CheckedFrames, left_out: pl.Series) -> tuple[pl.DataFrame, pl.Expr]:
+    """The events and the condition on their rows that says which count: those of known
+    customers not in ``left_out``, each ``event_id`` once (copies are checked to agree)."""
+    frame = checked.events
+    known = checked.known
+    # The events that count: those of known customers who existed at as_of (with the
+    # default unknown_customers="error", every event is a known customer's by now).
+    conditions = [known] if checked.skip_unknown else []
+    if left_out.len():
+        conditions.append(~pl.col("customer_id").is_in(left_out.implode()))
+    relevant = functools.reduce(operator.and_, conditions, pl.lit(True))
+    masks = [frame.select(relevant).to_series()] if conditions else []
+    keep = _first_copies(frame, relevant)
+    if keep is not None:
+        masks.append(keep)
+    if masks:
+        # Evaluated once, not in each factor's query; a column, not a literal mask, so
+        # that polars folds it into each factor's own filter instead of copying the
+        # whole frame first.
+        frame = frame.with_columns(functools.reduce(operator.and_, masks).alias("_counts"))
+        relevant = pl.col("_counts")
+    return frame, relevant
+
+
+def scored_frame(
+    model: ResolvedModel,
+    people: pl.DataFrame,
+    frame: pl.DataFrame,
+    relevant: pl.Expr,
+    instant: datetime,
+    *,
+    stacklevel: int,
+) -> pl.DataFrame:
+    """The scores at ``instant`` (naive UTC) of ``people`` (who all existed then) from the
+    rows of ``frame`` where ``relevant`` holds (none of another customer's), as a polars
+    frame with the columns of :func:`score_frame`. Warnings point ``stacklevel`` frames
+    up from this function's (as :func:`warnings.warn` counts)."""
+    # Everything below stays lazy: each factor's query reads only its own rows and
+    # columns, instead of copying the whole events frame at every step.
+    rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
+    people = people.with_columns(
+        tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / DAY_US
+    )
+    table = people.select(pl.col("id").alias("customer_id"))
+    hashed = _distinct_hashes(people.get_column("id"))
+    queries = [_factor_query(active, people, rows, instant, hashed) for active in model.factors]
+    found = iter(_collected(model.factors, [inputs for _, inputs in queries]))
+    parts = []
+    for active, (mine, inputs) in zip(model.factors, queries, strict=True):
+        given = None if inputs is None else next(found)
+        score, value = _factor_columns(model, active, people, mine, given, instant, stacklevel + 1)
+        parts.append((active, score, value))
+    table = table.with_columns(
+        [score.alias(active.name) for active, score, _ in parts]
+        + [value.alias(f"{active.name}_value") for active, _, value in parts]
+    )
+    table = combine(model, table)
+    ordered = ["customer_id", "score", "status", "coverage"]
+    for active, _, _ in parts:
+        ordered += [active.name, f"{active.name}_value"]
+    return table.select(ordered)

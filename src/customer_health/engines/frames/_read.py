@@ -1,0 +1,272 @@
+"""Reading frames: any supported frame into polars, column renamings, and the
+checks of ids and instants every frame goes through."""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import narwhals.stable.v2 as nw
+import polars as pl
+
+from ...exceptions import (
+    CustomerHealthError,
+    InvalidCustomerError,
+    InvalidEventError,
+    InvalidInputError,
+)
+from ...models import to_utc
+
+if TYPE_CHECKING:
+    pass
+
+from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS, SHOWN
+
+# -- reading frames -------------------------------------------------------------------------
+
+
+def to_polars(frame: Any, label: str) -> pl.DataFrame:
+    """``frame`` as a polars DataFrame, categorical text read as plain text."""
+    converted = _polars(frame, label)
+    categorical = [
+        name
+        for name, dtype in converted.schema.items()
+        if isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    return converted.with_columns(pl.col(categorical).cast(pl.String)) if categorical else converted
+
+
+def _polars(frame: Any, label: str) -> pl.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    try:
+        wrapped = nw.from_native(frame)
+    except TypeError:
+        raise InvalidInputError(
+            f"{label} is a {type(frame).__name__}; expected a pandas, polars, pyarrow or "
+            "DuckDB frame"
+        ) from None
+    if isinstance(wrapped, nw.LazyFrame):
+        return wrapped.collect(backend="polars").to_native()  # type: ignore[no-any-return]
+    if wrapped.implementation is nw.Implementation.PANDAS:
+        # Through Arrow (which the pandas extra brings): polars' own pandas reader
+        # turns datetime columns with NaT into polars many times slower. Both read NaN
+        # in float columns as null.
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return pl.from_arrow(table)  # type: ignore[return-value]
+    polars_frame: pl.DataFrame = wrapped.to_polars()
+    return polars_frame
+
+
+def _is_spark(frame: Any) -> bool:
+    """Whether ``frame`` is a PySpark DataFrame (classic or Spark Connect), without
+    importing pyspark."""
+    kind = type(frame)
+    return kind.__module__.split(".")[0] == "pyspark" and kind.__name__ == "DataFrame"
+
+
+def _both_spark(customers: Any, events: Any) -> None:
+    """Spark frames are scored by Spark: both must be Spark DataFrames."""
+    for label, frame in (("customers", customers), ("events", events)):
+        if not _is_spark(frame):
+            raise InvalidInputError(
+                f"{label} is a {type(frame).__module__}.{type(frame).__name__} but the other "
+                "frame is a PySpark DataFrame; pass both as Spark DataFrames (or neither)"
+            )
+
+
+def restorer(frame: Any) -> Callable[[pl.DataFrame], Any]:
+    """How to turn the result into the type of ``frame`` (lazy in, lazy out)."""
+    if isinstance(frame, pl.DataFrame):
+        return lambda result: result
+    if isinstance(frame, pl.LazyFrame):
+        return lambda result: result.lazy()
+    module = type(frame).__module__.split(".")[0]
+    if module == "pandas":
+        return lambda result: result.to_pandas()
+    if module == "pyarrow":
+        return lambda result: result.to_arrow()
+    if module in ("duckdb", "_duckdb"):
+        import duckdb
+
+        # The result must live on the caller's connection to be joined with its tables;
+        # relations expose it only as ``_con`` (else: DuckDB's default connection).
+        connection = getattr(frame, "_con", None) or duckdb
+        return lambda result: connection.from_arrow(result.to_arrow())
+    return lambda result: nw.from_native(result).to_native()  # pragma: no cover
+
+
+def _renamed(
+    people: pl.DataFrame, events: pl.DataFrame, columns: Mapping[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply ``columns`` (yours -> ours): customer names to customers, event names to events."""
+    people_names, event_names = renamings(people.columns, events.columns, columns)
+    return people.rename(people_names), events.rename(event_names)
+
+
+def renamings(
+    people: list[str], events: list[str], columns: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The renamings ``columns`` (yours -> ours) makes of the customers' and the events'
+    columns (``people`` and ``events``), checked; shared with the Spark path."""
+    for yours, ours in columns.items():
+        if ours not in EVENT_COLUMNS and ours not in CUSTOMER_COLUMNS:
+            raise InvalidInputError(
+                f"columns= maps {yours!r} onto {ours!r}, which is no column name; customer "
+                f"columns: {', '.join(CUSTOMER_COLUMNS)}; event columns: "
+                f"{', '.join(EVENT_COLUMNS)}"
+            )
+        if yours not in people and yours not in events:
+            raise InvalidInputError(
+                f"columns= names {yours!r}, which is in neither the customers nor the events frame"
+            )
+    return _rename(people, columns, CUSTOMER_COLUMNS), _rename(events, columns, EVENT_COLUMNS)
+
+
+def _rename(present: list[str], columns: Mapping[str, str], names: Any) -> dict[str, str]:
+    mapping = {yours: ours for yours, ours in columns.items() if ours in names and yours in present}
+    for yours, ours in mapping.items():
+        if ours in present and ours not in mapping:
+            raise InvalidInputError(
+                f"columns= maps {yours!r} onto {ours!r}, but the frame has a column {ours!r} "
+                "already; drop one or map it elsewhere"
+            )
+    return mapping
+
+
+def _rows(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, columns: list[str]) -> str:
+    """A few of the rows ``mask`` selects, with their row numbers, for an error message."""
+    selected = frame.lazy().with_row_index("row").filter(mask).select(["row", *columns])
+    return "; ".join(str(row) for row in selected.head(SHOWN).collect().to_dicts())
+
+
+def _missing(frame: Any, required: tuple[str, ...], label: str) -> None:
+    """Raise if ``frame`` (of any kind with a list of ``columns``) lacks a column."""
+    absent = [name for name in required if name not in frame.columns]
+    if absent:
+        error = InvalidCustomerError if label == "customers" else InvalidEventError
+        raise error(
+            f"{label} frame has no column {absent[0]!r} (columns: {list(frame.columns)}); "
+            "map your own names with columns={'yours': 'ours'}"
+        )
+
+
+def id_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
+    """``name`` as text ids (integers read as text); see :func:`_bad_ids` for the values."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    dtype = frame.schema[name]
+    if dtype.is_integer() or dtype == pl.Null:
+        return frame.with_columns(pl.col(name).cast(pl.String))
+    if dtype != pl.String:
+        raise error(f"column {name!r} of {label} is {dtype}; expected text or integers")
+    return frame
+
+
+def _bad_ids(frame: pl.DataFrame, name: str, label: str, required: bool) -> _Check | None:
+    """The check of an id column: no empty ids, nor null ones if ``required`` (None when
+    no row can break it)."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    column = pl.col(name)
+    bad = _either(
+        column.is_null() if required and _has_nulls(frame, name) else None,
+        column == "" if _has_values(frame, name) else None,
+    )
+    if bad is None:
+        return None
+    return _rule(frame, error, bad, f"column {name!r} of {label} has null or empty ids", [name])
+
+
+class _Check(NamedTuple):
+    """A rule on rows: the mask of the rows that break it, and the error to raise then
+    (built only when needed: it shows a few of those rows)."""
+
+    mask: pl.Expr
+    error: Callable[[], CustomerHealthError]
+
+
+def _rule(
+    frame: pl.DataFrame | pl.LazyFrame,
+    error: type[CustomerHealthError],
+    mask: pl.Expr,
+    message: str,
+    shown: list[str],
+) -> _Check:
+    """The check whose error is ``message`` followed by a few of the rows that break it."""
+    return _Check(mask, lambda: error(f"{message}: {_rows(frame, mask, shown)}"))
+
+
+def _enforce(frame: pl.DataFrame | pl.LazyFrame, checks: list[_Check]) -> None:
+    """Raise the error of the first of ``checks`` that a row of ``frame`` breaks: one
+    scan for all of them; only a failing one looks at its rows again."""
+    if not checks:
+        return
+    flags = frame.lazy().select([check.mask.any().alias(str(i)) for i, check in enumerate(checks)])
+    for found, check in zip(flags.collect().row(0), checks, strict=True):
+        if found:
+            raise check.error()
+
+
+def _has_nulls(frame: pl.DataFrame, name: str) -> bool:
+    """Whether the column has nulls: polars keeps the count, so this reads no values."""
+    return frame.get_column(name).null_count() > 0
+
+
+def _has_values(frame: pl.DataFrame, name: str) -> bool:
+    """Whether the column has a value other than null (read from the count as well)."""
+    return frame.get_column(name).null_count() < frame.height
+
+
+def _either(*masks: pl.Expr | None) -> pl.Expr | None:
+    """The masks or'ed together, leaving out the None ones (None if all are)."""
+    present = [mask for mask in masks if mask is not None]
+    return functools.reduce(operator.or_, present) if present else None
+
+
+def _any_of(flags: Iterable[pl.Expr]) -> pl.Expr:
+    """The flags or'ed together (false if there are none)."""
+    return functools.reduce(operator.or_, flags, pl.lit(False))
+
+
+def instant_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
+    """``name`` as a naive UTC ``datetime[us]``: naive read as UTC, aware converted."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    dtype = frame.schema[name]
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is not None:
+            column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return frame.with_columns(column.cast(pl.Datetime("us")))
+    if dtype in (pl.Date, pl.Null):
+        return frame.with_columns(column.cast(pl.Datetime("us")))
+    if dtype == pl.String:
+        return _parsed(frame, name, error)
+    raise error(f"column {name!r} of {label} is {dtype}; expected datetimes or ISO 8601 text")
+
+
+def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> pl.DataFrame:
+    # Parsed like the object path parses text (pydantic), one distinct value at a time.
+    from pydantic import ValidationError
+
+    from ..._inputs import DATETIME_ADAPTER as adapter
+
+    mapping: dict[str, datetime | None] = {}
+    for text in frame.get_column(name).drop_nulls().unique().to_list():
+        try:
+            mapping[text] = to_utc(adapter.validate_python(text)).replace(tzinfo=None)
+        except ValidationError:
+            mapping[text] = None
+    bad = [text for text, value in mapping.items() if value is None]
+    if bad:
+        mask = pl.col(name).is_in(bad)
+        raise error(
+            f"column {name!r} has text that is not a date or time: {_rows(frame, mask, [name])}"
+        )
+    parsed = pl.col(name).replace_strict(mapping, default=None, return_dtype=pl.Datetime("us"))
+    return frame.with_columns(parsed)

@@ -1,0 +1,38 @@
+"""The resolved model: the interface between a configured scorer and the engines.
+
+:class:`ResolvedModel` (``Scorer(...).model``) holds the factors in use with their
+weights, the thresholds and every segment's expectations, and applies the rules every
+engine shares: expectations and proration, the weighted mean, coverage and status.
+:func:`guard` and :func:`checked` are how an engine calls a factor and checks what it
+returns. Adding an engine means computing each factor's inputs where the events are,
+then scoring them through this interface (``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, status_cutoff
+from ._resolved import (
+    ResolvedModel,
+    ScorerConfig,
+    Thresholds,
+    check_created,
+    factor_context,
+    parse_thresholds,
+    tenure,
+)
+
+__all__ = [
+    "ActiveFactor",
+    "ResolvedModel",
+    "ScorerConfig",
+    "Thresholds",
+    "check_created",
+    "checked",
+    "empty_inputs",
+    "factor_context",
+    "factor_error",
+    "guard",
+    "parse_thresholds",
+    "status_cutoff",
+    "tenure",
+]
