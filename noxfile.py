@@ -46,13 +46,16 @@ TEST_DEPS = [
     "nbclient>=0.10",
     "nbformat>=5.10",
     "ipykernel>=6.29",
+    "import-linter~=2.17",
 ]
 """uv is there for tests that build virtual environments (the third-party plugin); httpx2
 for the service tests (Starlette's test client and the process tests); nbclient, nbformat
-and ipykernel to execute the example notebook (tests/test_notebook.py)."""
+and ipykernel to execute the example notebook (tests/test_notebook.py); import-linter for
+the test that the layer contracts catch an upward import (tests/test_architecture.py)."""
 FUZZ_DEPS = ["pytest>=8", "hypothesis>=6.100", "schemathesis>=4,<5", "httpx2"]
 """For the API fuzz session: schemathesis drives the service in process (ASGI)."""
 RUFF = "ruff~=0.17.6"
+IMPORT_LINTER = "import-linter~=2.17"
 MYPY = "mypy~=2.4.1"
 PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
 DOCS_DEPS = [
@@ -179,15 +182,21 @@ def spark(session: nox.Session) -> None:
         *session.posargs, env=env,
     )  # fmt: skip
     session.run("coverage", "combine", "--quiet", env=env)
-    session.run("coverage", "report", "--include=*/customer_health/_spark.py", env=env)
+    session.run(
+        "coverage", "report", "--include=*/customer_health/engines/frames/spark.py", env=env
+    )
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting."""
-    session.install(RUFF)
+    """ruff: lint rules and formatting; import-linter: the package's layers and its
+    optional dependencies (the contracts in pyproject.toml, docs/architecture.md).
+
+    import-linter reads the source without importing it, from ``src``."""
+    session.install(RUFF, IMPORT_LINTER)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": str(ROOT / "src")})
 
 
 @nox.session(python=PYTHON)
