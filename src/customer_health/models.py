@@ -45,6 +45,7 @@ from pydantic_core import (
     to_json,
 )
 
+from . import _event_schema as _schema
 from ._json import canonical_json
 from ._time import to_utc
 
@@ -300,9 +301,7 @@ class SupportTicketEvent(_EventBase):
         return "normal" if value is None else value
 
 
-BUILTIN_KINDS: frozenset[str] = frozenset(
-    {"api_call", "login", "feature_used", "payment", "support_ticket"}
-)
+BUILTIN_KINDS: frozenset[str] = _schema.BUILTIN_KINDS
 """The event kinds the default model defines; any other kind is a :class:`CustomEvent`."""
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
+from ._event_schema import INSTANT_FIELDS
 from ._format import is_number
 from ._inputs import resolve_as_of, validate_customer, validate_events
 from .exceptions import (
@@ -487,7 +488,9 @@ class _Contract:
 
 def _shifted(event: Event, delta: timedelta) -> Event:
     update: dict[str, Any] = {"occurred_at": event.occurred_at + delta, "event_id": None}
-    for field in ("due_at", "paid_at", "resolved_at"):
+    for field in INSTANT_FIELDS:
+        if field == "occurred_at":
+            continue
         value = getattr(event, field, None)
         if value is not None:
             update[field] = value + delta

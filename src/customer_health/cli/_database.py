@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._event_schema import INSTANT_FIELDS
 from ..exceptions import MissingExtraError
 from ._common import CommandError, require_extra
 
@@ -116,7 +117,7 @@ def stored_frames(store: SQLAlchemyStore) -> tuple[pl.DataFrame, pl.DataFrame]:
         ).order_by(customers.c.id),
         ("created_at",),
     )  # fmt: skip
-    times = ("occurred_at", "due_at", "paid_at", "resolved_at")
+    times = INSTANT_FIELDS
     columns: list[sa.ColumnElement[Any]] = [
         sa.type_coerce(events.c[name], sa.BigInteger()).label(name)
         if name in times

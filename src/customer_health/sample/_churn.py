@@ -17,9 +17,11 @@ from ..segments import BUILTIN_SEGMENTS
 if TYPE_CHECKING:
     from numpy.random import Generator
     from numpy.typing import NDArray
+from .._event_schema import INSTANT_FIELDS
 from ._columns import _labels, _numpy
 from ._common import (
     DEFAULT_AS_OF,
+    EVENT_COLUMNS,
     FEATURES,
     MEAN_PRIORITY_WEIGHT,
     PRIORITIES,
@@ -140,7 +142,7 @@ def simulate_churn(
         frame = {"customer_id": owner[alive], "kind": kind}
         frame.update({name: values[alive] for name, values in columns.items()})
         rows.append(pl.DataFrame(frame))
-    instants = ["occurred_at", "due_at", "paid_at", "resolved_at"]
+    instants = [name for name in INSTANT_FIELDS if name in EVENT_COLUMNS]
     offsets = [pl.col(name).cast(pl.Duration("us")) for name in instants]
     events = (
         pl.concat(rows, how="diagonal_relaxed")
@@ -148,18 +150,7 @@ def simulate_churn(
             customer_id=pl.lit(pl.Series(ids)).gather(pl.col("customer_id")),
             **{name: pl.lit(base) + off for name, off in zip(instants, offsets, strict=True)},
         )
-        .select(
-            "customer_id",
-            "kind",
-            "occurred_at",
-            "quantity",
-            "feature",
-            "due_at",
-            "paid_at",
-            "amount",
-            "priority",
-            "resolved_at",
-        )
+        .select(*(name for name in EVENT_COLUMNS if name != "event_id"))
     )
     churned = np.flatnonzero(churn_us <= months * month_us)
     outcomes = pl.DataFrame(

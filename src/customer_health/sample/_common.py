@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
+from .._event_schema import EVENT_FIELDS
+from .._event_schema import PRIORITIES as _PRIORITIES
+
 if TYPE_CHECKING:
     pass
 
@@ -33,24 +36,15 @@ FEATURES: Final = (
 """The product features ``feature_used`` events name (at most 12 characters each)."""
 CUSTOM_KINDS: Final = ("nps_response", "seats_changed")
 """Event kinds outside the default model; they carry ``properties``."""
-EVENT_COLUMNS: Final = (
-    "customer_id",
-    "kind",
-    "occurred_at",
-    "event_id",
-    "quantity",
-    "feature",
-    "due_at",
-    "paid_at",
-    "amount",
-    "priority",
-    "resolved_at",
-)
-"""The columns of :func:`generate_columns`' events, in order."""
+NOT_GENERATED: Final = ("user_id", "properties")
+"""The event fields the columnar generators leave out: logins by no known user, custom
+events without properties."""
+EVENT_COLUMNS: Final = tuple(f.name for f in EVENT_FIELDS if f.name not in NOT_GENERATED)
+"""The columns of :func:`generate_columns`' events, in order (the event schema's)."""
 
 SEGMENT_SHARES: Final = (0.15, 0.45, 0.40)
 PROFILE_SHARES: Final = (0.55, 0.28, 0.17)
-PRIORITIES: Final = ("low", "normal", "high", "urgent")
+PRIORITIES: Final = _PRIORITIES
 PRIORITY_SHARES: Final = (0.25, 0.45, 0.20, 0.10)
 MEAN_PRIORITY_WEIGHT: Final = 0.25 * 0.5 + 0.45 * 1.0 + 0.20 * 2.0 + 0.10 * 3.0
 AMOUNTS: Final = {

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
-from typing import Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+)
 
+from .._event_schema import EVENT_FIELDS, field
 from ..models import (
-    ApiCallEvent,
+    EVENT_TYPES,
     Customer,
-    CustomEvent,
     Event,
-    FeatureUsedEvent,
     HealthStatus,
     Identifier,
     JsonObject,
     Label,
-    LoginEvent,
-    PaymentEvent,
-    SupportTicketEvent,
     Text,
     UtcDatetime,
     _event_tag,
@@ -44,43 +50,34 @@ _NO_CUSTOMER = Field(
 )
 
 
-MAX_QUANTITY = 2**31 - 1
+MAX_QUANTITY: int = field("quantity").request_maximum or 0
 """The most API calls one event may stand for (their sum must fit the database's integers)."""
 
 
-class ApiCallEventIn(ApiCallEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
-    quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_QUANTITY)] = 1
+def _tag(event: type[BaseModel]) -> str:
+    """The discriminator tag of an event model (that of :data:`~customer_health.Event`)."""
+    kind = event.model_fields["kind"].default
+    return kind if isinstance(kind, str) else "custom"
 
 
-class LoginEventIn(LoginEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
-
-
-class FeatureUsedEventIn(FeatureUsedEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
-
-
-class PaymentEventIn(PaymentEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
-
-
-class SupportTicketEventIn(SupportTicketEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
-
-
-class CustomEventIn(CustomEvent):
-    customer_id: Identifier | None = _NO_CUSTOMER  # type: ignore[assignment]
+def _request_model(event: type[BaseModel]) -> type[BaseModel]:
+    """The request form of an event model: its ``customer_id`` optional (the path's), and
+    the service's maxima of the event schema (``request_maximum``) on its fields."""
+    fields: dict[str, Any] = {"customer_id": (Identifier | None, _NO_CUSTOMER)}
+    for spec in EVENT_FIELDS:
+        if spec.request_maximum is not None and spec.name in event.model_fields:
+            bounded = Field(ge=spec.minimum, le=spec.request_maximum)
+            fields[spec.name] = (
+                Annotated[int, BeforeValidator(_not_bool), bounded],
+                spec.default,
+            )
+    return create_model(f"{event.__name__}In", __base__=event, __module__=__name__, **fields)
 
 
 _EVENT_OF: dict[type[BaseModel], type[BaseModel]] = {
-    ApiCallEventIn: ApiCallEvent,
-    LoginEventIn: LoginEvent,
-    FeatureUsedEventIn: FeatureUsedEvent,
-    PaymentEventIn: PaymentEvent,
-    SupportTicketEventIn: SupportTicketEvent,
-    CustomEventIn: CustomEvent,
+    _request_model(event): event for event in EVENT_TYPES
 }
+"""Each request model and the event model it builds."""
 
 
 def to_event(event: BaseModel, customer_id: str) -> Event:
@@ -95,15 +92,21 @@ def to_event(event: BaseModel, customer_id: str) -> Event:
     return trusted(_EVENT_OF[type(event)], values)  # type: ignore[return-value]
 
 
-EventIn: TypeAlias = Annotated[
-    Annotated[ApiCallEventIn, Tag("api_call")]
-    | Annotated[LoginEventIn, Tag("login")]
-    | Annotated[FeatureUsedEventIn, Tag("feature_used")]
-    | Annotated[PaymentEventIn, Tag("payment")]
-    | Annotated[SupportTicketEventIn, Tag("support_ticket")]
-    | Annotated[CustomEventIn, Tag("custom")],
-    Discriminator(_event_tag),
-]
+if TYPE_CHECKING:
+
+    class EventIn(BaseModel):
+        """What the routes read of a request event (its model is one of several)."""
+
+        customer_id: str | None
+
+else:
+    EventIn = Annotated[
+        functools.reduce(
+            operator.or_,
+            (Annotated[model, Tag(_tag(event))] for model, event in _EVENT_OF.items()),
+        ),
+        Discriminator(_event_tag),
+    ]
 """An event in a request body: any event, its ``customer_id`` taken from the path."""
 
 

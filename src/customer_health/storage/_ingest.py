@@ -32,18 +32,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .._event_schema import field as schema_field
 from .._format import plural, some
 from .._gc import collector_paused
 from .._json import canonical_json
 from ..exceptions import EventConflictError, UnknownCustomerError
-from ..models import (
-    ApiCallEvent,
-    Event,
-    FeatureUsedEvent,
-    LoginEvent,
-    PaymentEvent,
-    SupportTicketEvent,
-)
+from ..models import BUILTIN_KINDS, EVENT_TYPES, Event
 from ._queries import id_chunks
 from ._tables import EVENT_FIELDS, customers, events, pending
 from ._upsert import insert_for
@@ -58,98 +52,65 @@ _UNIQUE_VIOLATION = "23505"
 Row = tuple[Any, ...]
 
 
-def _row(event: Event) -> Row:
-    """The row of ``event`` as stored: instants as microseconds, properties as JSON text."""
-    fields = event.__dict__
-    get = fields.get
-    properties = get("properties")
+def _row_source(kind: str | None) -> str:
+    """The source of the row builder of events of ``kind`` (``None``: any event).
+
+    The row is ``ch_events``' columns (:data:`EVENT_FIELDS`): instants as microseconds
+    since the epoch, JSON as canonical text, ``None`` for a field the kind lacks. One
+    builder per built-in kind, written out field by field: a generic one (a loop, or a
+    ``get`` per field) costs twice as much, and a million events take seconds in Python.
+    """
+    items = []
+    for name in EVENT_FIELDS:
+        spec = schema_field(name)
+        value = f"f[{name!r}]" if kind is not None else f"get({name!r})"
+        if kind is not None and spec.kinds is not None and kind not in spec.kinds:
+            items.append("None")
+        elif kind is not None and name == "kind":
+            items.append(repr(kind))
+        elif spec.type == "instant" and spec.required and kind is not None:
+            items.append(f"({value} - _EPOCH) // _MICROSECOND")
+        elif spec.type == "instant":
+            items.append(f"_us({value})")
+        elif spec.type == "json":
+            items.append(f"_json({value})")
+        else:
+            items.append(value)
     return (
-        fields["customer_id"],
-        fields["event_id"],
-        fields["kind"],
-        (fields["occurred_at"] - _EPOCH) // _MICROSECOND,
-        get("quantity"),
-        get("user_id"),
-        get("feature"),
-        _us(get("due_at")),
-        _us(get("paid_at")),
-        get("amount"),
-        get("priority"),
-        _us(get("resolved_at")),
-        None if properties is None else canonical_json(properties),
+        "def row(event):\n"
+        "    f = event.__dict__\n"
+        "    get = f.get\n"
+        f"    return ({', '.join(items)},)\n"
     )
+
+
+def _compiled_row(kind: str | None) -> Callable[[Event], Row]:
+    """The row builder of :func:`_row_source`, compiled."""
+    namespace: dict[str, Any] = {
+        "_EPOCH": _EPOCH,
+        "_MICROSECOND": _MICROSECOND,
+        "_us": _us,
+        "_json": _json,
+    }
+    exec(compile(_row_source(kind), f"<ch_events row of {kind or 'any event'}>", "exec"), namespace)
+    row: Callable[[Event], Row] = namespace["row"]
+    return row
 
 
 def _us(value: datetime | None) -> int | None:
     return None if value is None else (value - _EPOCH) // _MICROSECOND
 
 
-# The rows of the built-in models, field by field (the generic ``_row`` costs twice as
-# much: a million events take seconds in Python). Same tuples as ``_row`` gives.
+def _json(value: Any) -> str | None:
+    return None if value is None else canonical_json(value)
 
 
-def _api_call_row(event: Event) -> Row:
-    f = event.__dict__
-    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
-    return (f["customer_id"], f["event_id"], "api_call", at, f["quantity"], *_NONE_8)
-
-
-def _login_row(event: Event) -> Row:
-    f = event.__dict__
-    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
-    return (f["customer_id"], f["event_id"], "login", at, None, f["user_id"], *_NONE_7)
-
-
-def _feature_row(event: Event) -> Row:
-    f = event.__dict__
-    at = (f["occurred_at"] - _EPOCH) // _MICROSECOND
-    return (f["customer_id"], f["event_id"], "feature_used", at, None, None, f["feature"], *_NONE_6)
-
-
-def _payment_row(event: Event) -> Row:
-    f = event.__dict__
-    paid = f["paid_at"]
-    return (
-        f["customer_id"],
-        f["event_id"],
-        "payment",
-        (f["occurred_at"] - _EPOCH) // _MICROSECOND,
-        None,
-        None,
-        None,
-        (f["due_at"] - _EPOCH) // _MICROSECOND,
-        None if paid is None else (paid - _EPOCH) // _MICROSECOND,
-        f["amount"],
-        None,
-        None,
-        None,
-    )
-
-
-def _ticket_row(event: Event) -> Row:
-    f = event.__dict__
-    resolved = f["resolved_at"]
-    return (
-        f["customer_id"],
-        f["event_id"],
-        "support_ticket",
-        (f["occurred_at"] - _EPOCH) // _MICROSECOND,
-        *_NONE_6,
-        f["priority"],
-        None if resolved is None else (resolved - _EPOCH) // _MICROSECOND,
-        None,
-    )
-
-
-_NONE_6 = (None,) * 6
-_NONE_7 = (None,) * 7
-_NONE_8 = (None,) * 8
+_row = _compiled_row(None)
+"""The row of any event (custom events, subclasses of the models)."""
 _ROWS: dict[type, Callable[[Event], Row]] = {
-    ApiCallEvent: _api_call_row,
-    LoginEvent: _login_row,
-    FeatureUsedEvent: _feature_row,
-    PaymentEvent: _payment_row,
-    SupportTicketEvent: _ticket_row,
+    model: _compiled_row(model.model_fields["kind"].default)
+    for model in EVENT_TYPES
+    if model.model_fields["kind"].default in BUILTIN_KINDS
 }
 """Row builders by exact model type; anything else (custom events, subclasses) goes
 through ``_row``."""

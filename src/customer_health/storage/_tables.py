@@ -19,8 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from .._event_schema import EVENT_FIELDS as SCHEMA
+from .._event_schema import EventField, FieldType, field
 from .._json import canonical_json
 from .._time import instant, micros
+from ..models import MAX_TEXT_LENGTH
 
 __all__ = [
     "EVENT_FIELDS",
@@ -79,6 +82,29 @@ _ID = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
 Python sorts strings in, and much cheaper to compare and index than a language's
 collation (ids equal under any deterministic collation are equal bytes anyway)."""
 
+
+def _column_type(kind: FieldType) -> sa.types.TypeEngine[Any]:
+    """The column type of a field of the event schema."""
+    types: dict[FieldType, sa.types.TypeEngine[Any]] = {
+        "id": _ID,
+        "label": _ID,
+        "text": sa.String(MAX_TEXT_LENGTH),
+        "instant": Instant(),
+        "integer": sa.BigInteger(),
+        "number": sa.Float(),
+        "priority": sa.String(16),
+        "json": CanonicalJSON(),
+    }
+    return types[kind]
+
+
+def _event_fields() -> list[EventField]:
+    """The fields of the event schema in the order of ``ch_events``: the customer and the
+    event id (the unique index's columns) first, then the table's order."""
+    first = ("customer_id", "event_id")
+    return [field(name) for name in first] + [f for f in SCHEMA if f.name not in first]
+
+
 customers = sa.Table(
     "ch_customers",
     metadata,
@@ -97,19 +123,10 @@ events = sa.Table(
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
     # No foreign key: it would cost a lookup per row, more than the rest of an insert;
     # recording checks a batch's customers once (and customers are never deleted).
-    sa.Column("customer_id", _ID, nullable=False),
-    sa.Column("event_id", _ID, nullable=True),
-    sa.Column("kind", _ID, nullable=False),
-    sa.Column("occurred_at", Instant(), nullable=False),
-    sa.Column("quantity", sa.BigInteger(), nullable=True),
-    sa.Column("user_id", _ID, nullable=True),
-    sa.Column("feature", sa.String(1000), nullable=True),
-    sa.Column("due_at", Instant(), nullable=True),
-    sa.Column("paid_at", Instant(), nullable=True),
-    sa.Column("amount", sa.Float(), nullable=True),
-    sa.Column("priority", sa.String(16), nullable=True),
-    sa.Column("resolved_at", Instant(), nullable=True),
-    sa.Column("properties", CanonicalJSON(), nullable=True),
+    *(
+        sa.Column(f.name, _column_type(f.type), nullable=not (f.kinds is None and f.required))
+        for f in _event_fields()
+    ),
     sa.Column("recorded_at", Instant(), nullable=False),
     # One event per (customer, event_id): NULL ids are distinct, so events without an
     # id are never in conflict. It is also the index of a customer's events (one index
@@ -118,21 +135,7 @@ events = sa.Table(
     comment="customer-health: usage events",
 )
 
-EVENT_FIELDS: tuple[str, ...] = (
-    "customer_id",
-    "event_id",
-    "kind",
-    "occurred_at",
-    "quantity",
-    "user_id",
-    "feature",
-    "due_at",
-    "paid_at",
-    "amount",
-    "priority",
-    "resolved_at",
-    "properties",
-)
+EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in _event_fields())
 """The columns of ``ch_events`` that hold an event's content (its identity and fields)."""
 
 scores = sa.Table(

@@ -40,7 +40,16 @@ from ._read import (
     id_column,
     instant_column,
 )
-from ._schema import EVENT_COLUMNS, FIELDS_OF_KIND, PRIORITIES, REQUIRED_EVENT_COLUMNS, SHOWN
+from ._schema import (
+    DEFAULTS,
+    EVENT_COLUMNS,
+    EVENT_RULES,
+    FIELDS_OF_KIND,
+    REQUIRED_EVENT_COLUMNS,
+    SHOWN,
+    Rule,
+    columns_of,
+)
 
 # -- customers ---------------------------------------------------------------------------------
 
@@ -127,16 +136,13 @@ def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
 
 
 def _defaults() -> list[pl.Expr]:
-    """The defaults of the event models: quantity 1 on API calls, priority normal."""
+    """The defaults of the event models (quantity 1 on API calls, priority normal)."""
     return [
-        pl.when(pl.col("kind") == "api_call")
-        .then(pl.col("quantity").fill_null(1))
-        .otherwise(pl.col("quantity"))
-        .alias("quantity"),
-        pl.when(pl.col("kind") == "support_ticket")
-        .then(pl.col("priority").fill_null("normal"))
-        .otherwise(pl.col("priority"))
-        .alias("priority"),
+        pl.when(pl.col("kind").is_in(list(kinds)))
+        .then(pl.col(name).fill_null(value))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name, kinds, value in DEFAULTS
     ]
 
 
@@ -177,42 +183,47 @@ _DTYPES: Mapping[str, Any] = {
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     schema = frame.schema
-    for name in ("kind", "feature", "priority"):
+    for name in columns_of("text"):
         if schema[name] == pl.Null:
             frame = frame.with_columns(pl.col(name).cast(pl.String))
         elif schema[name] != pl.String:
             raise InvalidEventError(f"column {name!r} of events is {schema[name]}; expected text")
-    quantity = schema["quantity"]
-    if quantity.is_float():
-        fractional = pl.col("quantity").is_not_null() & (pl.col("quantity") % 1 != 0)
-        if frame.select(fractional.any()).item():
-            raise InvalidEventError(
-                f"column 'quantity' has numbers that are not whole: "
-                f"{_rows(frame, fractional, ['kind', 'quantity'])}"
-            )
-    elif not (quantity.is_integer() or quantity == pl.Null):
-        raise InvalidEventError(f"column 'quantity' of events is {quantity}; expected integers")
-    amount = schema["amount"]
-    if not (amount.is_numeric() or amount == pl.Null):
-        raise InvalidEventError(f"column 'amount' of events is {amount}; expected numbers")
-    properties = schema["properties"]
-    if isinstance(properties, pl.Struct):
-        encoded = pl.col("properties").struct.json_encode()
-        frame = frame.with_columns(
-            pl.when(pl.col("properties").is_null())
-            .then(None)
-            .otherwise(encoded)
-            .alias("properties")
-        )
-    elif properties not in (pl.String, pl.Null):
-        raise InvalidEventError(
-            f"column 'properties' of events is {properties}; expected a struct or JSON text"
-        )
+    for name in columns_of("integer"):
+        whole = schema[name]
+        if whole.is_float():
+            fractional = pl.col(name).is_not_null() & (pl.col(name) % 1 != 0)
+            if frame.select(fractional.any()).item():
+                raise InvalidEventError(
+                    f"column {name!r} has numbers that are not whole: "
+                    f"{_rows(frame, fractional, ['kind', name])}"
+                )
+        elif not (whole.is_integer() or whole == pl.Null):
+            raise InvalidEventError(f"column {name!r} of events is {whole}; expected integers")
+    for name in columns_of("number"):
+        number = schema[name]
+        if not (number.is_numeric() or number == pl.Null):
+            raise InvalidEventError(f"column {name!r} of events is {number}; expected numbers")
+    for name in columns_of("json"):
+        frame = _json_text(frame, name, schema[name])
     return frame.with_columns(
-        pl.col("quantity").cast(pl.Int64),
-        pl.col("amount").cast(pl.Float64),
-        pl.col("properties").cast(pl.String),
+        *(pl.col(name).cast(pl.Int64) for name in columns_of("integer")),
+        *(pl.col(name).cast(pl.Float64) for name in columns_of("number")),
+        *(pl.col(name).cast(pl.String) for name in columns_of("json")),
     )
+
+
+def _json_text(frame: pl.DataFrame, name: str, dtype: Any) -> pl.DataFrame:
+    """The JSON column ``name`` as JSON text (a struct column encoded)."""
+    if isinstance(dtype, pl.Struct):
+        encoded = pl.col(name).struct.json_encode()
+        return frame.with_columns(
+            pl.when(pl.col(name).is_null()).then(None).otherwise(encoded).alias(name)
+        )
+    if dtype not in (pl.String, pl.Null):
+        raise InvalidEventError(
+            f"column {name!r} of events is {dtype}; expected a struct or JSON text"
+        )
+    return frame
 
 
 def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
@@ -229,66 +240,14 @@ def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
     probe = frame.lazy().with_columns(
         (pl.col("kind") == name).alias(f"_is_{name}") for name in BUILTIN_KINDS
     )
-    kind, feature, amount = pl.col("kind"), pl.col("feature"), pl.col("amount")
-    nulls = functools.partial(_has_nulls, frame)
     values = functools.partial(_has_values, frame)
-    no_feature = _either(
-        feature.is_null() if nulls("feature") else None,
-        feature == "" if values("feature") else None,
-    )
     checks = [
         _bad_ids(frame, name, "events", required=name == "customer_id")
         for name, role in EVENT_COLUMNS.items()
         if role == "id"
     ]
-    rules: list[tuple[pl.Expr | None, str, list[str]]] = [
-        (
-            _either(kind.is_null() if nulls("kind") else None, kind == ""),
-            "column 'kind' has null or empty kinds",
-            ["kind"],
-        ),
-        (
-            pl.col("occurred_at").is_null() if nulls("occurred_at") else None,
-            "column 'occurred_at' has null instants",
-            ["customer_id", "kind", "occurred_at"],
-        ),
-        (
-            flag["api_call"] & (pl.col("quantity") < 1) if values("quantity") else None,
-            "column 'quantity' has api_call quantities below 1",
-            ["kind", "quantity"],
-        ),
-        (
-            None if no_feature is None else flag["feature_used"] & no_feature,
-            "column 'feature' is null or empty on feature_used events",
-            ["kind", "feature"],
-        ),
-        (
-            flag["payment"] & pl.col("due_at").is_null() if nulls("due_at") else None,
-            "column 'due_at' is null on payment events",
-            ["kind", "due_at"],
-        ),
-        (
-            amount.is_nan() | amount.is_infinite() | (amount < 0) if values("amount") else None,
-            "column 'amount' has negative, NaN or infinite amounts",
-            ["kind", "amount"],
-        ),
-        (
-            flag["support_ticket"]
-            & pl.col("priority").is_not_null()
-            & ~pl.col("priority").is_in(list(PRIORITIES))
-            if _foreign_priorities(frame)
-            else None,
-            f"column 'priority' has priorities other than {', '.join(PRIORITIES)}",
-            ["kind", "priority"],
-        ),
-        (
-            _any_of(flag.values()) & pl.col("properties").is_not_null()
-            if values("properties")
-            else None,
-            "column 'properties' has values on events of built-in kinds, which carry their "
-            "data in their own columns",
-            ["kind", "properties"],
-        ),
+    rules = [
+        (_rule_mask(frame, rule, flag), rule.message, list(rule.shown)) for rule in EVENT_RULES
     ]
     for name, kinds in FIELDS_OF_KIND.items():
         rules.append(
@@ -311,14 +270,44 @@ def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
     _enforce(probe, [check for check in checks if check is not None])
 
 
-def _foreign_priorities(frame: pl.DataFrame) -> bool:
-    """Whether a priority other than the known ones is given, on any kind of event.
+def _rule_mask(frame: pl.DataFrame, rule: Rule, flag: Mapping[str, pl.Expr]) -> pl.Expr | None:
+    """The rows that break ``rule``, as a polars mask; ``None`` when the column's counts
+    show that none can (no nulls to find, no values to check)."""
+    column = pl.col(rule.column)
+    nulls, values = _has_nulls(frame, rule.column), _has_values(frame, rule.column)
+    mask: pl.Expr | None
+    if rule.check == "null_or_empty":
+        empty = column == ""
+        if rule.kinds is None:  # a field of every event: always looked at
+            mask = _either(column.is_null() if nulls else None, empty)
+        else:
+            mask = _either(column.is_null() if nulls else None, empty if values else None)
+    elif rule.check == "null":
+        mask = column.is_null() if nulls else None
+    elif rule.check == "below":
+        mask = column < rule.bound if values else None
+    elif rule.check == "not_finite":
+        mask = column.is_nan() | column.is_infinite() | (column < rule.bound) if values else None
+    elif rule.check == "choices":
+        wrong = column.is_not_null() & ~column.is_in(list(rule.choices))
+        mask = wrong if _foreign_values(frame, rule.column, rule.choices) else None
+    else:  # builtin_kinds
+        mask = _any_of(flag.values()) & column.is_not_null() if values else None
+    if mask is None or rule.kinds is None:
+        return mask
+    return _any_of(flag[kind] for kind in rule.kinds) & mask
 
-    Priorities are few (tickets are), so looking at the non-null ones alone costs far
-    less than a look at every row; only then is it worth asking which are on tickets.
+
+def _foreign_values(frame: pl.DataFrame, name: str, choices: tuple[str, ...]) -> bool:
+    """Whether a value other than the ``choices`` is given in column ``name``, on any kind
+    of event.
+
+    Such values are few (priorities: tickets are), so looking at the non-null ones alone
+    costs far less than a look at every row; only then is it worth asking which kinds
+    of event they are on.
     """
-    given = frame.get_column("priority").drop_nulls()
-    return not given.is_in(list(PRIORITIES)).all()
+    given = frame.get_column(name).drop_nulls()
+    return not given.is_in(list(choices)).all()
 
 
 def _strangers(frame: pl.DataFrame, known: pl.Expr) -> UnknownCustomerError:

@@ -62,7 +62,15 @@ from ._checks import left_out_warning, strangers_error
 from ._combine import combined
 from ._factors import _event_dict, _models
 from ._read import _missing, renamings
-from ._schema import EVENT_COLUMNS, FIELDS_OF_KIND, PRIORITIES, REQUIRED_EVENT_COLUMNS
+from ._schema import (
+    DEFAULTS,
+    EVENT_COLUMNS,
+    EVENT_RULES,
+    FIELDS_OF_KIND,
+    REQUIRED_EVENT_COLUMNS,
+    Rule,
+    columns_of,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -320,60 +328,51 @@ def _events(frame: DataFrame) -> DataFrame:
     _enforce(frame, _event_rules(frame))
     return frame.withColumns(
         {
-            "quantity": F.when(F.col("kind") == "api_call", F.coalesce("quantity", F.lit(1)))
-            .otherwise(F.col("quantity"))
-            .cast("long"),
-            "priority": F.when(
-                F.col("kind") == "support_ticket", F.coalesce("priority", F.lit("normal"))
-            ).otherwise(F.col("priority")),
+            name: F.when(F.col("kind").isin(list(kinds)), F.coalesce(name, F.lit(value)))
+            .otherwise(F.col(name))
+            .cast(_NULL_TYPES[EVENT_COLUMNS[name]])
+            for name, kinds, value in DEFAULTS
         }
     )
 
 
 def _typed(frame: DataFrame) -> DataFrame:
     schema = {field.name: field.dataType for field in frame.schema.fields}
-    for name in ("kind", "feature", "priority"):
+    for name in columns_of("text"):
         if isinstance(schema[name], T.NullType):
             frame = frame.withColumn(name, F.col(name).cast("string"))
         elif not isinstance(schema[name], T.StringType):
             raise InvalidEventError(
                 f"column {name!r} of events is {_type_name(schema[name])}; expected text"
             )
-    quantity = schema["quantity"]
-    if isinstance(quantity, (T.FloatType, T.DoubleType, T.DecimalType)):
-        fractional = F.col("quantity").isNotNull() & (F.col("quantity") % 1 != 0)
-        _enforce(
-            frame,
-            [
-                _Rule(
-                    fractional,
-                    "column 'quantity' has numbers that are not whole",
-                    ["kind", "quantity"],
-                )
-            ],
-        )
-    elif not isinstance(quantity, (*_INTEGERS, T.NullType)):
-        raise InvalidEventError(
-            f"column 'quantity' of events is {_type_name(quantity)}; expected integers"
-        )
-    amount = schema["amount"]
-    if not isinstance(amount, (*_NUMBERS, T.NullType)):
-        raise InvalidEventError(
-            f"column 'amount' of events is {_type_name(amount)}; expected numbers"
-        )
-    properties = schema["properties"]
-    if isinstance(properties, T.StructType):
-        frame = frame.withColumn("properties", F.to_json("properties"))
-    elif not isinstance(properties, (T.StringType, T.NullType)):
-        raise InvalidEventError(
-            f"column 'properties' of events is {_type_name(properties)}; expected a struct "
-            "or JSON text"
-        )
+    for name in columns_of("integer"):
+        whole = schema[name]
+        if isinstance(whole, (T.FloatType, T.DoubleType, T.DecimalType)):
+            fractional = F.col(name).isNotNull() & (F.col(name) % 1 != 0)
+            message = f"column {name!r} has numbers that are not whole"
+            _enforce(frame, [_Rule(fractional, message, ["kind", name])])
+        elif not isinstance(whole, (*_INTEGERS, T.NullType)):
+            raise InvalidEventError(
+                f"column {name!r} of events is {_type_name(whole)}; expected integers"
+            )
+    for name in columns_of("number"):
+        if not isinstance(schema[name], (*_NUMBERS, T.NullType)):
+            raise InvalidEventError(
+                f"column {name!r} of events is {_type_name(schema[name])}; expected numbers"
+            )
+    for name in columns_of("json"):
+        if isinstance(schema[name], T.StructType):
+            frame = frame.withColumn(name, F.to_json(name))
+        elif not isinstance(schema[name], (T.StringType, T.NullType)):
+            raise InvalidEventError(
+                f"column {name!r} of events is {_type_name(schema[name])}; expected a struct "
+                "or JSON text"
+            )
     return frame.withColumns(
         {
-            "quantity": F.col("quantity").cast("long"),
-            "amount": F.col("amount").cast("double"),
-            "properties": F.col("properties").cast("string"),
+            **{name: F.col(name).cast("long") for name in columns_of("integer")},
+            **{name: F.col(name).cast("double") for name in columns_of("number")},
+            **{name: F.col(name).cast("string") for name in columns_of("json")},
         }
     )
 
@@ -386,54 +385,13 @@ def _properties_map(column: Column) -> Column:
 def _event_rules(frame: DataFrame) -> list[_Rule]:
     """What the event models reject, as rules (those of :func:`._checks._check_fields`)."""
     flag = {name: F.col("kind") == name for name in BUILTIN_KINDS}
-    any_builtin = functools.reduce(operator.or_, flag.values())
-    kind, feature, amount = F.col("kind"), F.col("feature"), F.col("amount")
-    priorities = list(PRIORITIES)
     rules = [
         _bad_ids(name, "events", required=name == "customer_id")
         for name, role in EVENT_COLUMNS.items()
         if role == "id"
     ]
+    rules += [_Rule(_rule_mask(rule, flag), rule.message, list(rule.shown)) for rule in EVENT_RULES]
     rules += [
-        _Rule(kind.isNull() | (kind == ""), "column 'kind' has null or empty kinds", ["kind"]),
-        _Rule(
-            F.col("occurred_at").isNull(),
-            "column 'occurred_at' has null instants",
-            ["customer_id", "kind", "occurred_at"],
-        ),
-        _Rule(
-            flag["api_call"] & (F.col("quantity") < 1),
-            "column 'quantity' has api_call quantities below 1",
-            ["kind", "quantity"],
-        ),
-        _Rule(
-            flag["feature_used"] & (feature.isNull() | (feature == "")),
-            "column 'feature' is null or empty on feature_used events",
-            ["kind", "feature"],
-        ),
-        _Rule(
-            flag["payment"] & F.col("due_at").isNull(),
-            "column 'due_at' is null on payment events",
-            ["kind", "due_at"],
-        ),
-        _Rule(
-            F.isnan(amount) | (F.abs(amount) == float("inf")) | (amount < 0),
-            "column 'amount' has negative, NaN or infinite amounts",
-            ["kind", "amount"],
-        ),
-        _Rule(
-            flag["support_ticket"]
-            & F.col("priority").isNotNull()
-            & ~F.col("priority").isin(priorities),
-            f"column 'priority' has priorities other than {', '.join(priorities)}",
-            ["kind", "priority"],
-        ),
-        _Rule(
-            any_builtin & F.col("properties").isNotNull(),
-            "column 'properties' has values on events of built-in kinds, which carry their "
-            "data in their own columns",
-            ["kind", "properties"],
-        ),
         _Rule(
             F.col("properties").isNotNull() & _properties_map(F.col("properties")).isNull(),
             "column 'properties' must hold JSON objects (or be a struct column)",
@@ -450,6 +408,26 @@ def _event_rules(frame: DataFrame) -> list[_Rule]:
             )
         )
     return rules
+
+
+def _rule_mask(rule: Rule, flag: Mapping[str, Column]) -> Column:
+    """The rows that break ``rule`` (of the event schema), as a Spark condition."""
+    column = F.col(rule.column)
+    if rule.check == "null_or_empty":
+        mask = column.isNull() | (column == "")
+    elif rule.check == "null":
+        mask = column.isNull()
+    elif rule.check == "below":
+        mask = column < F.lit(rule.bound)
+    elif rule.check == "not_finite":
+        mask = F.isnan(column) | (F.abs(column) == float("inf")) | (column < F.lit(rule.bound))
+    elif rule.check == "choices":
+        mask = column.isNotNull() & ~column.isin(list(rule.choices))
+    else:  # builtin_kinds
+        mask = functools.reduce(operator.or_, flag.values()) & column.isNotNull()
+    if rule.kinds is None:
+        return mask
+    return functools.reduce(operator.or_, (flag[kind] for kind in rule.kinds)) & mask
 
 
 def _no_strangers(frame: DataFrame, people: DataFrame) -> None:

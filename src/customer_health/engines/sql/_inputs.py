@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..._event_schema import INSTANT_FIELDS
 from ..._sql_events import SQLEvents
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["condition", "inputs_query", "sql_events"]
 
-_INSTANTS = ("occurred_at", "due_at", "paid_at", "resolved_at", "recorded_at")
+_INSTANTS = (*INSTANT_FIELDS, "recorded_at")
 
 
 def _columns(events: sa.Table) -> dict[str, sa.ColumnElement[Any]]:

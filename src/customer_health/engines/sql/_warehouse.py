@@ -31,6 +31,7 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
+from ..._event_schema import EVENT_FIELDS, INSTANT_FIELDS, FieldType
 from ..._sql_events import SQLEvents
 from ..._time import DAY_US, micros
 from ..._version import installed_version
@@ -61,26 +62,25 @@ _POSTGRES = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-ca
 _SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
 """Placeholder table names, replaced by the tables' text once the query is written
 (so that a dbt ``{{ ref(...) }}`` goes into the query as it is)."""
-_INSTANTS = frozenset({"occurred_at", "due_at", "paid_at", "resolved_at"})
-_EVENT_TYPES: Mapping[str, Any] = {
-    "customer_id": sa.String(),
-    "kind": sa.String(),
-    "occurred_at": sa.BigInteger(),
-    "event_id": sa.String(),
-    "quantity": sa.BigInteger(),
-    "user_id": sa.String(),
-    "feature": sa.String(),
-    "due_at": sa.BigInteger(),
-    "paid_at": sa.BigInteger(),
-    "amount": sa.Double(),
+_INSTANTS = frozenset(INSTANT_FIELDS)
+_SQL_TYPES: Mapping[FieldType, Any] = {
+    "id": sa.String(),
+    "label": sa.String(),
+    "text": sa.String(),
+    "instant": sa.BigInteger(),
+    "integer": sa.BigInteger(),
+    "number": sa.Double(),
     "priority": sa.String(),
-    "resolved_at": sa.BigInteger(),
-    "properties": sa.String(),
+    "json": sa.String(),
 }
-"""The event columns a factor's SQL form sees, as the store's ``SQLEvents`` has them."""
+_EVENT_TYPES: Mapping[str, Any] = {f.name: _SQL_TYPES[f.type] for f in EVENT_FIELDS}
+"""The event columns a factor's SQL form sees, as the store's ``SQLEvents`` has them
+(instants as microseconds, JSON as text)."""
 _DEFAULTS: Mapping[str, tuple[str, Any]] = {
-    "quantity": ("api_call", 1),
-    "priority": ("support_ticket", "normal"),
+    f.name: (kind, f.default)
+    for f in EVENT_FIELDS
+    if f.kinds is not None and f.type != "json" and f.default is not None
+    for kind in sorted(f.kinds)
 }
 """The event models' defaults: a field's kind and its value when the column is NULL."""
 
