@@ -580,12 +580,60 @@ def assert_thresholds(results: Results, engine: Engine) -> None:
                 assert (outcome.score < threshold) == (late > 0), (engine, cid, outcome.score)
 
 
+YOUNG_HOURS = (0, 6, 23, 24, 36, 30 * 24 - 1)
+"""The ages at ``as_of`` of :func:`young_portfolio`'s customers, in hours."""
+
+
+def young_id(hours: int) -> str:
+    return f"young{hours}h"
+
+
+def young_portfolio() -> Portfolio:
+    """smb customers created 0 to 719 hours before ``as_of``, each with the same events
+    at ``as_of`` (8 API calls, a login, a feature): expectations are prorated by age,
+    counted as at least one day. 8 calls are about half of the 500 in 30 days an smb
+    customer is expected, prorated to one day (api_usage about 48)."""
+    as_of = CASES_AS_OF
+    people: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for hours in YOUNG_HOURS:
+        cid = young_id(hours)
+        people.append({"id": cid, "segment": "smb", "created_at": as_of - timedelta(hours=hours)})
+        events += [
+            {"customer_id": cid, "kind": "api_call", "occurred_at": as_of, "quantity": 8},
+            {"customer_id": cid, "kind": "login", "occurred_at": as_of},
+            {"customer_id": cid, "kind": "feature_used", "occurred_at": as_of, "feature": "a"},
+        ]
+    return Portfolio(people, events, as_of)
+
+
+def assert_young(results: Results, engine: Engine) -> None:
+    """Each customer of :func:`young_portfolio` is scored as the reference does, and the
+    ones younger than a day exactly as the one a day old: proration counts at least one
+    day."""
+    ids = [young_id(hours) for hours in YOUNG_HOURS]
+    assert_matches_reference(fixed_portfolio(), results, engine, only=ids)
+    day_old = results.outcomes[young_id(24)]
+    for hours in YOUNG_HOURS:
+        outcome = results.outcomes[young_id(hours)]
+        for name in ("api_usage", "login_frequency", "feature_adoption"):
+            got, want = outcome.factors[name].score, day_old.factors[name].score
+            assert got is not None, (engine, hours, name)
+            assert want is not None, (engine, hours, name)
+            if hours <= 24:
+                assert got == want, (engine, hours, name, got, want)
+            elif name == "api_usage":  # the others are 100 at any age here
+                assert got < want, (engine, hours, name, got, want)
+
+
 def fixed_portfolio() -> Portfolio:
-    """Both fixed portfolios in one, for one engine call (a Spark job takes seconds)."""
-    shared, thresholds = shared_event_id_portfolio(), threshold_portfolio()
-    assert shared.as_of == thresholds.as_of
+    """The fixed portfolios in one, for one engine call (a Spark job takes seconds)."""
+    parts = [shared_event_id_portfolio(), threshold_portfolio(), young_portfolio()]
+    assert len({part.as_of for part in parts}) == 1
     return Portfolio(
-        shared.customers + thresholds.customers, shared.events + thresholds.events, shared.as_of
+        [c for part in parts for c in part.customers],
+        [e for part in parts for e in part.events],
+        parts[0].as_of,
     )
 
 

@@ -24,6 +24,7 @@ from ..engines import (
     assert_matches_reference,
     assert_shared_event_ids,
     assert_thresholds,
+    assert_young,
     fixed_portfolio,
     half_way_portfolio,
     half_way_scorer,
@@ -80,6 +81,12 @@ def test_an_event_id_shared_by_customers_is_one_event_per_customer(
     """An event_id that several customers use (c1:x, c2:x, c2:x, and other orders) is one
     event of each on Spark too: c2's copies count once, as c1's event does (issue 19, point 2)."""
     assert_shared_event_ids(fixed, engine)
+
+
+def test_young_customers_are_prorated_from_one_day(engine: Engine, fixed: Results) -> None:
+    """Expectations of a customer younger than a factor's window are prorated by its age,
+    counted as at least one day: customers 0, 6 and 23 hours old score as one a day old."""
+    assert_young(fixed, engine)
 
 
 def test_statuses_at_the_thresholds(engine: Engine, fixed: Results) -> None:
