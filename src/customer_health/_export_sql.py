@@ -75,14 +75,14 @@ def export_sql(
     tables = {"events": events, "customers": customers}
     _check_tables(tables)
     try:
-        from .engines.sql import _warehouse
+        from .engines.sql import warehouse_query
     except ImportError as exc:
-        raise MissingExtraError(exc.name or "sqlglot", "sql", "export_sql()") from exc
+        raise MissingExtraError(exc.name or "sqlalchemy", "sql", "export_sql()") from exc
     if scorer is None:
         from .scoring import default_scorer
 
         scorer = default_scorer()
-    return _warehouse.query_text(scorer.model, dialect, instant, tables)
+    return warehouse_query(scorer.model, dialect, instant, tables)
 
 
 def _check_tables(tables: Mapping[str, str]) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..engines.objects import Plan, feed_events, results, routes_of
-from ..engines.sql._inputs import condition, inputs_query, sql_events
+from ..engines.sql import condition, inputs_query, sql_events
 from ..model import guard
 from ..models import Customer, Event, HealthScore
 from ._queries import event_from_row, id_chunks
