@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .._event_schema import EVENT_FIELDS
 from .._event_schema import PRIORITIES as _PRIORITIES
-
-if TYPE_CHECKING:
-    pass
-
 
 DEFAULT_AS_OF: Final = datetime(2026, 6, 30, tzinfo=UTC)
 """The instant samples are generated for unless told otherwise (never the clock)."""

@@ -7,7 +7,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._gc import collector_paused
 from .._inputs import resolve_as_of
@@ -15,9 +15,6 @@ from .._time import DAY_US
 from ..exceptions import InvalidInputError
 from ..models import EVENT_LIST_ADAPTER, Customer, Event
 from ..segments import BUILTIN_SEGMENTS
-
-if TYPE_CHECKING:
-    pass
 from ._common import (
     AMOUNTS,
     DAY,

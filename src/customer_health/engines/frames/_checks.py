@@ -37,6 +37,7 @@ from ._read import (
     _missing,
     _rows,
     _rule,
+    check_event_columns,
     id_column,
     instant_column,
 )
@@ -45,7 +46,6 @@ from ._schema import (
     EVENT_COLUMNS,
     EVENT_RULES,
     FIELDS_OF_KIND,
-    REQUIRED_EVENT_COLUMNS,
     SHOWN,
     Rule,
     columns_of,
@@ -115,13 +115,7 @@ def left_out_warning(count: int, shown: list[str], as_of: datetime) -> Customers
 
 def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
     """The checked events frame; with ``known``, events of unknown customers are an error."""
-    _missing(frame, REQUIRED_EVENT_COLUMNS, "events")
-    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
-    if unknown:
-        raise InvalidEventError(
-            f"events frame has columns that are no event field: {unknown} (event columns: "
-            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
-        )
+    check_event_columns(frame)
     for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=_DTYPES[role]).alias(name))

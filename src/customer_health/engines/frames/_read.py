@@ -7,7 +7,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import narwhals.stable.v2 as nw
 import polars as pl
@@ -19,11 +19,7 @@ from ...exceptions import (
     InvalidInputError,
 )
 from ...models import to_utc
-
-if TYPE_CHECKING:
-    pass
-
-from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS, SHOWN
+from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS, REQUIRED_EVENT_COLUMNS, SHOWN
 
 # -- reading frames -------------------------------------------------------------------------
 
@@ -145,6 +141,18 @@ def _rows(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, columns: list[str])
     """A few of the rows ``mask`` selects, with their row numbers, for an error message."""
     selected = frame.lazy().with_row_index("row").filter(mask).select(["row", *columns])
     return "; ".join(str(row) for row in selected.head(SHOWN).collect().to_dicts())
+
+
+def check_event_columns(frame: Any) -> None:
+    """Raise unless ``frame`` (of any kind with a list of ``columns``) has every required
+    event column and no column that is no event field."""
+    _missing(frame, REQUIRED_EVENT_COLUMNS, "events")
+    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
+    if unknown:
+        raise InvalidEventError(
+            f"events frame has columns that are no event field: {unknown} (event columns: "
+            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
+        )
 
 
 def _missing(frame: Any, required: tuple[str, ...], label: str) -> None:

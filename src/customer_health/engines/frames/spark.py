@@ -61,13 +61,12 @@ from ...models import BUILTIN_KINDS
 from ._checks import left_out_warning, strangers_error
 from ._combine import combined
 from ._factors import _event_dict, _models
-from ._read import _missing, renamings
+from ._read import _missing, check_event_columns, renamings
 from ._schema import (
     DEFAULTS,
     EVENT_COLUMNS,
     EVENT_RULES,
     FIELDS_OF_KIND,
-    REQUIRED_EVENT_COLUMNS,
     Rule,
     columns_of,
 )
@@ -309,13 +308,7 @@ def _existing(people: DataFrame, as_of: datetime) -> DataFrame:
 
 def _events(frame: DataFrame) -> DataFrame:
     """The checked events: every event column, typed, instants in UTC, defaults filled."""
-    _missing(frame, REQUIRED_EVENT_COLUMNS, "events")
-    unknown = [name for name in frame.columns if name not in EVENT_COLUMNS]
-    if unknown:
-        raise InvalidEventError(
-            f"events frame has columns that are no event field: {unknown} (event columns: "
-            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
-        )
+    check_event_columns(frame)
     for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
             frame = frame.withColumn(name, F.lit(None).cast(_NULL_TYPES[role]))
