@@ -209,7 +209,10 @@ def test_the_warehouse_and_sample_columns_are_made_from_it() -> None:
     from customer_health.engines.sql._warehouse import _DEFAULTS, _Columns
 
     assert list(_Columns()) == [f.name for f in schema.EVENT_FIELDS]
-    assert _DEFAULTS == {"quantity": ("api_call", 1), "priority": ("support_ticket", "normal")}
+    assert _DEFAULTS == {
+        "quantity": (("api_call",), 1),
+        "priority": (("support_ticket",), "normal"),
+    }
     assert (
         tuple(f.name for f in schema.EVENT_FIELDS if f.name not in ("user_id", "properties"))
         == sample.EVENT_COLUMNS

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 __all__ = [
     "BUILTIN_KINDS",
     "CUSTOM",
+    "DEFAULTS",
     "EVENT_FIELDS",
     "INSTANT_FIELDS",
     "PRIORITIES",
@@ -127,6 +128,16 @@ REQUIRED_FIELDS: Final[tuple[str, ...]] = tuple(
     f.name for f in EVENT_FIELDS if f.kinds is None and f.required
 )
 """The fields every event must give."""
+
+DEFAULTS: Final[tuple[tuple[str, tuple[str, ...], Any], ...]] = tuple(
+    (f.name, tuple(sorted(f.kinds)), f.default)
+    for f in EVENT_FIELDS
+    if f.kinds is not None and f.type != "json" and f.default is not None
+)
+"""The defaults a column of events fills in: the field, the kinds it has a default on,
+the value when null (quantity 1 on API calls, priority normal on tickets). The custom
+kinds' ``properties`` is not among them: as a column it is JSON text, null when
+absent."""
 
 INSTANT_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in EVENT_FIELDS if f.type == "instant")
 """The fields that hold instants."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..._event_schema import CUSTOM, EVENT_FIELDS, REQUIRED_FIELDS, EventField, FieldType
+from ..._event_schema import DEFAULTS as DEFAULTS
 from ..._event_schema import PRIORITIES as PRIORITIES
 
 SHOWN = 5
@@ -105,15 +106,6 @@ EVENT_RULES: tuple[Rule, ...] = tuple(rule for f in EVENT_FIELDS for rule in _ru
 """What the event models reject beyond the columns' types, in the event schema's order:
 required fields, minima, choices, and the custom kinds' field on built-in kinds. The
 fields a kind lacks are :data:`FIELDS_OF_KIND`'s rules."""
-
-DEFAULTS: tuple[tuple[str, tuple[str, ...], object], ...] = tuple(
-    (f.name, tuple(sorted(f.kinds)), f.default)
-    for f in EVENT_FIELDS
-    if f.kinds is not None and f.type != "json" and f.default is not None
-)
-"""The event models' defaults: a column, the kinds it has a default on, the value when
-null (the custom kinds' ``properties`` is a column of JSON text, its default no
-object)."""
 
 
 def columns_of(role: str) -> tuple[str, ...]:

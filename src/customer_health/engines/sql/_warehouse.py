@@ -31,7 +31,7 @@ import sqlglot
 from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
-from ..._event_schema import EVENT_FIELDS, INSTANT_FIELDS, FieldType
+from ..._event_schema import DEFAULTS, EVENT_FIELDS, INSTANT_FIELDS, FieldType
 from ..._sql_events import SQLEvents
 from ..._time import DAY_US, micros
 from ..._version import installed_version
@@ -76,13 +76,10 @@ _SQL_TYPES: Mapping[FieldType, Any] = {
 _EVENT_TYPES: Mapping[str, Any] = {f.name: _SQL_TYPES[f.type] for f in EVENT_FIELDS}
 """The event columns a factor's SQL form sees, as the store's ``SQLEvents`` has them
 (instants as microseconds, JSON as text)."""
-_DEFAULTS: Mapping[str, tuple[str, Any]] = {
-    f.name: (kind, f.default)
-    for f in EVENT_FIELDS
-    if f.kinds is not None and f.type != "json" and f.default is not None
-    for kind in sorted(f.kinds)
+_DEFAULTS: Mapping[str, tuple[tuple[str, ...], Any]] = {
+    name: (kinds, value) for name, kinds, value in DEFAULTS
 }
-"""The event models' defaults: a field's kind and its value when the column is NULL."""
+"""The event models' defaults: a field's kinds and its value when the column is NULL."""
 
 
 def query_text(
@@ -262,9 +259,9 @@ class _Query:
             if name in _INSTANTS:
                 column = _epoch(column)
             elif name in _DEFAULTS:
-                kind, default = _DEFAULTS[name]
+                kinds, default = _DEFAULTS[name]
                 column = sa.case(
-                    (sa.column("kind") == kind, sa.func.coalesce(column, default)),
+                    (sa.column("kind").in_(kinds), sa.func.coalesce(column, default)),
                     else_=column,
                 )
             selected.append(column.label(name))
