@@ -76,12 +76,8 @@ def _row_source(kind: str | None) -> str:
             items.append(f"_json({value})")
         else:
             items.append(value)
-    return (
-        "def row(event):\n"
-        "    f = event.__dict__\n"
-        "    get = f.get\n"
-        f"    return ({', '.join(items)},)\n"
-    )
+    fields = "    f = event.__dict__\n" if kind is not None else "    get = event.__dict__.get\n"
+    return f"def row(event):\n{fields}    return ({', '.join(items)},)\n"
 
 
 def _compiled_row(kind: str | None) -> Callable[[Event], Row]:
