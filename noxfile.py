@@ -32,8 +32,9 @@ PYTHON = "3.11"
 CORE_PYTHONS = ["3.12", "3.13"]
 """The other supported Pythons: the suite without the slow tests."""
 
-SEPARATE_EXTRAS = frozenset({"spark"})
-"""Extras too heavy for every run; they get sessions of their own."""
+SEPARATE_EXTRAS = frozenset({"spark", "docs"})
+"""Extras the test sessions leave out: too heavy for every run (Spark), or the tools of a
+session of their own (the site's)."""
 EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEPARATE_EXTRAS)
 """The extras the test sessions install: every other one declared in pyproject.toml."""
 
@@ -58,14 +59,8 @@ RUFF = "ruff~=0.17.6"
 IMPORT_LINTER = "import-linter~=2.17"
 MYPY = "mypy~=2.4.1"
 PLUGIN_DIST = "tests/plugin_dist/ch_example_plugin"
-DOCS_DEPS = [
-    "mkdocs>=1.6,<2",
-    "mkdocs-material>=9.6,<10",
-    "mkdocstrings>=1.0,<2",
-    "mkdocstrings-python>=2.0,<3",
-]
-"""The site's tools (mkdocs.yml); mkdocstrings-python 2 brings griffe 2, which
-docs/_griffe_sphinx_roles.py extends."""
+DOCS_DEPS: list[str] = PYPROJECT["project"]["optional-dependencies"]["docs"]
+"""The site's tools (mkdocs.yml): the ``docs`` extra, which ``mkdocs serve`` needs too."""
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"

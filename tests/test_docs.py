@@ -89,3 +89,40 @@ def test_the_plugin_tutorial_shows_the_tested_example_plugin() -> None:
     shown = [code for _, code, _ in examples(ROOT / "docs" / "writing-a-plugin.md")]
     real = (PLUGIN_SRC / "ch_example_plugin" / "__init__.py").read_text(encoding="utf-8")
     assert real in shown
+
+
+def _optional_dependencies() -> dict[str, list[str]]:
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return dict(pyproject["project"]["optional-dependencies"])
+
+
+def _extras_named(page: str) -> set[str]:
+    """The extras the page's list (``- `a`, `b`: ...``) or table (``| `a`, `b` | ...``)
+    of extras names in its first column."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    section = text.split("xtras", 1)[1].split("\n#", 1)[0]
+    named = set()
+    for line in section.splitlines():
+        line = line.strip()
+        if line.startswith("- `"):
+            named |= set(re.findall(r"`([a-z]+)`", line[2:].split(":", 1)[0]))
+        elif line.startswith("| `"):
+            named |= set(re.findall(r"`([a-z]+)`", line.split("|")[1]))
+    return named
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/getting-started.md"])
+def test_the_install_sections_list_every_extra(page: str) -> None:
+    """Every extra pyproject.toml declares is named in the page's list of extras, and
+    the page names no extra that does not exist."""
+    extras = set(_optional_dependencies())
+    assert _extras_named(page) == extras, (page, sorted(_extras_named(page) ^ extras))
+
+
+def test_the_readme_s_preview_command_installs_mkdocs() -> None:
+    """The README's ``mkdocs serve`` comes after the install that brings mkdocs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"pip install [^`]*\[docs\][^`]*&& mkdocs serve", readme), readme
+    assert any(r.startswith("mkdocs>") for r in _optional_dependencies()["docs"])

@@ -78,3 +78,48 @@ def test_the_optional_modules_are_every_extras() -> None:
     core = {module_of(requirement) for requirement in PYPROJECT["project"]["dependencies"]}
     assert core == {"pydantic", "pluggy"}
     assert not core & set(OPTIONAL)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "customer-health.db",  # the README's service command, and SQLite's files beside it
+        "customer-health.db-wal",
+        "customer-health.db-shm",
+        "customer-health.db-journal",
+        ".coverage",
+        ".coverage-spark",  # the spark session's coverage data
+        ".coverage.host.1234.5678",
+    ],
+)
+def test_what_the_commands_leave_behind_is_ignored(path: str) -> None:
+    """The files the README's commands write in the checkout are ignored by git, so they
+    are never committed by accident."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist)")
+    result = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", path],
+        cwd=root,
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0, f"{path} is not ignored by .gitignore"
+
+
+def test_no_committed_file_is_one_git_ignores() -> None:
+    """No tracked file matches .gitignore (as the spark session's ``.coverage-spark`` once
+    did, committed before it was ignored)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout (an unpacked sdist)")
+    result = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert result.stdout.split() == []
