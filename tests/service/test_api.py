@@ -354,3 +354,28 @@ def test_readiness_is_503_when_the_database_does_not_answer(
         patched.setattr(store.engine, "connect", refuse)
         body = assert_problem(client.get("/health/ready"), 503, "database")
     assert "SELECT" not in str(body)
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "body", "where"),
+    [
+        ("/api/customers", "post", '{"id": "acme" "segment": "smb"}', "line 1, column 15"),
+        ("/api/customers/acme", "put", '{\n  "segment": smb\n}', "line 2, column 14"),
+        (
+            "/api/customers/acme/events",
+            "post",
+            '[\n  {"customer_id": "acme"},\n  {"kind": }\n]',
+            "line 3, column 12",
+        ),
+        ("/api/customers/acme/events", "post", '[{"kind": "login"},', "line 1, column 20"),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_400_naming_line_and_column(
+    client: TestClient, route: str, method: str, body: str, where: str
+) -> None:
+    """As the docs say: 400, a problem saying why and where, not a 422 at an offset."""
+    response = client.request(
+        method, route, content=body.encode(), headers={"content-type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "not valid JSON", where)
+    assert "errors" not in problem

@@ -105,7 +105,10 @@ _DESCRIBED = {
     504: "The request took longer than the configured time limit.",
 }
 _EXAMPLES: dict[int, dict[str, Any]] = {
-    400: {"detail": "There was an error parsing the body", "instance": "/api/customers"},
+    400: {
+        "detail": "the body is not valid JSON: Expecting ',' delimiter at line 1, column 27",
+        "instance": "/api/customers",
+    },
     401: {"detail": "X-API-Key header missing", "instance": "/api/customers"},
     404: {"detail": "unknown customer 'acme'", "instance": "/api/customers/acme/health"},
     409: {
@@ -227,6 +230,29 @@ def _field_path(loc: Any) -> list[str | int]:
     return path
 
 
+def _json_decode_error(exc: RequestValidationError) -> str | None:
+    """What is wrong with a body that is not JSON, and where (line and column, counted
+    from 1 as JSON parsers do), or ``None`` for a body that was read.
+
+    FastAPI reports such a body as a validation error of type ``json_invalid`` located
+    at the character offset; the document it could not read is the error's ``body``.
+    """
+    for error in exc.errors():
+        if error.get("type") != "json_invalid":
+            continue
+        loc = error.get("loc", ())
+        reason = str(error.get("ctx", {}).get("error", "not JSON"))
+        document = exc.body
+        if len(loc) == 2 and isinstance(loc[1], int) and isinstance(document, str | bytes):
+            text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+            offset = loc[1]
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            return f"the body is not valid JSON: {reason} at line {line}, column {column}"
+        return f"the body is not valid JSON: {reason}"
+    return None
+
+
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """The methods the OpenAPI schema of ``app`` documents for ``path``."""
     for template, item in app.openapi().get("paths", {}).items():
@@ -298,6 +324,9 @@ def install_handlers(app: FastAPI, *, everywhere: Iterable[int] = (500,)) -> Non
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        undecodable = _json_decode_error(exc)
+        if undecodable is not None:
+            return problem_response(request, 400, undecodable)
         errors = [{"loc": _field_path(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
