@@ -273,11 +273,15 @@ def _env_for(venv: Path) -> dict[str, str]:
 def _check_contents(session: nox.Session, wheel: Path, sdist: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    shipped = [  # the package's data files too: the Alembic scripts
+    shipped = [  # the package's data files too: the Alembic scripts, the docs pages' assets
         "customer_health/__init__.py",
         "customer_health/py.typed",
         "customer_health/storage/migrations/env.py",
         "customer_health/storage/migrations/script.py.mako",
+        "customer_health/service/assets/swagger-ui/swagger-ui-bundle.js",
+        "customer_health/service/assets/swagger-ui/LICENSE",
+        "customer_health/service/assets/redoc/redoc.standalone.js",
+        "customer_health/service/assets/redoc/LICENSE",
     ]
     for required in shipped:
         if required not in names:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -42,7 +43,7 @@ def test_every_line_is_json_with_the_request_id(
             "time": access[0]["time"],
             "level": "INFO",
             "logger": "customer_health.access",
-            "message": "request",
+            "message": f"GET /api/customers/ghost/health 404 {access[0]['ms']:.2f} ms",
             "request_id": "rid-42",
             "method": "GET",
             "path": "/api/customers/ghost/health",
@@ -54,7 +55,13 @@ def test_every_line_is_json_with_the_request_id(
 
 @pytest.mark.usefixtures("restored_loggers")
 def test_text_logs(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
-    """The text format shows the request id in brackets."""
+    """The text format shows the request id in brackets, and an access line shows the
+    method, path, status and duration."""
     configure_logging("INFO", "text")
     client.get("/health", headers={"X-Request-ID": "rid-7"})
-    assert "[rid-7] request" in capsys.readouterr().err
+    client.get("/api/customers/ghost", headers={"X-Request-ID": "rid-8"})
+    err = capsys.readouterr().err
+    assert re.search(r"customer_health.access \[rid-7\] GET /health 200 \d+\.\d\d ms$", err, re.M)
+    assert re.search(
+        r"customer_health.access \[rid-8\] GET /api/customers/ghost 404 \d+\.\d\d ms$", err, re.M
+    ), err

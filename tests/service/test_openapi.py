@@ -127,6 +127,15 @@ def incompleteness(schema: dict[str, Any], *, keys: bool) -> list[str]:
                     found.append(f"{where}: {status} is not a Problem")
                 if not has_example(media):
                     found.append(f"{where}: {status} has no example")
+    declared = [tag.get("name") for tag in schema.get("tags", [])]
+    used = {tag for _, _, operation in operations(schema) for tag in operation.get("tags", [])}
+    for path, method, operation in operations(schema):
+        tags = operation.get("tags", [])
+        if len(tags) != 1 or tags[0] not in declared:
+            found.append(f"{method.upper()} {path}: tags {tags}, not one of {declared}")
+    for tag in declared:
+        if tag not in used:
+            found.append(f"tag {tag!r} is declared but no operation has it")
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         found.append(f"operation ids used more than once: {duplicated}")
@@ -156,6 +165,7 @@ def test_the_check_finds_what_is_missing(schema: dict[str, Any]) -> None:
     events["requestBody"]["content"]["application/json"].pop("examples")
     events["responses"]["413"]["content"]["application/json"] = {}
     del schema["paths"]["/health"]["get"]["operationId"]
+    schema["paths"]["/api/dashboard/stats"]["get"]["tags"] = ["stats"]
     assert incompleteness(schema, keys=False) == [
         "GET /api/customers/{customer_id}/health: 200 has no example",
         "GET /api/customers/{customer_id}/health: 404 is not documented",
@@ -163,6 +173,9 @@ def test_the_check_finds_what_is_missing(schema: dict[str, Any]) -> None:
         "POST /api/customers/{customer_id}/events: 413 is "
         "['application/json', 'application/problem+json'], not only application/problem+json",
         "GET /health: no operation id",
+        "GET /api/dashboard/stats: tags ['stats'], not one of "
+        "['customers', 'scores', 'events', 'dashboard', 'health']",
+        "tag 'dashboard' is declared but no operation has it",
     ]
 
 

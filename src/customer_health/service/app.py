@@ -20,7 +20,8 @@ from .._version import installed_version
 from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
 from . import examples
 from ._limits import DEADLINE_KEY, BodyLimit
-from .api import create_router
+from ._pages import install_pages
+from .api import OPENAPI_TAGS, create_router
 from .logs import request_id
 from .problems import install_handlers, problem_response, problem_responses
 from .schemas import Liveness, Readiness
@@ -98,14 +99,15 @@ class RequestContext:
             )
             await response(scope, receive, send_with_id)
         finally:
-            access.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            method, path = scope["method"], scope["path"]
+            access.info(  # the text says it all; JSON lines have the fields too
+                "%s %s %d %.2f ms",
+                method,
+                path,
+                status,
+                ms,
+                extra={"method": method, "path": path, "status": status, "ms": ms},
             )
             request_id.reset(token)
 
@@ -172,7 +174,12 @@ def create_app(
         version=installed_version(),
         description="Customer health scores: customers, events, scores and statistics.",
         lifespan=lifespan,
+        openapi_tags=OPENAPI_TAGS,
+        docs_url=None,  # served from the package (install_pages), not from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
+    install_pages(app, title=app.title)
     app.state.store = store
     app.state.worker = worker
     install_handlers(app, everywhere=(500, 504))
