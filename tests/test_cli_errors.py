@@ -133,6 +133,7 @@ def test_a_missing_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     events = write_rows(tmp_path / "e.csv", [{"customer_id": "a", "kind": "login", "at": "x"}])
     line = one_error(capsys, score(customers, events))
     assert f"events file {events}: events frame has no column 'occurred_at'" in line
+    assert line.endswith("map your own names with --column YOURS=OURS"), line
 
 
 def test_a_bad_instant_names_its_line(
@@ -480,3 +481,26 @@ def test_a_write_error_with_debug(
     customers, events = files
     with pytest.raises(OSError, match="No space"):
         main(["--debug", *score(customers, events, "-o", str(tmp_path / "s.csv"))])
+
+
+@pytest.mark.parametrize(
+    ("more", "flag", "keyword"),
+    [
+        ([], "pass --skip-unknown-customers to skip them", "unknown_customers="),
+    ],
+)
+def test_errors_name_the_flags_not_the_keyword_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], more: list[str], flag: str, keyword: str
+) -> None:
+    """Advice names the command line's flags, never the Python keyword arguments."""
+    customers = write_rows(tmp_path / "c.csv", [{"id": "a", "segment": "smb"}])
+    events = write_rows(
+        tmp_path / "e.csv",
+        [
+            {"customer_id": "a", "kind": "login", "occurred_at": "2026-06-01"},
+            {"customer_id": "ghost", "kind": "login", "occurred_at": "2026-06-01"},
+        ],
+    )
+    line = one_error(capsys, score(customers, events, "--as-of", AS_OF, *more))
+    assert flag in line
+    assert keyword not in line

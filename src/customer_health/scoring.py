@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ._format import is_number, plural, some
 from ._gc import collector_paused
 from ._inputs import resolve_as_of, validate_customer, validate_events
+from ._terms import SKIP_UNKNOWN_CUSTOMERS
 from .engines import objects
 from .exceptions import (
     ConfigurationError,
@@ -378,7 +379,7 @@ def _unknown_message(others: Mapping[str, int]) -> str:
     verb = "belongs" if sum(others.values()) == 1 else "belong"
     return (
         f"{events} {verb} to {plural(len(others), 'customer')} not among the customers "
-        f"scored: {some(sorted(others), shown=_SHOWN)}; pass unknown_customers='skip' to skip them"
+        f"scored: {some(sorted(others), shown=_SHOWN)}; pass {SKIP_UNKNOWN_CUSTOMERS} to skip them"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from customer_health import sample
 from customer_health.cli import main
 
-pytest.importorskip("polars")
+pl = pytest.importorskip("polars")
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +107,27 @@ def test_backtest_of_a_missing_database_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"no such file '{tmp_path}/x.db'" in err
+
+
+def test_backtest_errors_name_the_flags(
+    files: tuple[list[str], sample.ChurnSimulation],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Advice names --observed-until, --as-of and --skip-unknown-customers, never the
+    keyword arguments of backtest()."""
+    options, sim = files
+    last = sim.as_of_dates[-1].date().isoformat()
+    assert main(["backtest", *options, "--as-of", last, "--horizon", "90"]) == 2
+    err = capsys.readouterr().err
+    assert "use an earlier --as-of or a shorter horizon, or pass --observed-until" in err
+    assert "observed_until=" not in err
+    outcomes = tmp_path / "outcomes.csv"
+    sim.outcomes.vstack(sim.outcomes.head(1).with_columns(customer_id=pl.lit("ghost"))).write_csv(
+        outcomes
+    )
+    argv = [*options[:4], "--outcomes", str(outcomes), "--as-of", last, "--horizon", "1"]
+    assert main(["backtest", *argv, "--observed-until", sim.end.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert "outcomes name 1 customer not in the customers frame: 'ghost'" in err
+    assert err.rstrip().endswith("pass --skip-unknown-customers to skip them"), err

@@ -18,6 +18,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from .._format import is_number, plural
+from .._terms import HORIZON
 from ..exceptions import ConfigurationError, InvalidInputError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -444,10 +445,10 @@ def _horizon(value: timedelta | int | float) -> timedelta:
         span = timedelta(days=value)
     else:
         raise InvalidInputError(
-            f"horizon={value!r}; give a timedelta or a number of days, such as 90"
+            f"{HORIZON}{value!r}; give a timedelta or a number of days, such as 90"
         )
     if span <= timedelta(0):
-        raise InvalidInputError(f"horizon={value!r}; it must be longer than zero")
+        raise InvalidInputError(f"{HORIZON}{value!r}; it must be longer than zero")
     return span
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._format import plural, some
+from .._terms import AS_OF, OBSERVED_UNTIL, SKIP_UNKNOWN_CUSTOMERS
 from ..exceptions import InvalidInputError, MissingExtraError, UnknownCustomerError
 
 try:
@@ -65,8 +66,8 @@ def run(
                 f"as_of {_iso(instant)} plus the horizon ({_days(horizon)}) ends at "
                 f"{_iso(instant + horizon)}, after the data ends ({_iso(until)}, the last "
                 "event or churn): churn after then is unknown, so the churn rate would be "
-                "too low; use an earlier as_of or a shorter horizon, or pass observed_until= "
-                "if outcomes are known for longer"
+                f"too low; use an earlier {AS_OF} or a shorter horizon, or pass "
+                f"{OBSERVED_UNTIL} if outcomes are known for longer"
             )
     people = people.join(churn, on="id", how="left", maintain_order="left")
     tables = []
@@ -148,7 +149,7 @@ def _outcomes(outcomes: Any, people: pl.DataFrame, skip: bool) -> tuple[pl.DataF
         ids = strangers.get_column("customer_id")
         raise UnknownCustomerError(
             f"outcomes name {plural(ids.len(), 'customer')} not in the customers frame: "
-            f"{some(ids.head(_SHOWN).to_list(), ids.len())}; pass unknown_customers='skip' "
+            f"{some(ids.head(_SHOWN).to_list(), ids.len())}; pass {SKIP_UNKNOWN_CUSTOMERS} "
             "to skip them"
         )
     frame = frame.filter(known).rename({"customer_id": "id"})

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+from .._terms import in_terms_of
 from ..exceptions import CustomerHealthError
 from ._backtest import add_backtest
 from ._common import EXIT_FAILURE, EXIT_USAGE, PROG, CommandError
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CustomerHealthError, CommandError) as exc:
         if args.debug:
             raise
-        _error(str(exc))
+        _error(in_terms_of(str(exc), "cli"))  # the flags, not the keyword arguments
         return EXIT_USAGE
     except OSError as exc:
         if args.debug:

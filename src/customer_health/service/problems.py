@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .._terms import in_terms_of
 from ..exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -310,7 +311,7 @@ def install_handlers(app: FastAPI, *, everywhere: Iterable[int] = (500,)) -> Non
         status = _status_of(exc)
         if status == 500:
             return await unexpected(request, exc)
-        return problem_response(request, status, str(exc))
+        return problem_response(request, status, in_terms_of(str(exc), "http"))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -13,6 +13,7 @@ from sqlalchemy.pool import QueuePool
 
 from .._format import plural, some
 from .._inputs import resolve_as_of, validate_customer, validate_events
+from .._terms import UPDATE_CUSTOMER
 from ..exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -235,7 +236,7 @@ class SQLAlchemyStore:
             if existing:
                 raise CustomerExistsError(
                     f"{plural(len(existing), 'customer')} already stored: {some(existing)}; "
-                    "update them with update_customer()"
+                    f"update them with {UPDATE_CUSTOMER}"
                 )
             connection.execute(customers.insert(), [_customer_row(m, now) for m in models])
             mark_pending(connection, [m.id for m in models], now)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..._format import plural, some
+from ..._terms import SKIP_UNKNOWN_CUSTOMERS
 from ...exceptions import (
     CustomersLeftOutWarning,
     EventConflictError,
@@ -317,7 +318,7 @@ def strangers_error(events: int, customers: int, shown: list[str]) -> UnknownCus
     return UnknownCustomerError(
         f"{plural(events, 'event')} of {plural(customers, 'customer')} not in "
         f"the customers frame: {some(shown[:SHOWN], customers, SHOWN)}; pass "
-        "unknown_customers='skip' to skip them"
+        f"{SKIP_UNKNOWN_CUSTOMERS} to skip them"
     )
 
 

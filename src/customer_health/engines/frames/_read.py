@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from ..._terms import COLUMNS, COLUMNS_MAPPING
 from ...exceptions import (
     CustomerHealthError,
     InvalidCustomerError,
@@ -115,13 +116,13 @@ def renamings(
     for yours, ours in columns.items():
         if ours not in EVENT_COLUMNS and ours not in CUSTOMER_COLUMNS:
             raise InvalidInputError(
-                f"columns= maps {yours!r} onto {ours!r}, which is no column name; customer "
+                f"{COLUMNS} maps {yours!r} onto {ours!r}, which is no column name; customer "
                 f"columns: {', '.join(CUSTOMER_COLUMNS)}; event columns: "
                 f"{', '.join(EVENT_COLUMNS)}"
             )
         if yours not in people and yours not in events:
             raise InvalidInputError(
-                f"columns= names {yours!r}, which is in neither the customers nor the events frame"
+                f"{COLUMNS} names {yours!r}, which is in neither the customers nor the events frame"
             )
     return _rename(people, columns, CUSTOMER_COLUMNS), _rename(events, columns, EVENT_COLUMNS)
 
@@ -131,7 +132,7 @@ def _rename(present: list[str], columns: Mapping[str, str], names: Any) -> dict[
     for yours, ours in mapping.items():
         if ours in present and ours not in mapping:
             raise InvalidInputError(
-                f"columns= maps {yours!r} onto {ours!r}, but the frame has a column {ours!r} "
+                f"{COLUMNS} maps {yours!r} onto {ours!r}, but the frame has a column {ours!r} "
                 "already; drop one or map it elsewhere"
             )
     return mapping
@@ -151,7 +152,7 @@ def check_event_columns(frame: Any) -> None:
     if unknown:
         raise InvalidEventError(
             f"events frame has columns that are no event field: {unknown} (event columns: "
-            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with columns="
+            f"{', '.join(EVENT_COLUMNS)}); drop them, or map them with {COLUMNS}"
         )
 
 
@@ -162,7 +163,7 @@ def _missing(frame: Any, required: tuple[str, ...], label: str) -> None:
         error = InvalidCustomerError if label == "customers" else InvalidEventError
         raise error(
             f"{label} frame has no column {absent[0]!r} (columns: {list(frame.columns)}); "
-            "map your own names with columns={'yours': 'ours'}"
+            f"map your own names with {COLUMNS_MAPPING}"
         )
 
 
