@@ -144,6 +144,7 @@ def test_the_frame_columns_are_made_from_it() -> None:
         ("kind", "null_or_empty"),
         ("occurred_at", "null"),
         ("quantity", "below"),
+        ("quantity", "above"),
         ("feature", "null_or_empty"),
         ("due_at", "null"),
         ("amount", "not_finite"),
@@ -221,7 +222,7 @@ def test_the_warehouse_and_sample_columns_are_made_from_it() -> None:
 
 def test_the_request_bodies_are_made_from_the_models() -> None:
     """Each event model has a request form: the same fields, ``customer_id`` optional,
-    and the service's maxima."""
+    and the schema's maxima, as the model has them."""
     pytest.importorskip("fastapi")
     from customer_health.service.schemas import _EVENT_OF
 
@@ -231,12 +232,13 @@ def test_the_request_bodies_are_made_from_the_models() -> None:
         assert set(request.model_fields) == set(model.model_fields)
         assert not request.model_fields["customer_id"].is_required()
     for f in schema.EVENT_FIELDS:
-        if f.request_maximum is None:
+        if f.maximum is None:
             continue
         for request, model in _EVENT_OF.items():
             if f.name not in model.model_fields:
                 continue
             event = minimal(kind_of(model))
-            request.model_validate({**event, f.name: f.request_maximum})
-            with pytest.raises(ValidationError):
-                request.model_validate({**event, f.name: f.request_maximum + 1})
+            for form in (request, model):
+                form.model_validate({**event, f.name: f.maximum})
+                with pytest.raises(ValidationError):
+                    form.model_validate({**event, f.name: f.maximum + 1})

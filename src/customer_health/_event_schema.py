@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULTS",
     "EVENT_FIELDS",
     "INSTANT_FIELDS",
+    "MAX_QUANTITY",
     "PRIORITIES",
     "REQUIRED_FIELDS",
     "EventField",
@@ -51,6 +52,12 @@ CUSTOM: Final = "*"
 PRIORITIES: Final = ("low", "normal", "high", "urgent")
 """A support ticket's priorities, lowest first."""
 
+MAX_QUANTITY: Final = 2**31 - 1
+"""The most API calls one event may stand for. A customer's sum of quantities then fits
+a signed 64-bit integer (a database's ``BIGINT``, a frame's ``Int64``, Spark's ``long``)
+for up to 2**32 events: no engine can overflow (SQLite raises, Spark without ANSI mode
+wraps)."""
+
 
 @dataclass(frozen=True)
 class EventField:
@@ -67,9 +74,9 @@ class EventField:
     """The value of a field that is absent or null (``None``: none)."""
     minimum: float | None = None
     """The least value of a number."""
-    request_maximum: int | None = None
-    """The greatest value the service accepts (the sum of many must fit a database's
-    integers); the library itself has no maximum."""
+    maximum: int | None = None
+    """The greatest value of an integer, on every path (the sum of a customer's values
+    must fit a signed 64-bit integer on every engine)."""
     description: str = ""
 
 
@@ -93,7 +100,7 @@ EVENT_FIELDS: Final[tuple[EventField, ...]] = (
         _kinds("api_call"),
         default=1,
         minimum=1,
-        request_maximum=2**31 - 1,
+        maximum=MAX_QUANTITY,
         description="How many API calls the event stands for.",
     ),
     EventField("user_id", "id", _kinds("login"), description="Who logged in."),

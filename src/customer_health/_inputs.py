@@ -21,6 +21,7 @@ from .exceptions import (
 from .models import EVENT_LIST_ADAPTER, EVENT_TYPES, Customer, Event, to_utc
 
 __all__ = [
+    "event_list",
     "resolve_as_of",
     "validate_customer",
     "validate_events",
@@ -89,18 +90,33 @@ def validate_customer(customer: Customer | Mapping[str, Any], index: int | None 
         raise InvalidCustomerError(_describe_errors(exc, lambda loc: label, 0)) from None
 
 
+def event_list(events: Iterable[Any]) -> list[Any]:
+    """``events`` as a list (a list is taken as it is), or an :class:`InvalidEventError`
+    if it is a single event (a mapping), text, or no iterable at all (``None``)."""
+    if isinstance(events, list):
+        return events
+    if isinstance(events, (Mapping, str | bytes)):
+        raise InvalidEventError(
+            f"events must be an iterable of events, not a single {type(events).__name__}"
+        )
+    try:
+        iterator = iter(events)
+    except TypeError:  # None, a number: not events at all
+        given = "None" if events is None else f"a {type(events).__name__} ({events!r:.80})"
+        raise InvalidEventError(
+            f"events must be an iterable of events (a list, say), not {given}"
+        ) from None
+    return list(iterator)
+
+
 def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     """Return the events as models; mappings are validated in one pass.
 
     Models are taken as they are; the order of the result is not the input order.
     """
-    if isinstance(events, (Mapping, str | bytes)):
-        raise InvalidEventError(
-            f"events must be an iterable of events, not a single {type(events).__name__}"
-        )
-    items = events if isinstance(events, list) else list(events)
+    items = event_list(events)
     if set(map(type, items)) <= _MODEL_TYPES:
-        return items  # type: ignore[return-value]  # all built models: nothing to do
+        return items  # all built models: nothing to do
     models: list[Event] = []
     raw: list[Any] = []
     positions: list[int] = []

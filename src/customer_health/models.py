@@ -7,6 +7,8 @@ Time: every instant is UTC. A timezone-aware datetime is converted to UTC; a nai
 datetime is read as UTC. Instants keep microsecond resolution (finer parts are
 truncated when parsed from text).
 
+Quantities: an API call's ``quantity`` is 1 to :data:`MAX_QUANTITY`.
+
 Lengths: ids (a customer's, an event's ``customer_id``, ``event_id`` and ``user_id``),
 segments and event kinds have 1 to :data:`MAX_ID_LENGTH` characters and no control
 characters (Unicode category Cc: U+0000-U+001F, U+007F-U+009F); a customer's ``name``
@@ -53,6 +55,7 @@ __all__ = [
     "BUILTIN_KINDS",
     "MAX_ID_LENGTH",
     "MAX_JSON_LENGTH",
+    "MAX_QUANTITY",
     "MAX_TEXT_LENGTH",
     "MODEL_VERSION",
     "ApiCallEvent",
@@ -86,6 +89,11 @@ MAX_TEXT_LENGTH = 1000
 MAX_JSON_LENGTH = 65_536
 """The most characters of a customer's ``attributes`` or an event's ``properties``
 written as canonical JSON (sorted keys, compact, non-ASCII characters as they are)."""
+
+MAX_QUANTITY = _schema.MAX_QUANTITY
+"""The most API calls one event may stand for (an API call's ``quantity``:
+2,147,483,647, 2**31 - 1). A customer's sum of quantities fits a signed 64-bit integer
+for up to 2**32 events (over four billion), on every engine."""
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
 _NO_NUL = r"^[^\x00]*$"
@@ -252,7 +260,7 @@ class ApiCallEvent(_EventBase):
     """API usage; one event may stand for many calls (``quantity``, default 1)."""
 
     kind: Literal["api_call"] = "api_call"
-    quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] = 1
+    quantity: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_QUANTITY)] = 1
 
     @field_validator("quantity", mode="before")
     @classmethod

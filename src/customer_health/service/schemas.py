@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -17,7 +16,6 @@ from pydantic import (
     create_model,
 )
 
-from .._event_schema import EVENT_FIELDS, field
 from ..models import (
     EVENT_TYPES,
     Customer,
@@ -29,7 +27,6 @@ from ..models import (
     Text,
     UtcDatetime,
     _event_tag,
-    _not_bool,
     trusted,
 )
 from ..storage.models import ScoringState
@@ -50,10 +47,6 @@ _NO_CUSTOMER = Field(
 )
 
 
-MAX_QUANTITY: int = field("quantity").request_maximum or 0
-"""The most API calls one event may stand for (their sum must fit the database's integers)."""
-
-
 def _tag(event: type[BaseModel]) -> str:
     """The discriminator tag of an event model (that of :data:`~customer_health.Event`)."""
     kind = event.model_fields["kind"].default
@@ -61,16 +54,9 @@ def _tag(event: type[BaseModel]) -> str:
 
 
 def _request_model(event: type[BaseModel]) -> type[BaseModel]:
-    """The request form of an event model: its ``customer_id`` optional (the path's), and
-    the service's maxima of the event schema (``request_maximum``) on its fields."""
+    """The request form of an event model: its ``customer_id`` optional (the path's); every
+    other field as the model has it, limits included (``MAX_QUANTITY`` among them)."""
     fields: dict[str, Any] = {"customer_id": (Identifier | None, _NO_CUSTOMER)}
-    for spec in EVENT_FIELDS:
-        if spec.request_maximum is not None and spec.name in event.model_fields:
-            bounded = Field(ge=spec.minimum, le=spec.request_maximum)
-            fields[spec.name] = (
-                Annotated[int, BeforeValidator(_not_bool), bounded],
-                spec.default,
-            )
     return create_model(f"{event.__name__}In", __base__=event, __module__=__name__, **fields)
 
 

@@ -47,6 +47,7 @@ from ._schema import (
     EVENT_COLUMNS,
     EVENT_RULES,
     FIELDS_OF_KIND,
+    MAXIMA,
     SHOWN,
     Rule,
     columns_of,
@@ -176,6 +177,12 @@ _DTYPES: Mapping[str, Any] = {
 }
 
 
+_WITHIN_INT64 = frozenset(
+    (pl.Null, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+)
+"""The integer types whose values are all Int64's: cast first, checked with the rest."""
+
+
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
     schema = frame.schema
     for name in columns_of("text"):
@@ -194,6 +201,22 @@ def _typed(frame: pl.DataFrame) -> pl.DataFrame:
                 )
         elif not (whole.is_integer() or whole == pl.Null):
             raise InvalidEventError(f"column {name!r} of events is {whole}; expected integers")
+        if name in MAXIMA and whole not in _WITHIN_INT64 and _has_values(frame, name):
+            # Before the cast, which would fail on a value beyond Int64 (a float, an
+            # unsigned or a 128-bit integer); Int64 and narrower are checked with the rest.
+            maximum = MAXIMA[name]
+            _enforce(
+                frame,
+                [
+                    _rule(
+                        frame,
+                        InvalidEventError,
+                        pl.col(name) > maximum.bound,
+                        maximum.message,
+                        list(maximum.shown),
+                    )
+                ],
+            )
     for name in columns_of("number"):
         number = schema[name]
         if not (number.is_numeric() or number == pl.Null):
@@ -281,6 +304,8 @@ def _rule_mask(frame: pl.DataFrame, rule: Rule, flag: Mapping[str, pl.Expr]) -> 
         mask = column.is_null() if nulls else None
     elif rule.check == "below":
         mask = column < rule.bound if values else None
+    elif rule.check == "above":
+        mask = column > rule.bound if values else None
     elif rule.check == "not_finite":
         mask = column.is_nan() | column.is_infinite() | (column < rule.bound) if values else None
     elif rule.check == "choices":

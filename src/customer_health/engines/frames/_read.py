@@ -44,7 +44,8 @@ def _polars(frame: Any, label: str) -> pl.DataFrame:
     try:
         wrapped = nw.from_native(frame)
     except TypeError:
-        raise InvalidInputError(
+        error = InvalidCustomerError if label == "customers" else InvalidEventError
+        raise error(
             f"{label} is a {type(frame).__name__}; expected a pandas, polars, pyarrow or "
             "DuckDB frame"
         ) from None
@@ -56,10 +57,28 @@ def _polars(frame: Any, label: str) -> pl.DataFrame:
         # in float columns as null.
         import pyarrow as pa  # type: ignore[import-untyped]
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except OverflowError:  # a column of Python integers beyond 64 bits
+            raise _too_large(frame, label) from None
         return pl.from_arrow(table)  # type: ignore[return-value]
     polars_frame: pl.DataFrame = wrapped.to_polars()
     return polars_frame
+
+
+def _too_large(frame: Any, label: str) -> InvalidInputError:
+    """The error of a pandas frame holding Python integers beyond 64 bits (an object
+    column), naming the column and a few of those values."""
+    error = InvalidCustomerError if label == "customers" else InvalidEventError
+    for name in frame.columns:
+        large = [
+            value
+            for value in frame[name]
+            if isinstance(value, int) and not -(2**63) <= value < 2**64
+        ]
+        if large:
+            return error(f"column {name!r} of {label} has integers beyond 64 bits: {large[:SHOWN]}")
+    return error(f"{label} frame has integers beyond 64 bits")  # pragma: no cover
 
 
 def _is_spark(frame: Any) -> bool:

@@ -35,10 +35,12 @@ FIELDS_OF_KIND: Mapping[str, frozenset[str]] = {
 CUSTOMER_COLUMNS = ("id", "segment", "name", "created_at")
 
 
-RuleCheck = Literal["null_or_empty", "null", "below", "not_finite", "choices", "builtin_kinds"]
+RuleCheck = Literal[
+    "null_or_empty", "null", "below", "above", "not_finite", "choices", "builtin_kinds"
+]
 """What a rule finds: a null or empty value, a null, a number below the field's minimum,
-a number that is NaN, infinite or below its minimum, a value not among the choices, a
-value on an event of a built-in kind (a custom kinds' field)."""
+a number above its maximum, a number that is NaN, infinite or below its minimum, a value
+not among the choices, a value on an event of a built-in kind (a custom kinds' field)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ def _rules(f: EventField) -> list[Rule]:
     if f.type == "integer" and f.minimum is not None:
         message = f"column {name!r} has {', '.join(kinds or ())} {plural} below {f.minimum:g}"
         found.append(Rule("below", name, kinds, message, ("kind", name), bound=f.minimum))
+    if f.type == "integer" and f.maximum is not None:
+        # On every kind: a value that large is wrong on any event, and it is checked
+        # before a wider column (floats, unsigned or 128-bit integers) is cast to Int64.
+        message = f"column {name!r} has {plural} above {f.maximum}"
+        found.append(Rule("above", name, None, message, ("kind", name), bound=f.maximum))
     if f.type == "number" and f.minimum is not None:
         below = "negative" if f.minimum == 0 else f"below {f.minimum:g}"
         message = f"column {name!r} has {below}, NaN or infinite {plural}"
@@ -106,6 +113,13 @@ EVENT_RULES: tuple[Rule, ...] = tuple(rule for f in EVENT_FIELDS for rule in _ru
 """What the event models reject beyond the columns' types, in the event schema's order:
 required fields, minima, choices, and the custom kinds' field on built-in kinds. The
 fields a kind lacks are :data:`FIELDS_OF_KIND`'s rules."""
+
+
+MAXIMA: Mapping[str, Rule] = {rule.column: rule for rule in EVENT_RULES if rule.check == "above"}
+"""The rule of each integer column that has a maximum (``quantity``:
+:data:`~customer_health.MAX_QUANTITY`), by column. A frame engine checks it before it
+casts a wider column to 64-bit integers (where a value over it would fail, saturate or
+wrap), and with the other rules otherwise."""
 
 
 def columns_of(role: str) -> tuple[str, ...]:

@@ -67,6 +67,7 @@ from ._schema import (
     EVENT_COLUMNS,
     EVENT_RULES,
     FIELDS_OF_KIND,
+    MAXIMA,
     Rule,
     columns_of,
 )
@@ -343,7 +344,14 @@ def _typed(frame: DataFrame) -> DataFrame:
         if isinstance(whole, (T.FloatType, T.DoubleType, T.DecimalType)):
             fractional = F.col(name).isNotNull() & (F.col(name) % 1 != 0)
             message = f"column {name!r} has numbers that are not whole"
-            _enforce(frame, [_Rule(fractional, message, ["kind", name])])
+            checks = [_Rule(fractional, message, ["kind", name])]
+            if name in MAXIMA:
+                # Before the cast to long, which saturates a float and nulls a decimal
+                # beyond its range (without ANSI mode); longs are checked with the rest.
+                maximum = MAXIMA[name]
+                above = F.col(name) > F.lit(maximum.bound)
+                checks.append(_Rule(above, maximum.message, list(maximum.shown)))
+            _enforce(frame, checks)
         elif not isinstance(whole, (*_INTEGERS, T.NullType)):
             raise InvalidEventError(
                 f"column {name!r} of events is {_type_name(whole)}; expected integers"
@@ -412,6 +420,8 @@ def _rule_mask(rule: Rule, flag: Mapping[str, Column]) -> Column:
         mask = column.isNull()
     elif rule.check == "below":
         mask = column < F.lit(rule.bound)
+    elif rule.check == "above":
+        mask = column > F.lit(rule.bound)
     elif rule.check == "not_finite":
         mask = F.isnan(column) | (F.abs(column) == float("inf")) | (column < F.lit(rule.bound))
     elif rule.check == "choices":
