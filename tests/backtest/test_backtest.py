@@ -223,7 +223,9 @@ def test_fitted_weights_beat_the_defaults_out_of_time(sim: Any) -> None:
     )
     weights = fit.weights
     assert all(w >= 0 for w in weights.values())
-    assert sum(weights.values()) == pytest.approx(1, abs=1e-3)
+    assert sum(weights.values()) == 1.0  # exactly, in any order
+    assert sum(reversed(list(weights.values()))) == 1.0
+    assert fit.constant_factors == ()
     assert min(weights[n] for n in sim.strong) > max(weights[n] for n in sim.weak)
     assert fit.fingerprint != default.fingerprint == Scorer().fingerprint
     assert fit.config.weights == dict(weights)
@@ -395,3 +397,67 @@ def test_observed_until_allows_a_horizon_past_the_last_event() -> None:
     assert found.auc is None
     assert found.top_decile_lift is None
     assert "AUC –" in found.report()
+
+
+def test_a_factor_the_same_for_everyone_gets_weight_0(sim: Any) -> None:
+    """Without any payment, payment_timeliness has no data for every customer: one value
+    that cannot tell churners apart. Its weight is 0 and the fit says why."""
+    dates = sim.as_of_dates
+    no_payments = sim.events.filter(pl.col("kind") != "payment")
+    fit = fit_weights(
+        sim.customers,
+        no_payments,
+        sim.outcomes,
+        train=dates[:5],
+        validate=dates[6:],
+        horizon=30,
+        observed_until=sim.end,
+    )
+    assert fit.constant_factors == ("payment_timeliness",)
+    assert fit.weights["payment_timeliness"] == 0
+    assert sum(fit.weights.values()) == 1.0
+    line = next(line for line in fit.report().splitlines() if "payment_timeliness" in line)
+    assert line.endswith("(the same for every customer: weight 0)")
+
+
+def test_a_constant_score_is_left_out_of_the_regression() -> None:
+    """A factor with one score on every row (not only none) would be confounded with the
+    intercept: it gets weight 0, whatever the optimiser would make of it."""
+    from customer_health.analysis._backtest import _fitted
+
+    rng = random.Random(7)
+    rows = []
+    for _ in range(400):
+        risk = rng.random()
+        rows.append(
+            {
+                "signal": 100 * (1 - risk),
+                "noise": 100 * rng.random(),
+                "flat": 37.5,
+                "churned": rng.random() < risk,
+            }
+        )
+    weights, constant = _fitted(pl.DataFrame(rows), ["signal", "noise", "flat"])
+    assert constant == ("flat",)
+    assert weights["flat"] == 0
+    assert weights["signal"] > weights["noise"]
+    assert sum(weights.values()) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rounded_weights_sum_to_exactly_one(seed: int) -> None:
+    """Any shares (zeros too) become weights within 1/65,536 of them that sum to exactly
+    1.0 whichever way they are added up; a zero share stays zero."""
+    import math
+
+    from customer_health.analysis._backtest import _summing_to_one
+
+    rng = random.Random(seed)
+    raw = [rng.random() ** 3 * (rng.random() < 0.8) for _ in range(rng.randint(1, 9))]
+    raw[0] += 1e-3  # one at least is positive
+    shares = {f"f{i}": value / sum(raw) for i, value in enumerate(raw)}
+    weights = _summing_to_one(shares)
+    values = list(weights.values())
+    assert sum(values) == math.fsum(values) == sum(reversed(values)) == 1.0
+    assert all(abs(weights[name] - share) <= 2**-16 for name, share in shares.items())
+    assert all(weights[name] == 0 for name, share in shares.items() if share == 0)

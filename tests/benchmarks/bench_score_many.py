@@ -17,7 +17,11 @@ each figure the median of its runs, printed with their spread:
     so validation included;
 (c) a plain-Python loop over the same dicts that computes the five per-customer
     aggregates of the default model (de-duplicating by ``event_id`` too) and nothing
-    else: no scores, explanations or models.
+    else: no scores, explanations or models;
+(d) ``score_many`` from JSON-decoded dicts (issue 15, point 4): the dicts of (b)
+    written as JSON Lines with ISO 8601 text instants in the forms ``sample`` writes
+    (``Z``, an offset in another zone, naive), then ``json.loads`` of each line, as
+    the command line and a service would get them. The ratio (d)/(a) is printed.
 
 Throughput is events in per second. Before timing, the loop's aggregates are checked
 against the values the scorer reports, so all three compute the same aggregates.
@@ -29,12 +33,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import _timing
 
@@ -112,6 +118,36 @@ def baseline(
     }
 
 
+_ZONES = (ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Chatham"))
+
+
+def _text(value: datetime, index: int) -> str:
+    """A naive UTC instant as ISO 8601 text, in one of the forms ``sample`` writes."""
+    aware = value.replace(tzinfo=UTC)
+    form = index % 4
+    if form == 0:
+        return aware.isoformat().replace("+00:00", "Z")
+    if form == 1:
+        return aware.astimezone(_ZONES[index % 3]).isoformat()
+    if form == 2:
+        return value.isoformat()
+    return aware.isoformat()
+
+
+def json_dicts(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The events as ``json.loads`` gives them back from JSON Lines (instants as text)."""
+    lines = [
+        json.dumps(
+            {
+                name: _text(value, index) if isinstance(value, datetime) else value
+                for name, value in event.items()
+            }
+        )
+        for index, event in enumerate(events)
+    ]
+    return [json.loads(line) for line in lines]
+
+
 def check_agreement(scores: Sequence[HealthScore], aggregates: Aggregates) -> None:
     """Fail loudly unless the loop's aggregates equal the values the scorer reports."""
     for health in scores:
@@ -145,8 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _timing.add_arguments(parser)
     parser.add_argument(
         "--profile",
-        choices=["models", "dicts"],
-        help="print a cProfile of path (a) models or (b) dicts instead of timing",
+        choices=["models", "dicts", "json"],
+        help="print a cProfile of path (a) models, (b) dicts or (d) JSON dicts instead of timing",
     )
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 if the target is not met"
@@ -165,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     customers = sample.customers_from_columns(customer_columns)
     dicts = sample.event_dicts_from_columns(event_columns)
     models = sample.events_from_columns(event_columns)
+    decoded = json_dicts(dicts)
     del event_columns
     as_of = sample.DEFAULT_AS_OF
     ids = [c.id for c in customers]
@@ -172,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scorer = Scorer()
 
     if args.profile:
-        events: Sequence[Any] = models if args.profile == "models" else dicts
+        events: Sequence[Any] = {"models": models, "dicts": dicts, "json": decoded}[args.profile]
         profiler = cProfile.Profile()
         profiler.runcall(scorer.score_many, customers, events, as_of=as_of)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
@@ -183,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_agreement(scores, baseline(ids, dicts, naive_as_of))
     if scorer.score_many(customers, dicts, as_of=as_of) != scores:
         raise SystemExit("scores from dicts differ from scores from models")
-    print("  the loop's aggregates equal the scorer's; dicts and models score alike")
+    if scorer.score_many(customers, decoded, as_of=as_of) != scores:
+        raise SystemExit("scores from JSON dicts differ from scores from models")
+    print("  the loop's aggregates equal the scorer's; dicts, JSON dicts and models score alike")
 
     n = len(models)
     timed = _timing.compare(
@@ -191,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(a) score_many, models": lambda: scorer.score_many(customers, models, as_of=as_of),
             "(b) score_many, dicts": lambda: scorer.score_many(customers, dicts, as_of=as_of),
             "(c) plain loop, dicts": lambda: baseline(ids, dicts, naive_as_of),
+            "(d) score_many, JSON": lambda: scorer.score_many(customers, decoded, as_of=as_of),
         },
         warmup=args.warmup,
         runs=args.repeat,
@@ -204,9 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {label:<24} {timing.median:7.3f} s  {n / timing.median:>12,.0f} events/s"
             f"  (runs {timing.spread()})"
         )
-    models_s, dicts_s, loop_s = (timing.median for timing in timed.values())
+    models_s, dicts_s, loop_s, json_s = (timing.median for timing in timed.values())
     print(f"  ratio models/baseline (throughput): {loop_s / models_s:.2f}")
     print(f"  ratio dicts/baseline (throughput):  {loop_s / dicts_s:.2f}")
+    print(f"  ratio JSON dicts/models (throughput): {models_s / json_s:.2f} (target >= 0.5)")
     met = n / models_s >= TARGET_EVENTS_PER_SECOND and models_s <= loop_s
     print(
         f"  target (models >= {TARGET_EVENTS_PER_SECOND:,} events/s and no slower than the loop): "

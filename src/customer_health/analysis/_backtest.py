@@ -10,6 +10,7 @@ checks them on later ones. Both need polars (``pip install
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC as _UTC
@@ -255,6 +256,9 @@ class WeightFit:
     """The backtest of the validation dates with the original scorer."""
     after: Backtest
     """The backtest of the validation dates with :attr:`scorer`."""
+    constant_factors: tuple[str, ...] = ()
+    """The factors whose score was the same for every customer on the training dates
+    (no data counts as one value): they cannot tell who churns, so they get weight 0."""
 
     @property
     def config(self) -> ScorerConfig:
@@ -285,7 +289,10 @@ class WeightFit:
             "factor               before  after",
         ]
         for name, weight in self.weights.items():
-            lines.append(f"{name:<20} {original[name]:>6.3f} {weight:>6.3f}")
+            same = (
+                "  (the same for every customer: weight 0)" if name in self.constant_factors else ""
+            )
+            lines.append(f"{name:<20} {original[name]:>6.3f} {weight:>6.3f}{same}")
         lines.append(
             f"thresholds: healthy >= {self.thresholds.healthy:g}, "
             f"at_risk >= {self.thresholds.at_risk:g}"
@@ -574,7 +581,7 @@ def fit_weights(
 
     training = result.scores.filter(pl.col("as_of") <= train_dates[-1])
     checking = result.scores.filter(pl.col("as_of") >= check_dates[0])
-    weights = _fitted(training, scorer.factors)
+    weights, constant = _fitted(training, scorer.factors)
     fitted = scorer.reconfigured(weights=weights)
     if propose_thresholds:
         proposed = _proposed(_rescored(training, fitted))
@@ -587,6 +594,7 @@ def fit_weights(
         train=_backtest_of(result, training, train_dates, span, scorer),
         before=_backtest_of(result, checking, check_dates, span, scorer),
         after=_backtest_of(result, _rescored(checking, fitted), check_dates, span, fitted),
+        constant_factors=constant,
         _original=dict(scorer.weights),
     )
 
@@ -599,8 +607,12 @@ def _rescored(table: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:
     return combine(scorer.model, table.drop("score", "status", "coverage")).select(table.columns)
 
 
-def _fitted(table: pl.DataFrame, factors: Sequence[str]) -> dict[str, float]:
-    """Non-negative weights that sum to 1, from a constrained logistic regression."""
+def _fitted(
+    table: pl.DataFrame, factors: Sequence[str]
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    """Non-negative weights that sum to exactly 1, from a constrained logistic regression,
+    and the factors left out of it because they have one value on every row (weight 0:
+    a constant is indistinguishable from the intercept, so any weight would be noise)."""
     import numpy as np
     import polars as pl
     from scipy.optimize import minimize  # type: ignore[import-untyped]
@@ -616,7 +628,10 @@ def _fitted(table: pl.DataFrame, factors: Sequence[str]) -> dict[str, float]:
             for name in factors
         ]
     ).fill_null(0.0)
-    x = shortfall.to_numpy()
+    every = shortfall.to_numpy()
+    varies = every.max(axis=0) > every.min(axis=0) if len(every) else np.zeros(len(factors), bool)
+    constant = tuple(name for name, v in zip(factors, varies, strict=True) if not v)
+    x = every[:, varies]
     y = table.get_column("churned").to_numpy().astype(float)
 
     def loss(params: Any) -> tuple[float, Any]:
@@ -627,17 +642,38 @@ def _fitted(table: pl.DataFrame, factors: Sequence[str]) -> dict[str, float]:
         gradient = np.concatenate(([residual.sum()], x.T @ residual)) / len(y)
         return float(value.mean()), gradient
 
-    start = np.zeros(len(factors) + 1)
-    bounds = [(None, None)] + [(0.0, None)] * len(factors)
+    start = np.zeros(x.shape[1] + 1)
+    bounds = [(None, None)] + [(0.0, None)] * x.shape[1]
     found = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
-    coefficients = np.maximum(found.x[1:], 0.0)
+    coefficients = np.zeros(len(factors))
+    coefficients[varies] = np.maximum(found.x[1:], 0.0)
     total = coefficients.sum()
     if not total > 1e-9:
         raise InvalidInputError(
             "no factor's shortfall raises churn in the training dates: every fitted weight "
             "is zero, so there is no weighting to propose"
+            + (f" (the same for every customer: {', '.join(constant)})" if constant else "")
         )
-    return {name: round(float(c / total), 4) for name, c in zip(factors, coefficients, strict=True)}
+    shares = {name: float(c / total) for name, c in zip(factors, coefficients, strict=True)}
+    return _summing_to_one(shares), constant
+
+
+_UNITS = 2**16
+"""Fitted weights are multiples of 1/65,536: binary fractions, so that any sum of them is
+exact in floating point and ``sum(weights.values())`` is exactly ``1.0`` in any order
+(decimal fractions such as 0.3692 are not: their float sum may be 0.9999999999999999)."""
+
+
+def _summing_to_one(shares: Mapping[str, float]) -> dict[str, float]:
+    """``shares`` (non-negative, summing to about 1) as multiples of ``1 / _UNITS`` that
+    sum to exactly 1: each rounded down, then the largest remainders get the units left
+    over (a share of 0 stays 0; none moves by more than one unit, 1.5e-5)."""
+    scaled = {name: share * _UNITS for name, share in shares.items()}
+    units = {name: math.floor(value) for name, value in scaled.items()}
+    by_remainder = sorted(scaled, key=lambda name: (units[name] - scaled[name], name))
+    for name in by_remainder[: _UNITS - sum(units.values())]:
+        units[name] += 1
+    return {name: unit / _UNITS for name, unit in units.items()}
 
 
 def _proposed(table: pl.DataFrame) -> dict[str, float] | None:
