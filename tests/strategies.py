@@ -75,7 +75,9 @@ def customers(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict
 def events(draw: st.DrawFn, as_of: datetime, customer_id: str = "c1") -> dict[str, Any]:
     """One event of any kind for ``customer_id``, with times at and around window edges."""
     kind = draw(
-        st.sampled_from(["api_call", "login", "feature_used", "payment", "support_ticket", "nps"])
+        st.sampled_from(
+            ["api_call", "login", "feature_used", "payment", "support_ticket", "nps_response"]
+        )
     )
     event: dict[str, Any] = {
         "customer_id": customer_id,

@@ -93,8 +93,13 @@ def code_blocks(text: str) -> list[tuple[str, str]]:
 
 
 def test_the_hook_specifications_are_found() -> None:
-    """The test sees the three hooks, so the checks below cannot pass by seeing none."""
-    assert set(hooks()) == {"register_factors", "register_segments", "register_expectations"}
+    """The test sees the four hooks, so the checks below cannot pass by seeing none."""
+    assert set(hooks()) == {
+        "register_factors",
+        "register_segments",
+        "register_expectations",
+        "register_event_kinds",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(hooks()))

@@ -49,6 +49,7 @@ from .exceptions import (
     PluginLoadError,
     SlowPathWarning,
     UnknownCustomerError,
+    UnknownEventKindError,
     UnknownFactorError,
     UnknownSegmentError,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "SupportTicketEvent",
     "Thresholds",
     "UnknownCustomerError",
+    "UnknownEventKindError",
     "UnknownFactorError",
     "UnknownSegmentError",
     "WeightFit",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAME",
+    "RegisterEventKinds",
     "RegisterExpectations",
     "RegisterFactor",
     "RegisterSegment",
@@ -53,3 +54,10 @@ class RegisterExpectations(Protocol):
 
     def __call__(self, segment: str, expectations: Mapping[str, float], /) -> None:
         """Add expectations (for the plugin's own factors) to an existing segment."""
+
+
+class RegisterEventKinds(Protocol):
+    """The callback ``register_event_kinds`` receives."""
+
+    def __call__(self, kind: str, /) -> None:
+        """Declare an event kind (1 to 255 characters, no control characters)."""

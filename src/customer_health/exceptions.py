@@ -10,7 +10,8 @@ this library::
     ├── UnknownSegmentError (LookupError)      a segment nobody registered
     ├── InvalidInputError (ValueError)         input that fails validation
     │   ├── InvalidEventError                  an event; names the event and the field
-    │   │   └── EventConflictError             one event_id, two different contents
+    │   │   ├── EventConflictError             one event_id, two different contents
+    │   │   └── UnknownEventKindError          a kind nobody declared; names the closest
     │   ├── InvalidCustomerError               a customer; names it and the field
     │   │   └── CustomerExistsError            adding a customer whose id is stored
     │   └── IdempotencyKeyReusedError          one Idempotency-Key, two different requests
@@ -49,6 +50,7 @@ __all__ = [
     "PluginLoadError",
     "SlowPathWarning",
     "UnknownCustomerError",
+    "UnknownEventKindError",
     "UnknownFactorError",
     "UnknownSegmentError",
 ]
@@ -80,6 +82,27 @@ class InvalidEventError(InvalidInputError):
 
 class EventConflictError(InvalidEventError):
     """Two events share an ``event_id`` but differ in content."""
+
+
+class UnknownEventKindError(InvalidEventError):
+    """An event of a kind that is not known: no built-in kind, no kind a factor in use
+    reads, and none a plugin or the user declared (a typo such as ``"logon"``).
+
+    :attr:`kind` is the kind, :attr:`where` the event (``event #3 (event_id 'e7')``, a
+    frame's row), :attr:`suggestion` the closest known kind (or ``None``), and
+    :attr:`remedy` how to make the kind known or keep unknown kinds.
+    """
+
+    def __init__(self, kind: str, where: str, suggestion: str | None, remedy: str) -> None:
+        self.kind = kind
+        self.where = where
+        self.suggestion = suggestion
+        self.remedy = remedy
+        hint = f" (did you mean {suggestion!r}?)" if suggestion is not None else ""
+        super().__init__(f"{where}: unknown event kind {kind!r:.80}{hint}; {remedy}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.kind, self.where, self.suggestion, self.remedy))
 
 
 class InvalidCustomerError(InvalidInputError):

@@ -35,8 +35,10 @@ from .model import (
     ResolvedModel,
     ScorerConfig,
     Thresholds,
+    UnknownKinds,
     check_created,
     checked,
+    declared_kinds,
     parse_thresholds,
 )
 from .models import Customer, Event, HealthScore
@@ -50,7 +52,15 @@ from .plugins.manager import (
 )
 from .segments import SegmentExpectations
 
-__all__ = ["HealthScores", "Scorer", "ScorerConfig", "Thresholds", "score", "score_frame"]
+__all__ = [
+    "HealthScores",
+    "Scorer",
+    "ScorerConfig",
+    "Thresholds",
+    "UnknownKinds",
+    "score",
+    "score_frame",
+]
 
 _SHOWN = 5
 
@@ -96,6 +106,13 @@ class Scorer:
     :param entry_points: load installed plugins from the ``customer_health`` entry points.
     :param plugin_manager: a ready plugin manager; the four plugin arguments above are then
         unused.
+    :param event_kinds: event kinds to accept besides the known ones (the built-in kinds,
+        those the factors in use read and those plugins declare).
+    :param unknown_kinds: what becomes of an event of a kind that is not known: ``"error"``
+        (the default) rejects it with an :class:`UnknownEventKindError` naming the kind,
+        the event and the closest known kind, so that a typo (``"logon"``) does not pass
+        silently; ``"keep"`` accepts it like any custom kind (stored, and read by factors
+        of every kind).
     """
 
     def __init__(
@@ -109,12 +126,19 @@ class Scorer:
         allow_plugins: Iterable[str] | None = None,
         entry_points: bool = True,
         plugin_manager: PluginManager | None = None,
+        event_kinds: Iterable[str] | None = None,
+        unknown_kinds: UnknownKinds = "error",
     ) -> None:
         pm = plugin_manager or get_plugin_manager(
             plugins=plugins, block=block_plugins, allow=allow_plugins, entry_points=entry_points
         )
         self.registry: Registry = collect(pm)
         """What the plugins registered."""
+        self.event_kinds: tuple[str, ...] = declared_kinds(event_kinds)
+        """The event kinds this scorer was asked to accept (``event_kinds=``)."""
+        self.unknown_kinds: UnknownKinds = unknown_kinds
+        """What becomes of events of unknown kinds (``unknown_kinds=``; checked with the
+        model)."""
         self._configure(self._select(factors), weights or {}, thresholds)
 
     def _configure(
@@ -138,6 +162,8 @@ class Scorer:
             thresholds=self.thresholds,
             segments=self.registry.segments,
             fingerprint=self.fingerprint,
+            declared_kinds=(*self.registry.event_kinds, *self.event_kinds),
+            unknown_kinds=self.unknown_kinds,
         )
         """The resolved model every engine scores with (:mod:`customer_health.model`)."""
 
@@ -255,13 +281,14 @@ class Scorer:
         """Score one customer at ``as_of`` (default: now) from its events.
 
         Events of other customers are ignored. Raises :class:`CustomerNotCreatedError`
-        if the customer was created after ``as_of``.
+        if the customer was created after ``as_of``, and :class:`UnknownEventKindError`
+        for an event of a kind that is not known (see ``unknown_kinds``).
         """
         instant = resolve_as_of(as_of)
         model = validate_customer(customer)
         check_created(model, instant)
         with collector_paused():
-            scores, _ = objects.run(self.model, [model], validate_events(events), instant)
+            scores, _ = objects.run(self.model, [model], self._events(events), instant)
         return scores[0]
 
     def score_many(
@@ -277,7 +304,8 @@ class Scorer:
         Events of customers not in ``customers`` raise :class:`UnknownCustomerError`
         naming a few of them, or are skipped (and counted) with
         ``unknown_customers="skip"``. Customers created after ``as_of`` are left out
-        and listed in :attr:`HealthScores.not_created`.
+        and listed in :attr:`HealthScores.not_created`. An event of a kind that is not
+        known is an :class:`UnknownEventKindError` (see ``unknown_kinds``).
         """
         if unknown_customers not in ("error", "skip"):
             raise ConfigurationError(
@@ -292,7 +320,7 @@ class Scorer:
         }
         with collector_paused():
             scores, others = objects.run(
-                self.model, list(alive.values()), validate_events(events), instant
+                self.model, list(alive.values()), self._events(events), instant
             )
         unknown = {cid: n for cid, n in others.items() if cid not in models}
         if unknown and unknown_customers == "error":
@@ -301,6 +329,13 @@ class Scorer:
         result.not_created = tuple(cid for cid in models if cid not in alive)
         result.skipped_events = sum(unknown.values())
         return result
+
+    def _events(self, events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
+        """``events`` validated, their kinds checked against the known kinds."""
+        given = objects.listed(events)
+        models = validate_events(given)
+        objects.check_kinds(self.model.kinds, models, given)
+        return models
 
     def score_frame(
         self,

@@ -44,7 +44,7 @@ from .factors import Factor, FactorContext, FactorResult
 from .models import BUILTIN_KINDS, Customer, Event, FactorScore, to_utc
 from .plugins import RegisterExpectations, RegisterFactor, RegisterSegment, hookimpl
 from .plugins.manager import BUILTIN_PLUGIN, PluginManager
-from .scoring import Scorer, Thresholds
+from .scoring import Scorer, Thresholds, UnknownKinds
 from .segments import BUILTIN_SEGMENTS
 
 __all__ = [
@@ -94,6 +94,8 @@ class ScorerOptions(TypedDict, total=False):
     weights: Mapping[str, float] | None
     thresholds: Thresholds | Mapping[str, float] | None
     factors: Iterable[str] | None
+    event_kinds: Iterable[str] | None
+    unknown_kinds: UnknownKinds
 
 
 _SCORER_OPTIONS = frozenset(ScorerOptions.__annotations__)
@@ -104,7 +106,8 @@ def make_scorer(
 ) -> Scorer:
     """A :class:`~customer_health.Scorer` on :func:`plugin_manager` ``(*plugins, builtin=builtin)``.
 
-    ``scorer_kwargs`` are ``weights``, ``thresholds`` and ``factors``; the arguments
+    ``scorer_kwargs`` are ``weights``, ``thresholds``, ``factors``, ``event_kinds`` and
+    ``unknown_kinds``; the arguments
     that choose plugins are not accepted, since the plugins are the ones given here.
     """
     unexpected = sorted(set(scorer_kwargs) - _SCORER_OPTIONS)
@@ -254,9 +257,10 @@ def check_factor(
     instant = resolve_as_of(as_of)
     factor, segments = _resolve(factor, scorer)
     # The factor alone, with the scorer's segments: the same contexts, and no other
-    # factor's needs in the way.
+    # factor's needs in the way; events of every kind are kept, since the factor must
+    # ignore those of kinds it does not read.
     plugin = make_plugin(factor, segments=segments, name="check_factor")
-    engine = make_scorer(plugin, builtin=False, weights={factor.name: 1.0})
+    engine = make_scorer(plugin, builtin=False, weights={factor.name: 1.0}, unknown_kinds="keep")
     models = [validate_customer(customer, index) for index, customer in enumerate(customers)]
     if not models:
         raise ValueError("check_factor() needs at least one customer")

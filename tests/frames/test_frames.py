@@ -100,7 +100,7 @@ def beta_events() -> Rows:
         },
         {
             "customer_id": "beta",
-            "kind": "nps",
+            "kind": "nps_response",
             "occurred_at": AS_OF - DAY,
             "properties": {"score": 9},
         },
@@ -843,7 +843,7 @@ def backend_table(rows: Rows, schema: dict[str, str], encoded: tuple[str, ...]) 
 @pytest.mark.parametrize("text", ["{not json", "[1, 2]", "7"], ids=["bad", "list", "number"])
 def test_properties_must_be_json_objects(backend: Backend, text: str) -> None:
     """properties text that is not a JSON object is an InvalidEventError (score_many rejects it)."""
-    bad = full_event({"customer_id": "zed", "kind": "nps", "occurred_at": AS_OF - DAY})
+    bad = full_event({"customer_id": "zed", "kind": "nps_response", "occurred_at": AS_OF - DAY})
     bad["properties"] = text
     raises_naming(backend, InvalidEventError, ["properties"], PEOPLE, [*all_events(), bad])
 
@@ -858,7 +858,7 @@ def test_json_equal_properties_are_one_event(
 ) -> None:
     """Copies whose properties are equal as JSON (spacing, key order, null vs {}) are one."""
     base = full_event(
-        {"customer_id": "zed", "kind": "nps", "occurred_at": AS_OF - DAY, "event_id": "n1"}
+        {"customer_id": "zed", "kind": "nps_response", "occurred_at": AS_OF - DAY, "event_id": "n1"}
     )
     events = [*all_events(), {**base, "properties": first}, {**base, "properties": second}]
     rows = scored(backend, *frames(backend, PEOPLE, events))

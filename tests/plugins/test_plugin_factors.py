@@ -26,7 +26,7 @@ def test_plugin_factor_gets_only_its_kind_in_its_window() -> None:
     """A plugin factor receives the customer's events of its custom kind with
     as_of - 90 days < occurred_at <= as_of, de-duplicated, and nothing else."""
     recorder = Recorder()
-    scorer = testing.make_scorer(nps_plugin(recorder))
+    scorer = testing.make_scorer(nps_plugin(recorder), event_kinds=["survey"])
     events = [
         nps_event(AS_OF, 1, event_id="at_as_of"),
         nps_event(AS_OF - 90 * DAY + US, 2, event_id="oldest_inside"),
@@ -115,7 +115,7 @@ class WholeHistory(Recorder):
 def test_factor_with_no_kinds_gets_every_kind_in_its_window() -> None:
     """kinds=None passes events of every kind, built-in and custom, within the window."""
     recorder = EveryKind()
-    scorer = testing.make_scorer(testing.make_plugin(recorder))
+    scorer = testing.make_scorer(testing.make_plugin(recorder), event_kinds=["x"])
     events = [
         nps_event(AS_OF - DAY, 9, event_id="nps"),
         {"customer_id": "c1", "kind": "login", "occurred_at": AS_OF, "event_id": "login"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from customer_health import (
     MAX_TEXT_LENGTH,
     InvalidCustomerError,
     InvalidEventError,
+    Scorer,
     UnknownCustomerError,
 )
 from customer_health.storage.sqlalchemy import SQLAlchemyStore
@@ -21,6 +23,8 @@ from ..backends import NOW
 
 LONG_ID = "\u00e9" * MAX_ID_LENGTH
 """An id at the limit, in characters that take two bytes each in UTF-8."""
+LONG_KIND = "\u00ec" * MAX_ID_LENGTH
+"""A kind at the limit (declared to the store's scorer, so that it is known)."""
 CONTROL_MESSAGE = "String should not contain control characters (U+0000-U+001F, U+007F-U+009F)"
 
 
@@ -29,8 +33,11 @@ def json_of_length(length: int) -> dict[str, Any]:
     return {"k": "\u00e9" * (length - len('{"k":""}'))}
 
 
-def test_values_at_every_limit_are_stored_and_read_back(store: SQLAlchemyStore) -> None:
+def test_values_at_every_limit_are_stored_and_read_back(
+    make_store: Callable[..., SQLAlchemyStore],
+) -> None:
     """A customer and events with every field at its limit round-trip on every backend."""
+    store = make_store(scorer=Scorer(event_kinds=[LONG_KIND]))
     customer = {
         "id": LONG_ID,
         "segment": "smb",
@@ -56,7 +63,7 @@ def test_values_at_every_limit_are_stored_and_read_back(store: SQLAlchemyStore) 
         },
         {
             "customer_id": LONG_ID,
-            "kind": "\u00ec" * MAX_ID_LENGTH,
+            "kind": LONG_KIND,
             "occurred_at": NOW,
             "properties": json_of_length(MAX_JSON_LENGTH),
         },

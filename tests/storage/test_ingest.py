@@ -136,7 +136,7 @@ def test_a_conflict_within_a_batch_is_an_error(customers: SQLAlchemyStore) -> No
 
 def test_custom_events_compare_properties_by_content(customers: SQLAlchemyStore) -> None:
     """A custom event's properties are the same whatever their key order; a change conflicts."""
-    event = {"customer_id": "c1", "kind": "nps", "occurred_at": NOW, "event_id": "n1"}
+    event = {"customer_id": "c1", "kind": "nps_response", "occurred_at": NOW, "event_id": "n1"}
     customers.record(event | {"properties": {"a": 1, "b": [1, 2]}})
     assert customers.record(event | {"properties": {"b": [1, 2], "a": 1}}).duplicates == 1
     with pytest.raises(EventConflictError, match="'n1'"):

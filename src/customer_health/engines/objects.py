@@ -6,25 +6,76 @@ per-customer lists for factors that only evaluate), feeds every event to the pla
 its kind in one pass (:func:`feed_events`), then asks each plan for each customer's
 :class:`~customer_health.FactorResult`, checking what plugins return
 (:func:`~customer_health.model.checked`). The SQL store uses the same plans, fed with
-inputs its database computed (:meth:`Plan.prepared`).
+inputs its database computed (:meth:`Plan.prepared`). :func:`check_kinds` holds the
+events' kinds to the model's known kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
+from .._inputs import event_list
 from ..exceptions import EventConflictError, FactorError
 from ..factors import FactorContext, FactorResult
-from ..model import ActiveFactor, checked, factor_context, factor_error, guard, tenure
-from ..models import Event
+from ..model import REMEDY, ActiveFactor, checked, factor_context, factor_error, guard, tenure
+from ..models import CustomEvent, Event
 
 if TYPE_CHECKING:
-    from ..model import ResolvedModel
+    from ..model import EventKinds, ResolvedModel
     from ..models import Customer, HealthScore
 
-__all__ = ["Plan", "Route", "feed_events", "results", "routes_of", "run"]
+__all__ = [
+    "Plan",
+    "Route",
+    "check_kinds",
+    "feed_events",
+    "listed",
+    "results",
+    "routes_of",
+    "run",
+]
+
+_KIND = attrgetter("kind")
+
+
+def listed(events: Iterable[Any]) -> Any:
+    """``events`` as a list, so that an event can be found again by its position (a list
+    is taken as it is; a mapping, a string or ``None`` is an InvalidEventError)."""
+    return event_list(events)
+
+
+def check_kinds(
+    kinds: EventKinds, events: Sequence[Event], given: Sequence[Any], remedy: str = REMEDY
+) -> None:
+    """An :class:`~customer_health.UnknownEventKindError` if one of ``events`` (validated
+    from ``given``, what the caller passed) is of a kind ``kinds`` does not know; it
+    names the first such event by its position in ``given`` (and its ``event_id``).
+
+    One look at the events' types, and only when some are custom, one at their kinds
+    (the built-in kinds are always known).
+    """
+    if kinds.keep_unknown or CustomEvent not in set(map(type, events)):
+        return
+    unknown = kinds.unknown_among(set(map(_KIND, events)))
+    if unknown:
+        raise kinds.error(*_first_of(unknown, given), remedy=remedy)
+
+
+def _first_of(unknown: frozenset[str], given: Sequence[Any]) -> tuple[str, str]:
+    """The first kind of ``unknown`` in ``given`` and where it is: ``event #N`` and its
+    ``event_id``."""
+    for index, event in enumerate(given):
+        fields = event if isinstance(event, Mapping) else getattr(event, "__dict__", {})
+        kind = fields.get("kind")
+        if isinstance(kind, str) and kind in unknown:
+            event_id = fields.get("event_id")
+            about = "" if event_id is None else f" (event_id {event_id!r:.80})"
+            return kind, f"event #{index}{about}"
+    kind = min(unknown)  # pragma: no cover - every validated event was given
+    return kind, "an event"
 
 
 Route = tuple[datetime | None, Callable[[Event], None]]

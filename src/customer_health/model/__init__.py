@@ -1,7 +1,8 @@
 """The resolved model: the interface between a configured scorer and the engines.
 
 :class:`ResolvedModel` (``Scorer(...).model``) holds the factors in use with their
-weights, the thresholds and every segment's expectations, and applies the rules every
+weights, the thresholds, every segment's expectations and the known event kinds
+(:class:`EventKinds`), and applies the rules every
 engine shares: expectations and proration, the weighted mean, coverage and status.
 :func:`guard` and :func:`checked` are how an engine calls a factor and checks what it
 returns. Adding an engine means computing each factor's inputs where the events are,
@@ -11,6 +12,7 @@ then scoring them through this interface (``docs/architecture.md``).
 from __future__ import annotations
 
 from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, status_cutoff
+from ._kinds import REMEDY, EventKinds, UnknownKinds, declared_kinds
 from ._resolved import (
     ResolvedModel,
     ScorerConfig,
@@ -22,12 +24,16 @@ from ._resolved import (
 )
 
 __all__ = [
+    "REMEDY",
     "ActiveFactor",
+    "EventKinds",
     "ResolvedModel",
     "ScorerConfig",
     "Thresholds",
+    "UnknownKinds",
     "check_created",
     "checked",
+    "declared_kinds",
     "empty_inputs",
     "factor_context",
     "factor_error",

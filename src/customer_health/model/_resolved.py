@@ -12,14 +12,16 @@ scorer's private state - and use its rules:
 - :meth:`ResolvedModel.combine`: the weighted mean of the factor scores, coverage,
   status and the explanation, as a :class:`~customer_health.HealthScore`;
 - :attr:`ResolvedModel.total_weight` and :func:`~customer_health.model.status_cutoff`
-  for engines that combine in bulk (frames, Spark, SQL).
+  for engines that combine in bulk (frames, Spark, SQL);
+- :attr:`ResolvedModel.kinds`: the known event kinds, which every path that takes
+  events checks them against (:class:`~customer_health.model.EventKinds`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -44,6 +46,7 @@ from ..models import (
     trusted,
 )
 from ._factors import ActiveFactor
+from ._kinds import EventKinds, UnknownKinds
 
 __all__ = [
     "ResolvedModel",
@@ -140,11 +143,21 @@ class ResolvedModel:
     """Every known segment's expectations, by segment name."""
     fingerprint: str
     """The fingerprint of the scorer's configuration, stored with every score."""
+    declared_kinds: Iterable[str] = ()
+    """Event kinds declared by plugins or the user (checked), besides the built-in ones
+    and those the factors in use read."""
+    unknown_kinds: UnknownKinds = "error"
+    """What becomes of events of unknown kinds: an error, or kept."""
     total_weight: float = field(init=False)
     """The sum of the weights, in scoring order (so that full coverage is exactly 1)."""
+    kinds: EventKinds = field(init=False)
+    """The known event kinds; every path that takes events checks their kinds here."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "total_weight", sum(active.weight for active in self.factors))
+        object.__setattr__(
+            self, "kinds", EventKinds.of(self.factors, self.declared_kinds, self.unknown_kinds)
+        )
         object.__setattr__(
             self,
             "segments",

@@ -45,6 +45,10 @@ and in its ``pyproject.toml``::
     [project.entry-points.customer_health]
     nps = "my_plugin"
 
+A factor's ``kinds`` are known event kinds while it is in use: events of other kinds
+are rejected (a typo must not pass silently). A plugin that stores or reads kinds no
+factor of its names declares them with the ``register_event_kinds`` hook.
+
 Hooks receive a ``register`` callback rather than returning values, so the host can
 check what it is given and name the plugin when something is wrong. The hooks are
 documented in :mod:`customer_health.plugins.hookspecs`.
@@ -58,6 +62,7 @@ from __future__ import annotations
 
 from .._hooks import (
     NAME,
+    RegisterEventKinds,
     RegisterExpectations,
     RegisterFactor,
     RegisterSegment,
@@ -67,6 +72,7 @@ from .._hooks import (
 
 __all__ = [
     "NAME",
+    "RegisterEventKinds",
     "RegisterExpectations",
     "RegisterFactor",
     "RegisterSegment",

@@ -9,9 +9,14 @@ accept only the arguments you use (pluggy passes just those).
 
 from __future__ import annotations
 
-from . import RegisterExpectations, RegisterFactor, RegisterSegment, hookspec
+from . import RegisterEventKinds, RegisterExpectations, RegisterFactor, RegisterSegment, hookspec
 
-__all__ = ["register_expectations", "register_factors", "register_segments"]
+__all__ = [
+    "register_event_kinds",
+    "register_expectations",
+    "register_factors",
+    "register_segments",
+]
 
 
 @hookspec
@@ -46,4 +51,22 @@ def register_expectations(register: RegisterExpectations) -> None:
     :param register: call ``register(segment, expectations)``; an unknown segment is an
         error listing the known ones, and a key the segment already has is an error
         that names both plugins.
+    """
+
+
+@hookspec
+def register_event_kinds(register: RegisterEventKinds) -> None:
+    """Declare event kinds, so that events of those kinds are accepted.
+
+    An event kind is known when it is built in, when a factor in use names it in its
+    ``kinds``, or when a plugin (this hook) or the user (``Scorer(event_kinds=...)``)
+    declares it; events of any other kind are an
+    :class:`~customer_health.UnknownEventKindError`. Declare the kinds your plugin
+    records or reads that none of its factors names (a factor's kinds need no
+    declaring).
+
+    :param register: call ``register(kind)`` for each kind: a string of 1 to 255
+        characters without control characters (anything else is a
+        :class:`~customer_health.ConfigurationError` naming the plugin). Declaring a
+        kind that is already known, by another plugin or built in, is harmless.
     """

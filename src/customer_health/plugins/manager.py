@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
+from pydantic import TypeAdapter, ValidationError
 
 from ..exceptions import (
     ConfigurationError,
@@ -25,6 +26,7 @@ from ..exceptions import (
     UnknownSegmentError,
 )
 from ..factors import Factor
+from ..models import Label
 from ..segments import check_expectations
 from . import NAME, hookspecs
 
@@ -34,6 +36,7 @@ __all__ = [
     "PluginInfo",
     "PluginManager",
     "Registry",
+    "check_event_kind",
     "collect",
     "get_plugin_manager",
 ]
@@ -191,6 +194,9 @@ class Registry:
     factor_plugins: Mapping[str, str]
     segments: Mapping[str, Mapping[str, float]]
     plugins: tuple[PluginInfo, ...] = field(default=())
+    event_kinds: Mapping[str, str] = field(default_factory=dict)
+    """The event kinds plugins declared (``register_event_kinds``), each with the
+    plugin that declared it first."""
 
 
 def _impls(hook: Any) -> list[Any]:
@@ -260,8 +266,34 @@ def collect(pm: PluginManager) -> Registry:
 
         _call(impl, "register_expectations", add_expectations)
 
+    event_kinds: dict[str, str] = {}
+    for impl in _impls(pm.hook.register_event_kinds):
+
+        def add_kind(kind: str, /, _p: str = impl.plugin_name) -> None:
+            event_kinds.setdefault(check_event_kind(kind, f"plugin {_p!r} declared"), _p)
+
+        _call(impl, "register_event_kinds", add_kind)
+
     infos = tuple(pm.infos[name] for name in sorted(pm.infos) if pm.has_plugin(name))
-    return Registry(factors, factor_plugins, segments, infos)
+    return Registry(factors, factor_plugins, segments, infos, event_kinds)
+
+
+_KIND = TypeAdapter(Label)
+
+
+def check_event_kind(kind: object, who: str) -> str:
+    """``kind`` if it can be an event's kind (a string of 1 to 255 characters without
+    control characters), else a :class:`ConfigurationError` that begins with ``who``
+    (``plugin 'x' declared``)."""
+    if isinstance(kind, str):
+        try:
+            return _KIND.validate_python(kind)
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False)[0]["msg"]
+            raise ConfigurationError(
+                f"{who} event kind {kind!r:.80}, which no event can have: {problem}"
+            ) from None
+    raise ConfigurationError(f"{who} event kind {kind!r:.80}; an event kind is a string")
 
 
 def _check(factor: type[Factor], plugin: str) -> None:

@@ -8,6 +8,7 @@ from typing import Final
 
 from .._event_schema import EVENT_FIELDS
 from .._event_schema import PRIORITIES as _PRIORITIES
+from ..builtin import SAMPLE_KINDS
 
 DEFAULT_AS_OF: Final = datetime(2026, 6, 30, tzinfo=UTC)
 """The instant samples are generated for unless told otherwise (never the clock)."""
@@ -30,8 +31,9 @@ FEATURES: Final = (
     "sandboxes",
 )
 """The product features ``feature_used`` events name (at most 12 characters each)."""
-CUSTOM_KINDS: Final = ("nps_response", "seats_changed")
-"""Event kinds outside the default model; they carry ``properties``."""
+CUSTOM_KINDS: Final = SAMPLE_KINDS
+"""Event kinds outside the default model; they carry ``properties`` (the built-in plugin
+declares them, so that they are known event kinds)."""
 NOT_GENERATED: Final = ("user_id", "properties")
 """The event fields the columnar generators leave out: logins by no known user, custom
 events without properties."""

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     allow_open: bool = False
     """Let ``customer-health serve`` listen on an address other than loopback without
     API keys: anyone who reaches it may then read and write."""
+    event_kinds: Annotated[tuple[str, ...], NoDecode] = ()
+    """Event kinds to accept besides the known ones (the built-in kinds, those the
+    factors in use read and those plugins declare), as a comma-separated list."""
+    unknown_kinds: Literal["error", "keep"] = "error"
+    """What becomes of an event of a kind that is not known: ``error`` answers 422
+    naming it (and the closest known kind); ``keep`` stores it like any custom kind."""
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     """The most events one request may record."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=1024**3)
@@ -73,7 +79,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "event_kinds", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

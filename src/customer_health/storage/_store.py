@@ -14,6 +14,7 @@ from sqlalchemy.pool import QueuePool
 from .._format import plural, some
 from .._inputs import resolve_as_of, validate_customer, validate_events
 from .._terms import UPDATE_CUSTOMER
+from ..engines.objects import check_kinds, listed
 from ..exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -97,7 +98,9 @@ class SQLAlchemyStore:
         :data:`DEFAULT_URL`). SQLite and PostgreSQL (``postgresql+psycopg://``) are
         supported. An engine made from a URL is the store's: :meth:`close` disposes it.
     :param scorer: the :class:`~customer_health.Scorer` to score with (default: the
-        default model with the installed plugins).
+        default model with the installed plugins); its known event kinds decide which
+        events :meth:`record_many` accepts (``Scorer(event_kinds=[...])`` adds kinds,
+        ``Scorer(unknown_kinds="keep")`` accepts every kind).
     :param max_age: a score older than this is due again (windows slide even when no
         event arrives); :meth:`rescore_pending` rescores those too.
     :param batch_size: customers per transaction in :meth:`rescore_pending`.
@@ -320,12 +323,18 @@ class SQLAlchemyStore:
         Idempotent by ``event_id``: an identical copy of a stored event is counted in
         :attr:`Recorded.duplicates` and stores nothing; the same ``event_id`` with
         other content is an :class:`~customer_health.EventConflictError` naming it.
-        Events of customers not stored are an :class:`UnknownCustomerError`.
+        Events of customers not stored are an :class:`UnknownCustomerError`, and
+        events of kinds the store's scorer does not know an
+        :class:`~customer_health.UnknownEventKindError` (``Scorer(event_kinds=...)``
+        declares kinds, ``Scorer(unknown_kinds="keep")`` stores every kind). Events
+        stored earlier stay readable and scored whatever their kind.
 
         :param idempotency: as for :meth:`add_customer` (the answer: the
             :class:`Recorded`).
         """
-        batch = validate_events(new)
+        given = listed(new)
+        batch = validate_events(given)
+        check_kinds(self.scorer.model.kinds, batch, given)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self._writing() as connection:

@@ -19,12 +19,13 @@ from ...exceptions import (
     InvalidCustomerError,
     InvalidEventError,
     UnknownCustomerError,
+    UnknownEventKindError,
     UnknownSegmentError,
 )
 from ...models import BUILTIN_KINDS
 
 if TYPE_CHECKING:
-    from ...model import ResolvedModel
+    from ...model import EventKinds, ResolvedModel
 
 from ._factors import _decoded
 from ._read import (
@@ -115,8 +116,9 @@ def left_out_warning(count: int, shown: list[str], as_of: datetime) -> Customers
 # -- events -----------------------------------------------------------------------------------
 
 
-def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
-    """The checked events frame; with ``known``, events of unknown customers are an error."""
+def _events(frame: pl.DataFrame, known: pl.Expr | None, kinds: EventKinds) -> pl.DataFrame:
+    """The checked events frame; with ``known``, events of unknown customers are an error,
+    and events of kinds ``kinds`` does not know are."""
     check_event_columns(frame)
     for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
@@ -127,7 +129,7 @@ def _events(frame: pl.DataFrame, known: pl.Expr | None) -> pl.DataFrame:
         elif role == "instant":
             frame = instant_column(frame, name, "events")
     frame = _typed(frame)
-    _check_fields(frame, known)
+    _check_fields(frame, known, kinds)
     return _properties_key(frame)
 
 
@@ -244,9 +246,10 @@ def _json_text(frame: pl.DataFrame, name: str, dtype: Any) -> pl.DataFrame:
     return frame
 
 
-def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
+def _check_fields(frame: pl.DataFrame, known: pl.Expr | None, event_kinds: EventKinds) -> None:
     """Reject what the event models reject: null or empty ids, bad values, and fields a
-    kind lacks; and, given ``known``, events of customers not in the customers frame.
+    kind lacks; events of kinds ``event_kinds`` does not know (unless it keeps them); and,
+    given ``known``, events of customers not in the customers frame.
 
     One scan for every check, reading only what can be bad. Nulls are counted, not
     looked for (polars keeps each column's count): a check on the values of a column
@@ -283,9 +286,21 @@ def _check_fields(frame: pl.DataFrame, known: pl.Expr | None) -> None:
         for mask, message, shown in rules
         if mask is not None
     ]
+    if not event_kinds.keep_unknown:
+        strange = ~pl.col("kind").is_in(list(event_kinds.known))
+        checks.append(_Check(strange, lambda: _unknown_kind(frame, strange, event_kinds)))
     if known is not None:
         checks.append(_Check(~known, lambda: _strangers(frame, known)))
     _enforce(probe, [check for check in checks if check is not None])
+
+
+def _unknown_kind(
+    frame: pl.DataFrame, strange: pl.Expr, kinds: EventKinds
+) -> UnknownEventKindError:
+    """The error for the first event of a kind ``kinds`` does not know (``strange``)."""
+    first = frame.lazy().with_row_index("row").filter(strange).head(1)
+    row = first.select("row", "kind", "event_id").collect().row(0, named=True)
+    return kinds.error(row["kind"], f"events {row}")
 
 
 def _rule_mask(frame: pl.DataFrame, rule: Rule, flag: Mapping[str, pl.Expr]) -> pl.Expr | None:

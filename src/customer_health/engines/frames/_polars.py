@@ -92,7 +92,7 @@ def checked_frames(
     people = _customers(people_frame, model)
     known = pl.col("customer_id").is_in(people.get_column("id").implode())
     skip = unknown_customers == "skip"
-    frame = _events(events_frame, None if skip else known)
+    frame = _events(events_frame, None if skip else known, model.kinds)
     return CheckedFrames(people, frame, known, skip)
 
 

@@ -75,7 +75,7 @@ from ._schema import (
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped]
 
-    from ...model import ActiveFactor, ResolvedModel
+    from ...model import ActiveFactor, EventKinds, ResolvedModel
 
 __all__ = ["score_spark"]
 
@@ -116,7 +116,7 @@ def score_spark(
     with _naive_literals(session):
         everyone = _customers(customers, model)
         people = _existing(everyone, as_of)
-        frame = _events(events)
+        frame = _events(events, model.kinds)
         if unknown_customers == "error":
             _no_strangers(frame, everyone)
         # the events that count: those of known customers who existed at as_of
@@ -165,6 +165,8 @@ class _Rule:
     message: str
     shown: list[str]
     error: type[CustomerHealthError] = InvalidEventError
+    explain: Callable[[], CustomerHealthError] | None = None
+    """Builds the error instead of ``error`` and ``message`` (it finds its own rows)."""
 
 
 def _rows(frame: DataFrame, mask: Column, shown: list[str]) -> str:
@@ -187,6 +189,8 @@ def _enforce(frame: DataFrame, rules: list[_Rule]) -> None:
     assert flags is not None
     for found, rule in zip(flags, rules, strict=True):
         if found:
+            if rule.explain is not None:
+                raise rule.explain()
             raise rule.error(f"{rule.message}: {_rows(frame, rule.mask, rule.shown)}")
 
 
@@ -307,8 +311,9 @@ def _existing(people: DataFrame, as_of: datetime) -> DataFrame:
 # -- events -----------------------------------------------------------------------------------
 
 
-def _events(frame: DataFrame) -> DataFrame:
-    """The checked events: every event column, typed, instants in UTC, defaults filled."""
+def _events(frame: DataFrame, kinds: EventKinds) -> DataFrame:
+    """The checked events: every event column, typed, instants in UTC, defaults filled;
+    events of kinds that ``kinds`` does not know are an error (unless it keeps them)."""
     check_event_columns(frame)
     for name, role in EVENT_COLUMNS.items():
         if name not in frame.columns:
@@ -319,7 +324,7 @@ def _events(frame: DataFrame) -> DataFrame:
         elif role == "instant":
             frame = _instant_column(frame, name, "events")
     frame = _typed(frame)
-    _enforce(frame, _event_rules(frame))
+    _enforce(frame, [*_event_rules(frame), *_kind_rules(frame, kinds)])
     return frame.withColumns(
         {
             name: F.when(F.col("kind").isin(list(kinds)), F.coalesce(name, F.lit(value)))
@@ -409,6 +414,20 @@ def _event_rules(frame: DataFrame) -> list[_Rule]:
             )
         )
     return rules
+
+
+def _kind_rules(frame: DataFrame, kinds: EventKinds) -> list[_Rule]:
+    """The rule that every event's kind is known, checked with the others."""
+    if kinds.keep_unknown:
+        return []
+    strange = ~F.col("kind").isin(list(kinds.known))
+
+    def explain() -> CustomerHealthError:
+        first = frame.filter(strange).select("kind", "customer_id", "event_id").first()
+        assert first is not None
+        return kinds.error(first["kind"], f"events {first.asDict()}")
+
+    return [_Rule(strange, "", [], explain=explain)]
 
 
 def _rule_mask(rule: Rule, flag: Mapping[str, Column]) -> Column:
