@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 import customer_health
-from customer_health import InvalidInputError, MissingExtraError, Scorer, sample
+from customer_health import MissingExtraError, Scorer, sample
 from customer_health.cli import main, require_extra
+from customer_health.cli._common import CommandError
 
 SUMMARY = re.compile(
     r"^(\d+) customers, (\d+) events, as of (\S+): "
@@ -101,8 +102,10 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"customer-health {customer_health.__version__}"
 
 
-def test_library_errors_are_one_line_with_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
-    """An error of the library prints one line naming the problem, no traceback, exit code 2."""
+def test_a_bad_option_value_is_one_line_with_exit_code_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bad option value prints one line naming it, no traceback, exit code 2 (usage)."""
     assert main(["demo", "--as-of", "yesterday-ish"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -113,10 +116,12 @@ def test_library_errors_are_one_line_with_exit_code_2(capsys: pytest.CaptureFixt
     assert "Traceback" not in captured.err
 
 
-def test_debug_shows_the_traceback() -> None:
-    """With --debug the library's exception propagates, traceback and all."""
-    with pytest.raises(InvalidInputError, match="yesterday-ish"):
-        main(["--debug", "demo", "--as-of", "yesterday-ish"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback(where: str) -> None:
+    """With --debug, before or after the subcommand, the exception propagates."""
+    argv = ["demo", "--as-of", "yesterday-ish"]
+    with pytest.raises(CommandError, match="yesterday-ish"):
+        main(["--debug", *argv] if where == "before" else [*argv, "--debug"])
 
 
 def test_missing_extra_names_the_pip_install(

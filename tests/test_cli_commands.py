@@ -204,6 +204,6 @@ def test_python_dash_m_fails_in_one_line(tmp_path: Path) -> None:
         check=False,
         cwd=tmp_path,
     )
-    assert done.returncode == 2
+    assert done.returncode == 3  # a data error (EXIT_DATA)
     assert done.stdout == ""
     assert done.stderr == "customer-health: error: customers file none.csv: no such file\n"

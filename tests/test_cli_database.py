@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from customer_health import sample
-from customer_health.cli import main
+from customer_health.cli import EXIT_DATA, EXIT_USAGE, main
 
 from .backends import Backend
 from .test_cli_files import AS_OF, assert_rows_match, check_explanation, expected_scores
@@ -84,7 +84,7 @@ def test_explain_from_a_database(
     argv = ["explain", health.customer_id, "--database-url", url_of(backend), "--as-of", AS_OF]
     assert main(argv) == 0
     check_explanation(capsys.readouterr().out, health)
-    assert main(["explain", "ghost", "--database-url", url_of(backend)]) == 2
+    assert main(["explain", "ghost", "--database-url", url_of(backend)]) == EXIT_DATA
     assert "'ghost'" in capsys.readouterr().err
 
 
@@ -115,22 +115,23 @@ def test_db_upgrade_defaults_to_the_environment(
 
 
 @pytest.mark.parametrize(
-    ("url", "words"),
+    ("url", "words", "code"),
     [
-        ("nonsense", ["'nonsense'", "is not a database URL"]),
-        ("mysql://host/db", ["'mysql' is not supported"]),
-        ("sqlite:///{tmp}/missing.db", ["no such file", "missing.db"]),
-        ("sqlite:///{tmp}/empty.db", ["no such table", "customer-health db upgrade"]),
+        ("nonsense", ["'nonsense'", "is not a database URL"], EXIT_USAGE),
+        ("mysql://host/db", ["'mysql' is not supported"], EXIT_DATA),
+        ("sqlite:///{tmp}/missing.db", ["no such file", "missing.db"], EXIT_DATA),
+        ("sqlite:///{tmp}/empty.db", ["no such table", "customer-health db upgrade"], EXIT_DATA),
     ],
 )
 def test_database_errors_are_one_line(
-    url: str, words: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    url: str, words: list[str], code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bad URL, an unsupported database, a missing SQLite file or missing tables: one
-    line naming the database, exit code 2; a missing file is not created."""
+    line naming the database; a URL that is none is a usage error (2), the others data
+    errors (3); a missing file is not created."""
     (tmp_path / "empty.db").touch()
     url = url.format(tmp=tmp_path)
-    assert main(["score", "--database-url", url]) == 2
+    assert main(["score", "--database-url", url]) == code
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("customer-health: error: ")
@@ -142,7 +143,7 @@ def test_an_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -
     """A PostgreSQL server that does not answer: one line naming it, password hidden."""
     pytest.importorskip("psycopg")
     url = "postgresql+psycopg://me:secret@127.0.0.1:1/db"
-    assert main(["score", "--database-url", url]) == 2
+    assert main(["score", "--database-url", url]) == EXIT_DATA
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert "postgresql+psycopg://me:***@127.0.0.1:1/db" in lines[0]

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from customer_health.cli import main
+from customer_health.cli import EXIT_DATA, EXIT_USAGE, main
 
 from .test_cli_files import AS_OF, portfolio, write_portfolio, write_rows
 
 pytest.importorskip("polars")
 
 
-def one_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    """Run ``argv``; it must fail with exit code 2 and one error line, which is returned."""
-    assert main(argv) == 2
+def one_error(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = EXIT_DATA) -> str:
+    """Run ``argv``; it must fail with exit code ``code`` (default: a data error) and one
+    error line, which is returned."""
+    assert main(argv) == code
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
@@ -57,7 +58,7 @@ def test_an_unknown_format(files: tuple[Path, Path], capsys: pytest.CaptureFixtu
     """A suffix that says no known format, and how to say which one it is."""
     customers, events = files
     odd = events.rename(events.with_suffix(".xlsx"))
-    line = one_error(capsys, score(customers, odd))
+    line = one_error(capsys, score(customers, odd), EXIT_USAGE)
     assert f"{odd}: unknown file format '.xlsx'" in line
     assert "--input-format" in line
 
@@ -185,9 +186,10 @@ def test_an_unknown_segment_names_the_customers_line(
 def test_a_bad_as_of(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """--as-of that is no date is named, before any file is read."""
     customers, events = files
-    line = one_error(capsys, score(customers, events, "--as-of", "last tuesday"))
+    line = one_error(capsys, score(customers, events, "--as-of", "last tuesday"), EXIT_USAGE)
     assert "--as-of 'last tuesday' is not an ISO 8601 date or datetime" in line
-    line = one_error(capsys, ["explain", "a", "--database-url", "sqlite://", "--as-of", "x"])
+    argv = ["explain", "a", "--database-url", "sqlite://", "--as-of", "x"]
+    line = one_error(capsys, argv, EXIT_USAGE)
     assert "--as-of 'x'" in line
 
 
@@ -215,7 +217,8 @@ def test_bad_options(
     """Bad output and column options are named, and nothing is written."""
     customers, events = files
     before = sorted(tmp_path.iterdir())
-    line = one_error(capsys, score(customers, events, *(e.format(tmp=tmp_path) for e in extra)))
+    argv = score(customers, events, *(e.format(tmp=tmp_path) for e in extra))
+    line = one_error(capsys, argv, EXIT_USAGE)
     assert all(word in line for word in words), line
     assert sorted(tmp_path.iterdir()) == before
 
@@ -242,7 +245,7 @@ def test_where_to_read_from(
 ) -> None:
     """Files or a database, and both files: otherwise one line says what is missing."""
     monkeypatch.delenv("CUSTOMER_HEALTH_DATABASE_URL", raising=False)
-    line = one_error(capsys, argv)
+    line = one_error(capsys, argv, EXIT_USAGE)
     assert all(word in line for word in words), line
 
 
@@ -319,6 +322,18 @@ def test_debug_shows_the_traceback(files: tuple[Path, Path]) -> None:
     customers, events = files
     with pytest.raises(CommandError, match=r"nope\.csv"):
         main(["--debug", *score(customers, events.with_name("nope.csv"))])
+    with pytest.raises(CommandError, match=r"nope\.csv"):  # after the subcommand too
+        main([*score(customers, events.with_name("nope.csv")), "--debug"])
+
+
+@pytest.mark.parametrize("command", ["score", "explain", "backtest", "demo", "sample", "db"])
+def test_every_subcommand_takes_debug(command: str) -> None:
+    """--debug is an option of each subcommand, as of the main parser."""
+    from customer_health.cli._main import _parser
+
+    parser = _parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert "--debug" in subparsers.choices[command].format_help()  # type: ignore[attr-defined]
 
 
 def test_without_the_cli_extra(
@@ -327,7 +342,7 @@ def test_without_the_cli_extra(
     """Without polars, score says which pip install provides it."""
     monkeypatch.setitem(sys.modules, "polars", None)
     customers, events = files
-    line = one_error(capsys, score(customers, events))
+    line = one_error(capsys, score(customers, events), EXIT_USAGE)
     assert line.endswith("pip install 'customer-health[cli]'")
 
 
@@ -464,7 +479,7 @@ def test_a_driver_that_is_not_installed(
     """Without psycopg, a PostgreSQL URL names the extra that installs it."""
     pytest.importorskip("sqlalchemy")
     monkeypatch.setitem(sys.modules, "psycopg", None)
-    line = one_error(capsys, ["score", "--database-url", "postgresql+psycopg://h/db"])
+    line = one_error(capsys, ["score", "--database-url", "postgresql+psycopg://h/db"], EXIT_USAGE)
     assert line.endswith("pip install 'customer-health[postgres]'")
 
 

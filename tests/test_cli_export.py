@@ -46,7 +46,10 @@ def test_writes_a_file_that_duckdb_runs(tmp_path: Path, capsys: pytest.CaptureFi
         (["--dialect", "oracle", "--as-of", "2026-06-30"], "invalid choice: 'oracle'"),
         (["--dialect", "duckdb"], "the following arguments are required: --as-of"),
         (["--dialect", "duckdb", "--as-of", "soon"], "--as-of 'soon' is not an ISO 8601"),
-        (["--dialect", "duckdb", "--as-of", "2026-06-30", "--events", ""], "events='' is no table"),
+        (
+            ["--dialect", "duckdb", "--as-of", "2026-06-30", "--events", ""],
+            "events table '' is no table name",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_with_exit_code_2(

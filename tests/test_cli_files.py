@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from customer_health import HealthScore, Scorer, sample
-from customer_health.cli import main
+from customer_health.cli import EXIT_DATA, main
 
 pl = pytest.importorskip("polars")
 
@@ -300,10 +300,11 @@ def test_skip_unknown_customers(tmp_path: Path, capsys: pytest.CaptureFixture[st
     ]
     write_rows(events, rows)
     argv = ["score", "--customers", str(customers), "--events", str(events), "--as-of", AS_OF]
-    assert main(argv) == 2
+    assert main(argv) == EXIT_DATA
     err = capsys.readouterr().err
     assert f"events file {events}" in err
     assert "'ghost'" in err
+    assert "pass --skip-unknown-customers to skip them" in err
     output = tmp_path / "scores.csv"
     assert main([*argv, "--skip-unknown-customers", "-o", str(output)]) == 0
     assert_rows_match(read_output(output), expected_scores(data))

@@ -336,8 +336,9 @@ def test_an_unknown_dialect_is_named_with_the_known_ones() -> None:
 
 @pytest.mark.parametrize("table", ["", "  ", "events; DROP TABLE x"])
 def test_a_bad_table_is_named(table: str) -> None:
-    with pytest.raises(InvalidInputError, match=f"events={table!r} is no table"):
+    with pytest.raises(InvalidInputError) as caught:
         export_sql("duckdb", as_of=AS_OF, events=table)
+    assert str(caught.value).startswith(f"events table {table!r} is no table name: ")
 
 
 def test_a_bad_as_of_is_named() -> None:

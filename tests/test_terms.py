@@ -3,6 +3,7 @@ the HTTP API, keyword arguments in Python."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,6 @@ def test_messages_name_terms_only_through_the_table() -> None:
             if not stripped.startswith(('f"', '"', "f'", "'", "raise", "return")):
                 continue
             for spelling in spellings:
-                if spelling in line and "``" not in line:
+                if re.search(rf"(?<![\w-]){re.escape(spelling)}", line) and "``" not in line:
                     found.append(f"{path.relative_to(SRC)}:{number}: {stripped}")
     assert found == []

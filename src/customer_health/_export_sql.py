@@ -89,6 +89,6 @@ def _check_tables(tables: Mapping[str, str]) -> None:
     for label, table in tables.items():
         if not isinstance(table, str) or not table.strip() or ";" in table:
             raise InvalidInputError(
-                f"{label}={table!r} is no table: give its name as SQL, such as 'events', "
+                f"{label} table {table!r} is no table name: give it as SQL, such as 'events', "
                 "'analytics.events' or \"{{ ref('events') }}\" (without a semicolon)"
             )

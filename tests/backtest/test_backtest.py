@@ -191,8 +191,10 @@ def test_a_backtest_shows_as_html_text_and_plots(result: Backtest) -> None:
     assert heights == pytest.approx(
         [100 * g.rate for g in result.by_status.values() if g.customers]  # type: ignore[operator]
     )
+    from customer_health import plot  # a submodule: imported, not an attribute of the package
+
     with pytest.raises(InvalidInputError, match=r"takes the result of customer_health\.backtest"):
-        customer_health.plot.roc([])
+        plot.roc([])
 
 
 # -- fitting weights ------------------------------------------------------------------------

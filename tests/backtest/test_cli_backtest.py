@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from customer_health import sample
-from customer_health.cli import main
+from customer_health.cli import EXIT_DATA, main
 
 pl = pytest.importorskip("polars")
 
@@ -43,11 +43,12 @@ def test_backtest_prints_the_measures(
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"),
+    ("extra", "message", "code"),
     [
-        (["--as-of", "2026-06-20", "--horizon", "30"], "after the data ends"),
-        (["--as-of", "tomorrow", "--horizon", "30"], "--as-of 'tomorrow' is not an ISO 8601"),
-        (["--horizon", "30"], "--as-of is required"),
+        (["--as-of", "2026-06-20", "--horizon", "30"], "after the data ends", EXIT_DATA),
+        (["--as-of", "tomorrow", "--horizon", "30"], "--as-of 'tomorrow' is not an ISO 8601", 2),
+        (["--as-of", "2026-01-01,", "--horizon", "30"], "an empty date between commas", 2),
+        (["--horizon", "30"], "--as-of is required", 2),
     ],
 )
 def test_backtest_errors_are_one_line(
@@ -55,9 +56,10 @@ def test_backtest_errors_are_one_line(
     capsys: pytest.CaptureFixture[str],
     extra: list[str],
     message: str,
+    code: int,
 ) -> None:
     options, _ = files
-    assert main(["backtest", *options, *extra]) == 2
+    assert main(["backtest", *options, *extra]) == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert message in err
@@ -103,7 +105,7 @@ def test_backtest_of_a_missing_database_is_one_line(
         ["backtest", "--database-url", f"sqlite:///{tmp_path}/x.db", "--outcomes", outcomes,
          "--as-of", "2026-01-01", "--horizon", "30"]
     )  # fmt: skip
-    assert code == 2
+    assert code == EXIT_DATA
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert f"no such file '{tmp_path}/x.db'" in err
@@ -118,7 +120,7 @@ def test_backtest_errors_name_the_flags(
     keyword arguments of backtest()."""
     options, sim = files
     last = sim.as_of_dates[-1].date().isoformat()
-    assert main(["backtest", *options, "--as-of", last, "--horizon", "90"]) == 2
+    assert main(["backtest", *options, "--as-of", last, "--horizon", "90"]) == EXIT_DATA
     err = capsys.readouterr().err
     assert "use an earlier --as-of or a shorter horizon, or pass --observed-until" in err
     assert "observed_until=" not in err
@@ -127,7 +129,33 @@ def test_backtest_errors_name_the_flags(
         outcomes
     )
     argv = [*options[:4], "--outcomes", str(outcomes), "--as-of", last, "--horizon", "1"]
-    assert main(["backtest", *argv, "--observed-until", sim.end.isoformat()]) == 2
+    assert main(["backtest", *argv, "--observed-until", sim.end.isoformat()]) == EXIT_DATA
     err = capsys.readouterr().err
     assert "outcomes name 1 customer not in the customers frame: 'ghost'" in err
     assert err.rstrip().endswith("pass --skip-unknown-customers to skip them"), err
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        ["--as-of", "{0}", "--as-of", "{1}", "--as-of", "{2}"],
+        ["--as-of", "{0},{1}", "--as-of", "{2}"],
+        ["--as-of", "{0}, {1},{2}"],
+    ],
+    ids=["repeated", "both", "commas"],
+)
+def test_backtest_takes_as_of_repeated_and_with_commas(
+    files: tuple[list[str], sample.ChurnSimulation],
+    capsys: pytest.CaptureFixture[str],
+    as_of: list[str],
+) -> None:
+    """Every date given is scored, however the dates are given (the help shows both forms)."""
+    options, sim = files
+    dates = [d.date().isoformat() for d in sim.as_of_dates[-3:]]
+    argv = [part.format(*dates) for part in as_of]
+    common = ["--horizon", "30", "--observed-until", sim.end.isoformat()]
+    assert main(["backtest", *options, *argv, *common]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("backtest of 3 as_of dates, horizon 30 days"), out
+    for day in dates:
+        assert day in out

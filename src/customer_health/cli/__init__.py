@@ -22,15 +22,18 @@ need ``service``. A missing extra is reported as one line naming the
 ``pip install 'customer-health[extra]'`` that provides it (see :func:`require_extra`).
 
 Errors print as one line, ``customer-health: error: ...``, naming what is wrong and
-where (the file and line, the option, the database): exit code 2 for bad input and
-errors of the library, 1 for an output that cannot be written. ``--debug`` shows the
-traceback instead. Output files are written whole or not at all. The guide is
-``docs/cli.md``.
+where (the file and line, the option, the database), in the command's words (its
+flags, not the library's keyword arguments). The exit codes: :data:`EXIT_DATA` (3) for
+data the command cannot take (a file, a value the library rejects), :data:`EXIT_USAGE`
+(2) for a wrong command line (argparse's own code) or a missing extra,
+:data:`EXIT_FAILURE` (1) for an output that cannot be written. ``--debug`` (before or
+after the subcommand) shows the traceback instead. Output files are written whole or not
+at all. The guide is ``docs/cli.md``.
 """
 
 from __future__ import annotations
 
-from ._common import PROG, require_extra
+from ._common import EXIT_DATA, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROG, require_extra
 from ._main import main
 
-__all__ = ["PROG", "main", "require_extra"]
+__all__ = ["EXIT_DATA", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "PROG", "main", "require_extra"]

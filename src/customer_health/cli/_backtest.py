@@ -7,9 +7,17 @@ from pathlib import Path
 from typing import TextIO
 
 from ..exceptions import CustomerHealthError
-from ._common import EXIT_OK, CommandError, add_command, require_extra
+from ._common import EXIT_OK, UsageError, add_command, require_extra
 from ._output import notes_of_warnings
-from ._sources import Database, add_source_options, as_of, located, need_frames, source
+from ._sources import (
+    Database,
+    add_source_options,
+    as_of,
+    as_of_dates,
+    located,
+    need_frames,
+    source,
+)
 
 __all__ = ["add_backtest"]
 
@@ -36,7 +44,7 @@ customer-health backtest --database-url sqlite:///customer-health.db --outcomes 
     --as-of 2026-03-01 --horizon 30
 """,
     )
-    add_source_options(parser)
+    add_source_options(parser, dates=True)
     parser.add_argument(
         "--outcomes",
         type=Path,
@@ -69,8 +77,8 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
     require_extra("polars", "backtest", "customer-health backtest")
     where = source(args)
     if not args.as_of:
-        raise CommandError("--as-of is required: the date (or dates, comma-separated) to score")
-    dates = [as_of(text.strip()) for text in args.as_of.split(",")]
+        raise UsageError("--as-of is required: the date (or dates, comma-separated) to score")
+    dates = as_of_dates(args.as_of)
     until = None if args.observed_until is None else as_of(args.observed_until)
     from ..analysis import backtest
     from ._files import file_format, read_customers

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._event_schema import INSTANT_FIELDS
 from ..exceptions import MissingExtraError
-from ._common import CommandError, require_extra
+from ._common import CommandError, UsageError, require_extra
 
 if TYPE_CHECKING:
     import polars as pl
@@ -70,7 +70,7 @@ def _parse(url: str) -> sa.URL:
     try:
         return sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise CommandError(
+        raise UsageError(
             f"--database-url {url!r} is not a database URL (such as sqlite:///scores.db or "
             "postgresql+psycopg://user@host/db)"
         ) from None

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .._export_sql import SQL_DIALECTS
-from ._common import EXIT_OK, add_command, require_extra
+from ..exceptions import InvalidInputError
+from ._common import EXIT_OK, UsageError, add_command, require_extra
 from ._sources import as_of
 
 __all__ = ["add_export_sql"]
@@ -68,12 +69,15 @@ def _export_sql(args: argparse.Namespace, out: TextIO) -> int:
 
     for module in ("sqlglot", "sqlalchemy"):
         require_extra(module, "sql", "customer-health export-sql")
-    query = export_sql(
-        args.dialect,
-        as_of=as_of(args.as_of),
-        events=args.events,
-        customers=args.customers,
-    )
+    try:
+        query = export_sql(
+            args.dialect,
+            as_of=as_of(args.as_of),
+            events=args.events,
+            customers=args.customers,
+        )
+    except InvalidInputError as exc:  # every input is an option's value
+        raise UsageError(str(exc)) from exc
     text = query + "\n"  # no semicolon: dbt wraps a model's query in its own statement
     if args.output is None:
         out.write(text)

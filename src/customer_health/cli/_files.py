@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from ._common import CommandError
+from ._common import CommandError, UsageError
 
 __all__ = [
     "FORMATS",
@@ -91,7 +91,7 @@ def file_format(path: Path, given: str | None, option: str) -> str:
         return given
     found = _SUFFIXES.get(path.suffix.lower())
     if found is None:
-        raise CommandError(
+        raise UsageError(
             f"{path}: unknown file format {path.suffix or '(no suffix)'!r}; name the file "
             f".csv, .parquet, .jsonl or .ndjson, or pass {option}"
         )

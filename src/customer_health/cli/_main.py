@@ -10,9 +10,17 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from .._terms import in_terms_of
-from ..exceptions import CustomerHealthError
+from ..exceptions import CustomerHealthError, MissingExtraError
 from ._backtest import add_backtest
-from ._common import EXIT_FAILURE, EXIT_USAGE, PROG, CommandError
+from ._common import (
+    EXIT_DATA,
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    PROG,
+    CommandError,
+    UsageError,
+    add_debug,
+)
 from ._export import add_export_sql
 from ._plugins import add_plugins
 from ._portfolio import add_demo, add_sample
@@ -48,9 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show a traceback when something goes wrong"
-    )
+    add_debug(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (
         add_score,
@@ -72,9 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``customer-health`` command with ``argv`` (default: ``sys.argv[1:]``);
     return the exit code.
 
-    Errors print one line, ``customer-health: error: ...``: bad input, an error of the
-    library or a missing optional dependency exit with 2, an operating-system error
-    (an output that cannot be written) with 1. ``--debug`` shows the traceback instead.
+    Errors print one line, ``customer-health: error: ...``, and exit with
+    :data:`EXIT_DATA` (3) for bad data (a file, a value the library rejects),
+    :data:`EXIT_USAGE` (2) for a wrong command line or a missing optional dependency,
+    :data:`EXIT_FAILURE` (1) for an operating-system error (an output that cannot be
+    written). ``--debug`` (before or after the subcommand) shows the traceback instead.
     """
     parser = _parser()
     try:
@@ -94,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         _error(in_terms_of(str(exc), "cli"))  # the flags, not the keyword arguments
-        return EXIT_USAGE
+        return EXIT_USAGE if isinstance(exc, UsageError | MissingExtraError) else EXIT_DATA
     except OSError as exc:
         if args.debug:
             raise

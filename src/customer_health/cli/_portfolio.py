@@ -12,6 +12,7 @@ from typing import TextIO
 from .. import sample
 from ..models import HealthScore, HealthStatus
 from ._common import EXIT_OK, add_command, count, require_extra
+from ._sources import as_of
 
 __all__ = ["add_demo", "add_sample", "check_sample", "weakest"]
 
@@ -83,7 +84,7 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from ..scoring import Scorer
 
-    data = sample.generate(args.customers, as_of=args.as_of, seed=args.seed)
+    data = sample.generate(args.customers, as_of=as_of(args.as_of), seed=args.seed)
     scores = Scorer().score_many(data.customers, data.events, as_of=data.as_of)
     segments = {customer.id: customer.segment for customer in data.customers}
     ordered = list(scores)
@@ -165,7 +166,7 @@ def _sample(args: argparse.Namespace, out: TextIO) -> int:
         return _sample_columns(args, directory, out)
     data = sample.generate(
         args.customers,
-        as_of=args.as_of,
+        as_of=as_of(args.as_of),
         seed=args.seed,
         include_not_created=args.include_not_created,
     )
@@ -189,7 +190,7 @@ def _sample_columns(args: argparse.Namespace, directory: Path, out: TextIO) -> i
     numpy = require_extra("numpy", "sample", "customer-health sample --columnar")
     events = 100 * args.customers if args.events is None else args.events
     customers, columns = sample.generate_columns(
-        args.customers, events, as_of=args.as_of, seed=args.seed
+        args.customers, events, as_of=as_of(args.as_of), seed=args.seed
     )
     directory.mkdir(parents=True, exist_ok=True)
     numpy.savez(directory / "customers.npz", **customers)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..exceptions import CustomerHealthError, InvalidInputError
 from ..models import HealthScore, HealthStatus
-from ._common import EXIT_OK, CommandError, add_command
+from ._common import EXIT_OK, UsageError, add_command
 from ._database import open_store
 from ._output import Step, note, notes_of_warnings, print_table, progress
 from ._sources import (
@@ -97,14 +97,14 @@ def _target(args: argparse.Namespace) -> _Target:
 
     if args.output is None:
         if args.output_format == "parquet":
-            raise CommandError("--output-format parquet needs --output FILE (it is binary)")
+            raise UsageError("--output-format parquet needs --output FILE (it is binary)")
         return _Target(None, args.output_format or "table")
     path: Path = args.output
     if path.is_dir():
-        raise CommandError(f"--output {path}: is a directory")
+        raise UsageError(f"--output {path}: is a directory")
     fmt = file_format(path, args.output_format, "--output-format")
     if not path.parent.is_dir():
-        raise CommandError(f"--output {path}: no such directory {str(path.parent)!r}")
+        raise UsageError(f"--output {path}: no such directory {str(path.parent)!r}")
     return _Target(path, fmt)
 
 

@@ -21,7 +21,7 @@ from ..exceptions import (
     UnknownCustomerError,
     UnknownSegmentError,
 )
-from ._common import DATABASE_ENV, CommandError, database_url, require_extra
+from ._common import DATABASE_ENV, CommandError, UsageError, database_url, require_extra
 
 if TYPE_CHECKING:
     from ._files import Loaded
@@ -31,6 +31,7 @@ __all__ = [
     "Files",
     "add_source_options",
     "as_of",
+    "as_of_dates",
     "events_of",
     "located",
     "located_event",
@@ -43,9 +44,10 @@ CUSTOMER_COLUMNS = ("id", "segment", "name", "created_at")
 """The customer columns the scorer knows; any other column is an attribute."""
 
 
-def add_source_options(parser: argparse.ArgumentParser) -> None:
+def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) -> None:
     """``--customers``, ``--events``, ``--input-format``, ``--column``, ``--database-url``
-    and ``--as-of``."""
+    and ``--as-of`` (with ``dates``: repeatable, and each may list several dates,
+    comma-separated; :func:`as_of_dates` reads them)."""
     files = parser.add_argument_group("reading files")
     files.add_argument(
         "--customers", type=Path, metavar="FILE", help="customers: .csv, .parquet or .jsonl"
@@ -71,11 +73,33 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"the SQL store to read (default: {DATABASE_ENV}, when no files are given)",
     )
-    parser.add_argument(
-        "--as-of",
-        metavar="ISO",
-        help="the instant to score at, an ISO 8601 date or datetime (default: now)",
-    )
+    if dates:
+        parser.add_argument(
+            "--as-of",
+            action="append",
+            default=[],
+            metavar="ISO[,ISO...]",
+            help="an instant to score at, an ISO 8601 date or datetime; repeat, or separate "
+            "with commas, for more",
+        )
+    else:
+        parser.add_argument(
+            "--as-of",
+            metavar="ISO",
+            help="the instant to score at, an ISO 8601 date or datetime (default: now)",
+        )
+
+
+def as_of_dates(given: list[str]) -> list[datetime]:
+    """The instants of a repeatable ``--as-of`` (each may list several, comma-separated),
+    in the order given; an empty item is an error, as is a bad date."""
+    dates = []
+    for text in given:
+        for item in text.split(","):
+            if not item.strip():
+                raise UsageError(f"--as-of {text!r}: an empty date between commas")
+            dates.append(as_of(item.strip()))
+    return dates
 
 
 @dataclass(frozen=True)
@@ -111,7 +135,7 @@ class Files:
 
         for yours, ours in self.columns.items():
             if yours not in customers.frame.columns and yours not in events.frame.columns:
-                raise CommandError(
+                raise UsageError(
                     f"--column {yours}={ours}: neither {customers.path} nor {events.path} "
                     f"has a column {yours!r}"
                 )
@@ -127,7 +151,7 @@ def _renamed(loaded: Loaded, columns: Mapping[str, str], names: tuple[str, ...])
     mapping = {yours: ours for yours, ours in columns.items() if ours in names and yours in frame}
     for yours, ours in mapping.items():
         if ours in frame.columns and ours not in mapping:
-            raise CommandError(
+            raise UsageError(
                 f"--column {yours}={ours}: {loaded.path} has a column {ours!r} already"
             )
     return Loaded(frame.rename(mapping), loaded.path, loaded.format)
@@ -144,20 +168,20 @@ def source(args: argparse.Namespace) -> Files | Database:
     """Where to read, from the options; a contradiction is a :class:`CommandError`."""
     given = [name for name in ("customers", "events") if getattr(args, name) is not None]
     if given and args.database_url:
-        raise CommandError("give --customers and --events, or --database-url, not both")
+        raise UsageError("give --customers and --events, or --database-url, not both")
     if given:
         missing = {"customers", "events"} - set(given)
         if missing:
-            raise CommandError(
+            raise UsageError(
                 f"--{missing.pop()} is missing: reading files takes --customers and --events"
             )
         return Files(args.customers, args.events, args.input_format, _columns(args.column))
     for option, value in (("--input-format", args.input_format), ("--column", args.column)):
         if value:
-            raise CommandError(f"{option} is for files (--customers and --events)")
+            raise UsageError(f"{option} is for files (--customers and --events)")
     url = database_url(args.database_url)
     if url is None:
-        raise CommandError(
+        raise UsageError(
             "nothing to read: give --customers FILE and --events FILE, or --database-url URL "
             f"(or set {DATABASE_ENV})"
         )
@@ -172,14 +196,14 @@ def _columns(given: list[str]) -> dict[str, str]:
     for text in given:
         yours, sep, ours = (part.strip() for part in text.partition("="))
         if not sep or not yours or not ours:
-            raise CommandError(f"--column {text!r}: expected YOURS=OURS, such as ts=occurred_at")
+            raise UsageError(f"--column {text!r}: expected YOURS=OURS, such as ts=occurred_at")
         if ours not in known:
-            raise CommandError(
+            raise UsageError(
                 f"--column {text!r}: {ours!r} is no column name; customer columns: "
                 f"{', '.join(CUSTOMER_COLUMNS)}; event columns: {', '.join(EVENT_COLUMNS)}"
             )
         if yours in columns:
-            raise CommandError(f"--column {text!r}: {yours!r} is mapped twice")
+            raise UsageError(f"--column {text!r}: {yours!r} is mapped twice")
         columns[yours] = ours
     return columns
 
@@ -189,7 +213,7 @@ def as_of(text: str | None) -> datetime:
     try:
         return resolve_as_of(text)
     except InvalidInputError:
-        raise CommandError(
+        raise UsageError(
             f"--as-of {text!r} is not an ISO 8601 date or datetime (such as 2026-06-30 "
             "or 2026-06-30T09:00:00+02:00)"
         ) from None
