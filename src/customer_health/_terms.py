@@ -19,7 +19,9 @@ __all__ = [
     "AS_OF",
     "COLUMNS",
     "COLUMNS_MAPPING",
+    "EVENT_KINDS",
     "HORIZON",
+    "KEEP_UNKNOWN_KINDS",
     "OBSERVED_UNTIL",
     "SKIP_UNKNOWN_CUSTOMERS",
     "TERMS",
@@ -59,6 +61,14 @@ COLUMNS: Final = Term("columns=", cli="--column")
 AS_OF: Final = Term("as_of", cli="--as-of")
 HORIZON: Final = Term("horizon=", cli="--horizon ")
 UPDATE_CUSTOMER: Final = Term("update_customer()", http="PUT /api/customers/{id}")
+EVENT_KINDS: Final = Term(
+    "Scorer(event_kinds=[...])", cli="--event-kind NAME", http="CUSTOMER_HEALTH_EVENT_KINDS"
+)
+KEEP_UNKNOWN_KINDS: Final = Term(
+    "Scorer(unknown_kinds='keep')",
+    cli="--keep-unknown-kinds",
+    http="CUSTOMER_HEALTH_UNKNOWN_KINDS=keep",
+)
 
 TERMS: Final[tuple[Term, ...]] = (
     SKIP_UNKNOWN_CUSTOMERS,
@@ -68,6 +78,8 @@ TERMS: Final[tuple[Term, ...]] = (
     AS_OF,
     HORIZON,
     UPDATE_CUSTOMER,
+    EVENT_KINDS,
+    KEEP_UNKNOWN_KINDS,
 )
 """Every term the library's messages use (a longer spelling before a shorter one it
 starts with)."""
