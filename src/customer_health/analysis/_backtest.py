@@ -681,8 +681,10 @@ def _proposed(table: pl.DataFrame) -> dict[str, float] | None:
     half of it (whole scores); None when no such pair exists."""
     import numpy as np
 
+    from ._backtest_frames import rounded
+
     scored = table.drop_nulls("score").sort("score")
-    scores = scored.get_column("score").round(9).to_numpy()
+    scores = rounded(scored.get_column("score")).to_numpy()
     churned = np.concatenate(([0], np.cumsum(scored.get_column("churned").to_numpy())))
     total, churners = len(scores), int(churned[-1])
     if not total or not churners:

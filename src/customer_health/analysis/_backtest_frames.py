@@ -16,6 +16,7 @@ from ..exceptions import InvalidInputError, MissingExtraError, UnknownCustomerEr
 try:
     import polars as pl
 
+    from ..builtin.frames import divided
     from ..engines import frames
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError(exc.name or "polars", "backtest", "backtest()") from exc
@@ -23,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 if TYPE_CHECKING:
     from ..scoring import Scorer
 
-__all__ = ["Run", "auc", "bands", "lift", "roc_points", "run", "status_rates"]
+__all__ = ["Run", "auc", "bands", "lift", "roc_points", "rounded", "run", "status_rates"]
 
 _SHOWN = 5
 _STATUSES = ("healthy", "at_risk", "critical", "unknown")
@@ -170,13 +171,45 @@ def _outcomes(outcomes: Any, people: pl.DataFrame, skip: bool) -> tuple[pl.DataF
 
 
 # -- measures -----------------------------------------------------------------------------
+#
+# Every measure ranks scores rounded as the status rounds them (:func:`rounded`): two
+# scores that round alike are a tie, as they are for the status, whatever the order of
+# the additions that made them.
+
+_SCALE = 1e9
+_SURE = 2.0**-10
+"""How far from a half the scaled fraction must be for :func:`rounded` to decide it: far
+more than the error of ``score * 1e9`` (at most 2**-14 below 2**40)."""
+_SCALED_BOUND = 2.0**40
+
+
+def rounded(scores: pl.Series) -> pl.Series:
+    """``round(score, 9)`` of every score, exactly as Python rounds it (the status
+    compares that with the thresholds); nulls stay null.
+
+    Vectorised where ``score * 1e9`` is far enough from a half for its nearest integer
+    ``k`` to be that of the exact product: the result is then ``k / 1e9`` correctly
+    rounded, as Python's ``round`` gives it. The few scores too close to a half (and
+    any not finite or too large) are rounded by Python itself.
+    """
+    scaled = scores.cast(pl.Float64) * _SCALE
+    whole = scaled.floor()
+    part = scaled - whole
+    sure = ((part - 0.5).abs() > _SURE) & (scaled.abs() < _SCALED_BOUND)
+    fast: pl.Series = divided(whole + (part > 0.5).cast(pl.Float64), _SCALE)
+    unsure = scores.filter(~sure.fill_null(True)).drop_nulls().unique()
+    if unsure.len() == 0:
+        return fast.alias(scores.name)
+    exact = pl.Series([round(value, 9) for value in unsure.to_list()], dtype=pl.Float64)
+    slow = scores.cast(pl.Float64).replace_strict(unsure, exact, default=None)
+    return pl.select(pl.when(sure).then(fast).otherwise(slow)).to_series().alias(scores.name)
 
 
 def auc(score: pl.Series, churned: pl.Series) -> float | None:
     """ROC AUC of a low ``score`` predicting ``churned`` (rows with a score only): the
     chance that a churner scores below a customer who stayed, ties counting one half
     (the Mann-Whitney U over both counts). None without churners or without stayers."""
-    frame = pl.DataFrame({"s": score, "y": churned}).drop_nulls("s")
+    frame = pl.DataFrame({"s": rounded(score), "y": churned}).drop_nulls("s")
     positives = int(frame.get_column("y").sum())
     negatives = frame.height - positives
     if positives == 0 or negatives == 0:
@@ -192,7 +225,7 @@ def roc_points(score: pl.Series, churned: pl.Series) -> tuple[list[float], list[
     """The ROC curve of a low score predicting churn: for each score, from the lowest, the
     share of stayers (x) and of churners (y) scoring at or below it; from (0, 0)."""
     frame = (
-        pl.DataFrame({"s": score, "y": churned})
+        pl.DataFrame({"s": rounded(score), "y": churned})
         .drop_nulls("s")
         .group_by("s")
         .agg(p=pl.col("y").sum(), n=(~pl.col("y")).sum())
@@ -209,7 +242,7 @@ def lift(score: pl.Series, churned: pl.Series) -> float | None:
     tied at the tenth's edge count in proportion (as if the tie were broken at random).
     None when nobody churned."""
     frame = (
-        pl.DataFrame({"s": score, "y": churned})
+        pl.DataFrame({"s": rounded(score), "y": churned})
         .drop_nulls("s")
         .group_by("s")
         .agg(n=pl.len(), p=pl.col("y").sum())
@@ -240,10 +273,12 @@ def status_rates(table: pl.DataFrame) -> dict[str, tuple[int, int]]:
 
 def bands(table: pl.DataFrame) -> list[tuple[int, int, float | None]]:
     """For each of the ten score bands 0-10, ..., 90-100 (100 in the last): (customers,
-    churners, mean score)."""
-    band = pl.min_horizontal((pl.col("score") / 10).floor().cast(pl.Int64), pl.lit(9))
+    churners, mean score); a customer's band is that of its rounded score."""
+    ranked = rounded(table.get_column("score"))
+    band = pl.min_horizontal(divided(pl.col("_ranked"), 10.0).floor().cast(pl.Int64), pl.lit(9))
     counts = (
-        table.drop_nulls("score")
+        table.with_columns(_ranked=ranked)
+        .drop_nulls("score")
         .group_by(band.alias("band"))
         .agg(n=pl.len(), p=pl.col("churned").sum(), mean=pl.col("score").mean())
     )

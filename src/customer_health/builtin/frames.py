@@ -22,6 +22,7 @@ from ._weights import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
 
 __all__ = [
     "calls_inputs",
+    "divided",
     "features_inputs",
     "login_inputs",
     "payment_inputs",
@@ -33,6 +34,22 @@ __all__ = [
 
 
 _US_PER_SECOND = 1_000_000
+
+
+def divided(numerator: Any, denominator: Any) -> Any:
+    """``numerator / denominator`` in every row, exactly as Python divides (the correctly
+    rounded quotient): narwhals or polars expressions or polars Series, or a number as
+    the denominator. Every division of the frame forms goes through it.
+
+    polars divides a column by a scalar as a multiplication by the scalar's reciprocal,
+    which is one unit in the last place off for some values. A scalar is not only a
+    literal: polars keeps a column whose rows are all alike as one value (the flags of a
+    factor that no row, or every row, has data for; any column of a one-row frame), so
+    a customer's numbers would depend on which other rows share the frame. A column
+    divided by a column is divided row by row, so the divisor is made a column,
+    ``numerator * 0 + denominator`` (the numerators are finite; null stays null).
+    """
+    return numerator / (numerator * 0 + denominator)
 
 
 def calls_inputs(events: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -68,9 +85,9 @@ def payment_inputs(
         late_us = _epoch_microseconds(settled) - _epoch_microseconds(due)
     else:
         late_us = (settled - due).dt.total_microseconds()
-    late = nw.when(late_us > 0).then(late_us / DAY_US).otherwise(0.0)
+    late = nw.when(late_us > 0).then(divided(late_us, DAY_US)).otherwise(0.0)
     invoices = events.filter(due > since, due <= as_of).with_columns(late_days=late)
-    credit = 1.0 - nw.col("late_days") / 30.0
+    credit = 1.0 - divided(nw.col("late_days"), 30.0)
     invoices = invoices.with_columns(credit=nw.when(credit > 0).then(credit).otherwise(0.0))
     return invoices.group_by("customer_id").agg(
         nw.len().cast(nw.Float64()).alias("invoices"),
@@ -120,7 +137,7 @@ def tickets_inputs(events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[A
 
 def usage_score(value: nw.Expr, expected: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
     """``100 * min(1, value / expected)``; never no data."""
-    ratio = value / expected
+    ratio = divided(value, expected)
     return 100.0 * nw.when(ratio < 1.0).then(ratio).otherwise(1.0), value
 
 
@@ -128,11 +145,12 @@ def payment_score(inputs: Mapping[str, nw.Expr]) -> tuple[nw.Expr, nw.Expr]:
     """The mean invoice credit; no data without invoices."""
     invoices = inputs["invoices"]
     has = invoices > 0
-    score = nw.when(has).then(100.0 * inputs["credit"] / invoices)
-    value = nw.when(has).then(inputs["late_days"] / invoices)
+    score = nw.when(has).then(divided(100.0 * inputs["credit"], invoices))
+    value = nw.when(has).then(divided(inputs["late_days"], invoices))
     return score, value
 
 
 def tickets_score(load: nw.Expr, expected: nw.Expr) -> tuple[nw.Expr, nw.Expr]:
     """100 up to the expected load, then ``100 * expected / load``."""
-    return nw.when(load <= expected).then(100.0).otherwise(100.0 * expected / load), load
+    score = nw.when(load <= expected).then(100.0).otherwise(divided(100.0 * expected, load))
+    return score, load

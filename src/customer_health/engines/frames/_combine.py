@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from ...builtin.frames import divided
 from ...model import status_cutoff
 
 if TYPE_CHECKING:
@@ -32,8 +33,8 @@ def combined(model: ResolvedModel, table: Any) -> Any:
         has = ~nw.col(active.name).is_null()
         with_data = with_data + nw.when(has).then(active.weight).otherwise(0.0)
         total = total + nw.when(has).then(active.weight * nw.col(active.name)).otherwise(0.0)
-    score = nw.when(with_data > 0).then((total / with_data).clip(0.0, 100.0))
-    coverage = with_data / model.total_weight
+    score = nw.when(with_data > 0).then(divided(total, with_data).clip(0.0, 100.0))
+    coverage = divided(with_data, model.total_weight)
     table = table.with_columns(
         score=score,
         coverage=nw.when(coverage > 1.0).then(1.0).otherwise(coverage),

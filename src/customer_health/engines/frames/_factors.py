@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from ...builtin.frames import divided
 from ...exceptions import (
     InvalidEventError,
     SlowPathWarning,
@@ -191,7 +192,7 @@ def _expected(model: ResolvedModel, active: ActiveFactor, people: pl.DataFrame) 
     tenure = people.get_column("tenure_days")
     young = tenure.is_not_null() & (tenure < window)
     floor = pl.Series([1.0] * len(tenure))
-    prorated = base * pl.select(pl.max_horizontal(floor, tenure)).to_series() / window
+    prorated = divided(base * pl.select(pl.max_horizontal(floor, tenure)).to_series(), window)
     return pl.select(pl.when(young).then(prorated).otherwise(base)).to_series().alias("expected")
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from ..._time import DAY_US
+from ...builtin.frames import divided
 from ...exceptions import (
     ConfigurationError,
 )
@@ -137,7 +138,9 @@ def scored_frame(
     # columns, instead of copying the whole events frame at every step.
     rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
     people = people.with_columns(
-        tenure_days=(pl.lit(instant) - pl.col("created_at")).dt.total_microseconds() / DAY_US
+        tenure_days=divided(
+            (pl.lit(instant) - pl.col("created_at")).dt.total_microseconds(), DAY_US
+        )
     )
     table = people.select(pl.col("id").alias("customer_id"))
     hashed = _distinct_hashes(people.get_column("id"))
