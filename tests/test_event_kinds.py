@@ -8,6 +8,7 @@ import json
 import types
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from customer_health import (
     UnknownEventKindError,
     testing,
 )
+from customer_health.cli import main
 
 from .engines import MAIN_ENGINES, Engine, Results, open_engine
 from .strategies import Portfolio
@@ -58,7 +60,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 def is_warehouse(engine: Engine) -> bool:
     """Whether ``engine`` is the warehouse query (``export_sql``), which reads the user's
     table and cannot raise per row."""
-    return engine.name.startswith("sql-")
+    return engine.name.startswith("sql-") or engine.name == "spark-sql"
 
 
 def scores(results: Results) -> dict[str, Any]:
@@ -330,3 +332,45 @@ def test_the_service_settings_make_the_store_scorer(monkeypatch: pytest.MonkeyPa
         assert store.scorer.model.kinds.keep_unknown
     finally:
         store.close()
+
+
+@pytest.fixture
+def typo_files(tmp_path: Path) -> tuple[str, str]:
+    """The typo portfolio as CSV files."""
+    pytest.importorskip("polars")
+    import polars as pl
+
+    customers, events = tmp_path / "customers.csv", tmp_path / "events.csv"
+    pl.DataFrame(typo_portfolio().customers).write_csv(customers)
+    rows = [
+        {"event_id": None, **e, "occurred_at": e["occurred_at"].isoformat()}
+        for e in typo_portfolio().events
+    ]
+    pl.DataFrame(rows).write_csv(events)
+    return str(customers), str(events)
+
+
+@pytest.mark.parametrize("command", ["score", "explain"])
+def test_the_command_line_names_the_line_and_its_flags(
+    typo_files: tuple[str, str], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """score and explain reject the typo with an error naming the file's line, the kind,
+    the closest kind and the flags; --event-kind and --keep-unknown-kinds accept it."""
+    customers, events = typo_files
+    argv = [command, *(["c1"] if command == "explain" else []), "--customers", customers]
+    argv += ["--events", events, "--as-of", AS_OF.isoformat()]
+    assert main(argv) != 0
+    error = capsys.readouterr().err
+    assert "line 5" in error  # the header is line 1, the typo's row 3 is line 5
+    assert "unknown event kind 'logon' (did you mean 'login'?)" in error
+    assert "--event-kind NAME" in error
+    assert "--keep-unknown-kinds" in error
+    assert main([*argv, "--event-kind", "webinar,logon"]) == 0
+    assert main([*argv, "--keep-unknown-kinds"]) == 0
+
+
+def test_the_kinds_flags_are_for_files(capsys: pytest.CaptureFixture[str]) -> None:
+    """With a database, whose stored events are read whatever their kind, the flags are
+    an error rather than ignored."""
+    assert main(["score", "--database-url", "sqlite://", "--event-kind", "webinar"]) != 0
+    assert "--event-kind is for files" in capsys.readouterr().err

@@ -103,7 +103,13 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
         customers, events = where.read()
         with notes_of_warnings():
             try:
-                result = backtest(customers.frame, events.frame, outcomes.frame, **options)
+                result = backtest(
+                    customers.frame,
+                    events.frame,
+                    outcomes.frame,
+                    scorer=where.scorer(),
+                    **options,
+                )
             except CustomerHealthError as exc:
                 raise located(exc, customers, events) from exc
     print(result.report(), file=out)

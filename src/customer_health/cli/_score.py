@@ -131,7 +131,7 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
 def _from_files(
     files: Files, instant: datetime, skip: bool, step: Step
 ) -> tuple[pl.DataFrame, Mapping[str, float]]:
-    from ..scoring import default_scorer, score_frame
+    from ..scoring import score_frame
 
     step(f"reading {files.customers}")
     customers = files.read_customers()
@@ -139,7 +139,7 @@ def _from_files(
     events = files.read_events()
     customers, events = files.renamed(customers, events)
     step(f"scoring {customers.frame.height} customers")
-    scorer = default_scorer()
+    scorer = files.scorer()
     with notes_of_warnings():
         try:
             frame = score_frame(
@@ -277,14 +277,12 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _explain_files(files: Files, customer_id: str, instant: datetime) -> HealthScore:
-    from ..scoring import default_scorer
-
     need_frames("customer-health explain")
     customers, events = files.read()
     customer = one_customer(customers, customer_id)
     mine, rows = events_of(events, customer_id)
     try:
-        return default_scorer().score(customer, mine, as_of=instant)
+        return files.scorer().score(customer, mine, as_of=instant)
     except InvalidInputError as exc:
         if str(exc).startswith("event #"):
             raise located_event(exc, events, rows) from exc

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ._common import DATABASE_ENV, EXIT_OK, add_command, database_url, require_extra
 from ._database import open_store
+from ._sources import add_kind_options, event_kinds
 
 if TYPE_CHECKING:
     from ..service import Settings
@@ -76,6 +77,7 @@ customer-health serve --database-url sqlite:///demo.db --sample 500
         action="store_true",
         help="do not rescore in this process (run 'customer-health worker' instead)",
     )
+    add_kind_options(serve)  # CUSTOMER_HEALTH_EVENT_KINDS, CUSTOMER_HEALTH_UNKNOWN_KINDS=keep
     serve.set_defaults(handler=_serve)
 
 
@@ -94,6 +96,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         given["allow_open"] = True
     if args.sample is not None:
         given["sample_customers"] = args.sample
+    if args.event_kind:
+        given["event_kinds"] = event_kinds(args)
+    if args.keep_unknown_kinds:
+        given["unknown_kinds"] = "keep"
     settings = _settings(args, **given)
     settings.check_exposure(args.host)
     import uvicorn

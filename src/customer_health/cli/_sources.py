@@ -24,11 +24,13 @@ from ..exceptions import (
 from ._common import DATABASE_ENV, CommandError, UsageError, database_url, require_extra
 
 if TYPE_CHECKING:
+    from ..scoring import Scorer
     from ._files import Loaded
 
 __all__ = [
     "Database",
     "Files",
+    "add_kind_options",
     "add_source_options",
     "as_of",
     "as_of_dates",
@@ -44,10 +46,37 @@ CUSTOMER_COLUMNS = ("id", "segment", "name", "created_at")
 """The customer columns the scorer knows; any other column is an attribute."""
 
 
+def add_kind_options(parser: argparse.ArgumentParser) -> None:
+    """``--event-kind`` and ``--keep-unknown-kinds``: which event kinds are accepted."""
+    kinds = parser.add_argument_group(
+        "event kinds (an event of a kind that is not built in, read by a factor, or "
+        "declared by a plugin is an error)"
+    )
+    kinds.add_argument(
+        "--event-kind",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="accept events of kind NAME too; repeat, or separate with commas, for more",
+    )
+    kinds.add_argument(
+        "--keep-unknown-kinds",
+        action="store_true",
+        help="accept events of every kind (unknown ones are read like any custom kind)",
+    )
+
+
+def event_kinds(args: argparse.Namespace) -> tuple[str, ...]:
+    """The kinds ``--event-kind`` names (each option may list several, comma-separated)."""
+    return tuple(
+        kind.strip() for given in args.event_kind for kind in given.split(",") if kind.strip()
+    )
+
+
 def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) -> None:
-    """``--customers``, ``--events``, ``--input-format``, ``--column``, ``--database-url``
-    and ``--as-of`` (with ``dates``: repeatable, and each may list several dates,
-    comma-separated; :func:`as_of_dates` reads them)."""
+    """``--customers``, ``--events``, ``--input-format``, ``--column``, the event kinds
+    options, ``--database-url`` and ``--as-of`` (with ``dates``: repeatable, and each may
+    list several dates, comma-separated; :func:`as_of_dates` reads them)."""
     files = parser.add_argument_group("reading files")
     files.add_argument(
         "--customers", type=Path, metavar="FILE", help="customers: .csv, .parquet or .jsonl"
@@ -67,6 +96,7 @@ def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) 
         metavar="YOURS=OURS",
         help="read your column YOURS as OURS (such as ts=occurred_at); repeat for more",
     )
+    add_kind_options(parser)
     database = parser.add_argument_group("or reading a database")
     database.add_argument(
         "--database-url",
@@ -110,6 +140,21 @@ class Files:
     events: Path
     format: str | None
     columns: Mapping[str, str] = field(default_factory=dict)
+    event_kinds: tuple[str, ...] = ()
+    """Kinds accepted besides the known ones (``--event-kind``)."""
+    keep_unknown_kinds: bool = False
+    """Whether events of every kind are accepted (``--keep-unknown-kinds``)."""
+
+    def scorer(self) -> Scorer:
+        """The scorer for these files: the default one, unless kinds are declared or kept."""
+        from ..scoring import Scorer, default_scorer
+
+        if not self.event_kinds and not self.keep_unknown_kinds:
+            return default_scorer()
+        return Scorer(
+            event_kinds=self.event_kinds,
+            unknown_kinds="keep" if self.keep_unknown_kinds else "error",
+        )
 
     def read(self) -> tuple[Loaded, Loaded]:
         """Both files, read and renamed (see :meth:`renamed`)."""
@@ -175,8 +220,21 @@ def source(args: argparse.Namespace) -> Files | Database:
             raise UsageError(
                 f"--{missing.pop()} is missing: reading files takes --customers and --events"
             )
-        return Files(args.customers, args.events, args.input_format, _columns(args.column))
-    for option, value in (("--input-format", args.input_format), ("--column", args.column)):
+        return Files(
+            args.customers,
+            args.events,
+            args.input_format,
+            _columns(args.column),
+            event_kinds(args),
+            args.keep_unknown_kinds,
+        )
+    for option, value in (
+        ("--input-format", args.input_format),
+        ("--column", args.column),
+        # events already stored are read whatever their kind
+        ("--event-kind", args.event_kind),
+        ("--keep-unknown-kinds", args.keep_unknown_kinds),
+    ):
         if value:
             raise UsageError(f"{option} is for files (--customers and --events)")
     url = database_url(args.database_url)
