@@ -31,8 +31,9 @@ EXIT_FAILURE = 1
 """An operating-system error (a file that cannot be written, ...)."""
 EXIT_USAGE = 2
 """The command line is wrong: an unknown or missing option, options that do not go
-together, an option's value that is not what it takes (argparse's own code), or a
-missing optional dependency."""
+together, an option's value that is not what it takes (argparse's own code), a setting
+the command refuses (serving open without API keys, say), or a missing optional
+dependency."""
 EXIT_DATA = 3
 """The data is wrong: a file that cannot be read, a value the model rejects, an unknown
 customer or event kind, a database without the tables: an error of the library."""

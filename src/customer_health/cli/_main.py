@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from .._terms import in_terms_of
-from ..exceptions import CustomerHealthError, MissingExtraError
+from ..exceptions import ConfigurationError, CustomerHealthError, MissingExtraError
 from ._backtest import add_backtest
 from ._common import (
     EXIT_DATA,
@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Errors print one line, ``customer-health: error: ...``, and exit with
     :data:`EXIT_DATA` (3) for bad data (a file, a value the library rejects),
-    :data:`EXIT_USAGE` (2) for a wrong command line or a missing optional dependency,
+    :data:`EXIT_USAGE` (2) for a wrong command line, a setting the command refuses
+    (a :class:`~customer_health.ConfigurationError`) or a missing optional dependency,
     :data:`EXIT_FAILURE` (1) for an operating-system error (an output that cannot be
     written). ``--debug`` (before or after the subcommand) shows the traceback instead.
     """
@@ -102,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         _error(in_terms_of(str(exc), "cli"))  # the flags, not the keyword arguments
-        return EXIT_USAGE if isinstance(exc, UsageError | MissingExtraError) else EXIT_DATA
+        return (
+            EXIT_USAGE
+            if isinstance(exc, UsageError | ConfigurationError | MissingExtraError)
+            else EXIT_DATA
+        )
     except OSError as exc:
         if args.debug:
             raise
