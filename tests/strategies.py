@@ -185,3 +185,74 @@ def portfolios(draw: st.DrawFn, max_customers: int = 8, max_events: int = 12) ->
 def json_like(event: dict[str, Any]) -> dict[str, Any]:
     """The same event as it would arrive in JSON: datetimes as ISO 8601 strings."""
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in event.items()}
+
+
+_OFFSET_ZONES = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-(24 * 60 - 1), 24 * 60 - 1)
+)
+
+
+@st.composite
+def _written_instants(draw: st.DrawFn) -> str:
+    """An instant written as ISO 8601 text the way clients and ``sample`` write it: naive,
+    ``Z`` or an offset, with 0 to 9 digits of fraction, in any year (near the range's ends
+    an offset can move it out)."""
+    moment = draw(
+        st.datetimes(
+            min_value=datetime(1, 1, 1),
+            max_value=datetime(9999, 12, 31, 23, 59, 59, 999_999),
+            timezones=st.one_of(st.none(), st.just(UTC), _OFFSET_ZONES),
+        )
+    )
+    text = moment.replace(tzinfo=None).isoformat(timespec="seconds")
+    digits = draw(st.integers(0, 9))
+    if digits:
+        text += "." + f"{moment.microsecond:06d}{draw(st.integers(0, 999)):03d}"[:digits]
+    if moment.tzinfo is UTC and draw(st.booleans()):
+        return text + "Z"
+    return text + (moment.isoformat()[26:] if moment.tzinfo is not None else "")
+
+
+_EDGE_TEXTS = [
+    "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:59:59-00:01",
+    "9999-12-31T23:59:59-00:01",
+    "9999-12-31T23:30:00+00:30",
+    "0000-01-01T00:00:00",
+    "2026-02-29T00:00:00",
+    "2024-02-29T23:59:59.999999Z",
+    "2026-06-30T23:59:60",
+    "2026-06-30T24:00:00",
+    "2026-06-30T12:34:56+24:00",
+    "2026-06-30T12:34:56+23:59",
+    "2026-06-30T12:34:56.1234567",
+    "2026-06-30T12:34:56.Z",
+    "2026-06-30T12:34",
+    "2026-06-30",
+    "1700000000",
+    "\uff12026-06-30T12:34:56",
+]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, text: str) -> str:
+    """``text`` with a character replaced, inserted or removed."""
+    where = draw(st.integers(0, len(text)))
+    char = draw(st.sampled_from("0123456789-:T tZz+.,_\uff12"))
+    how = draw(st.sampled_from(["replace", "insert", "delete"]))
+    if how == "insert":
+        return text[:where] + char + text[where:]
+    if how == "delete" or where == len(text):
+        return text[:where] + text[where + 1 :]
+    return text[:where] + char + text[where + 1 :]
+
+
+instant_texts = st.one_of(
+    _written_instants(),
+    st.sampled_from(_EDGE_TEXTS),
+    _written_instants().flatmap(_mutated),
+    st.sampled_from(_EDGE_TEXTS).flatmap(_mutated),
+)
+"""Text in an instant column: well-formed ISO 8601 as clients write it, edge cases of
+range and form, and either with a character replaced, inserted or removed (most of those
+are not dates, some are other forms pydantic reads)."""

@@ -8,6 +8,7 @@ Run it (it needs the ``sample`` extra, numpy, and polars and pandas)::
     python tests/benchmarks/bench_frames.py --profile    # where (a) spends its time
     python tests/benchmarks/bench_frames.py --large      # (a) alone, 1M customers, 50M events
     python tests/benchmarks/bench_frames.py --check      # exit 1 unless the targets are met
+    python tests/benchmarks/bench_frames.py --text       # text instants, at 1M and 10M events
 
 It builds the data with :func:`customer_health.sample.generate_columns` and holds it
 as polars DataFrames: customers (``id``, ``segment``, ``created_at``) and events (the
@@ -41,6 +42,14 @@ measured alike: one child each, one call each, in a fresh process. The children 
 report the first call's time in a fresh process (cold: the allocator takes fresh pages
 from the OS), which is slower than the warm runs' median; it is shown, not compared.
 
+``--text`` times instead, at 1M events (10,000 customers) and then at ``--events``
+(10M; ``--customers``), (a) against (d): the same ``score_frame`` on polars input whose
+instant columns (``occurred_at``, ``due_at``, ``paid_at``, ``resolved_at``) are ISO 8601
+text as ``sample`` writes them (a random mix of ``Z``, an offset of one of the sample's
+zones and naive; six digits of fraction unless it is zero), converted once before
+timing; the results are checked to agree first. Target (the issue's): (d) no more
+than twice the time of (a), at each size.
+
 ``--large`` does the same for (a) alone at 1,000,000 customers and 50,000,000 events;
 each child is stopped if its resident set goes beyond 24 GiB (or what the machine has
 available, less 1 GiB).
@@ -66,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 import _timing
+import numpy as np
 import polars as pl
 
 import customer_health
@@ -75,6 +85,10 @@ TARGET_EVENTS_PER_SECOND = 10_000_000
 TARGET_VS_QUERY = 1.5
 TARGET_PANDAS_VS_POLARS = 2.0
 TARGET_MEMORY_VS_QUERY = 2.0
+TARGET_TEXT_VS_DATETIME = 2.0
+TEXT_SIZES = ((10_000, 1_000_000),)
+"""The sizes ``--text`` runs before the one of --customers and --events (those smaller)."""
+INSTANT_COLUMNS = ("occurred_at", "due_at", "paid_at", "resolved_at")
 LARGE = (1_000_000, 50_000_000)
 LARGE_MEMORY_LIMIT = 24 * 2**30
 """--large must finish within this (the child is stopped if its RSS goes beyond)."""
@@ -113,6 +127,85 @@ def build(n_customers: int, n_events: int, seed: int) -> tuple[pl.DataFrame, pl.
     api_call = pl.col("kind") == "api_call"
     events = events.with_columns(quantity=pl.when(api_call).then(pl.col("quantity")))
     return customers, events
+
+
+def as_text(events: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """``events`` with its instant columns as ISO 8601 text, written as ``sample`` writes
+    them: per value, ``Z`` (40%), an offset of one of the sample's zones (30%) or naive
+    (30%); the fraction as six digits, left out when it is zero."""
+    from customer_health.sample._common import ZONES
+
+    minutes = pl.Series([int(zone.utcoffset(None).total_seconds()) // 60 for zone in ZONES])
+    texts = []
+    for index, name in enumerate(INSTANT_COLUMNS):
+        draw = pl.Series(np.random.default_rng(seed + index).random(events.height))
+        zone = pl.Series(
+            np.random.default_rng(seed + 10 + index).integers(0, len(ZONES), events.height)
+        )
+        shift = minutes.gather(zone)
+        frame = pl.DataFrame({"at": events.get_column(name), "draw": draw, "shift": shift})
+        frame = frame.with_columns(local=pl.col("at") + pl.duration(minutes=pl.col("shift")))
+        whole = "%Y-%m-%dT%H:%M:%S"
+        body = pl.when(pl.col("at").dt.microsecond() == 0)
+        utc_text = body.then(pl.col("at").dt.strftime(whole)).otherwise(
+            pl.col("at").dt.strftime(whole + "%.6f")
+        )
+        local_text = body.then(pl.col("local").dt.strftime(whole)).otherwise(
+            pl.col("local").dt.strftime(whole + "%.6f")
+        )
+        sign = pl.when(pl.col("shift") < 0).then(pl.lit("-")).otherwise(pl.lit("+"))
+        offset = pl.format(
+            "{}{}:{}",
+            sign,
+            (pl.col("shift").abs() // 60).cast(pl.String).str.zfill(2),
+            (pl.col("shift").abs() % 60).cast(pl.String).str.zfill(2),
+        )
+        text = (
+            pl.when(pl.col("draw") < 0.4)
+            .then(utc_text + "Z")
+            .when(pl.col("draw") < 0.7)
+            .then(local_text + offset)
+            .otherwise(utc_text)
+        )
+        texts.append(frame.select(text.alias(name)).to_series())
+    return events.with_columns(texts)
+
+
+def time_text(
+    customers: pl.DataFrame, events: pl.DataFrame, as_of: datetime, repeat: int, warmup: int
+) -> float:
+    """(a) against (d), the same data with text instants, timed alike; the ratio (d)/(a)."""
+    text_events = as_text(events, seed=1)
+    scored = customer_health.score_frame(customers, events, as_of=as_of)
+    check_same(scored, customer_health.score_frame(customers, text_events, as_of=as_of))
+    print("  text and datetime instants score alike", flush=True)
+    timed = _timing.compare(
+        {
+            "(a) score_frame, datetimes": lambda: customer_health.score_frame(
+                customers, events, as_of=as_of
+            ),
+            "(d) score_frame, text instants": lambda: customer_health.score_frame(
+                customers, text_events, as_of=as_of
+            ),
+        },
+        warmup=warmup,
+        runs=repeat,
+    )
+    n = events.height
+    print(f"{n:,} events, {customers.height:,} customers, {_timing.describe(warmup, repeat)}:")
+    for label, timing in timed.items():
+        print(
+            f"  {label:<32} {timing.median:8.3f} s  {n / timing.median:>13,.0f} events/s"
+            f"  (runs {timing.spread()})"
+        )
+    datetimes, text = (timing.median for timing in timed.values())
+    ratio = text / datetimes
+    print(
+        f"  (d)/(a) time: {ratio:.2f}  target (<= {TARGET_TEXT_VS_DATETIME:g}): "
+        f"{_verdict(ratio <= TARGET_TEXT_VS_DATETIME)}\n",
+        flush=True,
+    )
+    return ratio
 
 
 # -- (b) the hand-written query --------------------------------------------------------------
@@ -583,6 +676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 if a target is not met"
     )
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="time score_frame with text instants against datetimes, at 1M events and at --events",
+    )
     parser.add_argument("--child", choices=["write", "data", "a", "b"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -597,6 +695,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.large:
         return large(args)
+    if args.text:
+        ratios = []
+        smaller = [size for size in TEXT_SIZES if size[1] < args.events]
+        for n_customers, n_events in (*smaller, (args.customers, args.events)):
+            print(f"building {n_customers:,} customers and {n_events:,} events ...", flush=True)
+            customers, events = build(n_customers, n_events, args.seed)
+            ratios.append(time_text(customers, events, as_of, args.repeat, args.warmup))
+            del customers, events
+        met = all(ratio <= TARGET_TEXT_VS_DATETIME for ratio in ratios)
+        return 1 if args.check and not met else 0
     met = memory(args) if args.memory else True
 
     print(

@@ -61,7 +61,7 @@ from ...models import BUILTIN_KINDS
 from ._checks import left_out_warning, strangers_error
 from ._combine import combined
 from ._factors import _event_dict, _models
-from ._read import _missing, check_event_columns, renamings
+from ._read import _missing, check_event_columns, instant_of_text, renamings
 from ._schema import (
     DEFAULTS,
     EVENT_COLUMNS,
@@ -246,19 +246,9 @@ def _instant_column(frame: DataFrame, name: str, label: str) -> DataFrame:
 
 @functools.lru_cache(maxsize=65_536)
 def _parsed_text(text: str | None) -> datetime | None:  # pragma: no cover - runs on the executors
-    """Text parsed as the event models parse it (pydantic), as naive UTC; None if it is
-    no date or time. Runs on the executors."""
-    from pydantic import ValidationError
-
-    from ..._inputs import DATETIME_ADAPTER
-    from ...models import to_utc
-
-    if text is None:
-        return None
-    try:
-        return to_utc(DATETIME_ADAPTER.validate_python(text)).replace(tzinfo=None)
-    except ValidationError:
-        return None
+    """Text parsed as the event models parse it (:func:`instant_of_text`, as the polars
+    engine reads it), as naive UTC; None if it is no date or time. Runs on the executors."""
+    return None if text is None else instant_of_text(text)
 
 
 def _parse_instant(column: Column) -> Column:
