@@ -7,7 +7,7 @@ cut at 80 characters (an id over the length limit may be a million).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -115,22 +115,26 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     Models are taken as they are; the order of the result is not the input order.
     """
     items = event_list(events)
-    if set(map(type, items)) <= _MODEL_TYPES:
+    types_given = set(map(type, items))
+    if types_given <= _MODEL_TYPES:
         return items  # all built models: nothing to do
     models: list[Event] = []
-    raw: list[Any] = []
-    positions: list[int] = []
-    types = EVENT_TYPES
-    for index, event in enumerate(items):
-        if isinstance(event, types):
-            models.append(cast("Event", event))
-        elif isinstance(event, Mapping):
-            raw.append(event)
-            positions.append(index)
-        else:
-            raise InvalidEventError(
-                f"event #{index} is a {type(event).__name__}; expected an event model or a mapping"
-            )
+    raw: list[Any] = items
+    positions: Sequence[int] = range(len(items))
+    if types_given != {dict}:  # all dicts (JSON, a driver's rows) need no look at each
+        raw, positions = [], []
+        types = EVENT_TYPES
+        for index, event in enumerate(items):
+            if isinstance(event, types):
+                models.append(cast("Event", event))
+            elif isinstance(event, Mapping):
+                raw.append(event)
+                positions.append(index)
+            else:
+                raise InvalidEventError(
+                    f"event #{index} is a {type(event).__name__}; "
+                    "expected an event model or a mapping"
+                )
     if raw:
         try:
             models.extend(EVENT_LIST_ADAPTER.validate_python(raw))
@@ -140,7 +144,7 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     return models
 
 
-def _event_label(raw: list[Any], positions: list[int]) -> Callable[[tuple[Any, ...]], str]:
+def _event_label(raw: list[Any], positions: Sequence[int]) -> Callable[[tuple[Any, ...]], str]:
     def label(loc: tuple[Any, ...]) -> str:
         position = loc[0]
         event = raw[position]

@@ -19,6 +19,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MICROSECOND = timedelta(microseconds=1)
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
 
 def to_utc(value: datetime | date) -> datetime:
     """Return ``value`` as an aware UTC datetime.
@@ -28,10 +30,15 @@ def to_utc(value: datetime | date) -> datetime:
     """
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if value.tzinfo is UTC:
+    zone = value.tzinfo
+    if zone is UTC:
         return value
+    if zone is None:
+        if value.__class__ is datetime and not value.fold:
+            # The same datetime as replace(tzinfo=UTC), which costs ten times as much
+            # on Python 3.11 (events are read by the million).
+            return EPOCH + (value - _NAIVE_EPOCH)
+        return value.replace(tzinfo=UTC)  # a subclass (pandas' Timestamp), a fold: kept
     return value.astimezone(UTC)
 
 
