@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import narwhals.stable.v2 as nw
 
@@ -85,15 +85,28 @@ def payment_inputs(
         late_us = _epoch_microseconds(settled) - _epoch_microseconds(due)
     else:
         late_us = (settled - due).dt.total_microseconds()
-    late = nw.when(late_us > 0).then(divided(late_us, DAY_US)).otherwise(0.0)
-    invoices = events.filter(due > since, due <= as_of).with_columns(late_days=late)
-    credit = 1.0 - divided(nw.col("late_days"), 30.0)
-    invoices = invoices.with_columns(credit=nw.when(credit > 0).then(credit).otherwise(0.0))
-    return invoices.group_by("customer_id").agg(
+    # Late time and credit are summed as whole microseconds, then divided once: a sum of
+    # floats depends on the order of its terms, which a group-by does not fix (it splits
+    # a frame by its size), so a customer's numbers would depend on the other rows.
+    late = nw.when(late_us > 0).then(late_us).otherwise(0)
+    invoices = events.filter(due > since, due <= as_of).with_columns(late_us=late)
+    credit = _CREDIT_US - nw.col("late_us")  # credit 1 - late_days / 30, in microseconds
+    invoices = invoices.with_columns(credit_us=nw.when(credit > 0).then(credit).otherwise(0))
+    totals = invoices.group_by("customer_id").agg(
         nw.len().cast(nw.Float64()).alias("invoices"),
-        nw.col("late_days").sum(),
-        nw.col("credit").sum(),
+        nw.col("late_us").sum(),
+        nw.col("credit_us").sum(),
     )
+    return totals.select(
+        "customer_id",
+        "invoices",
+        divided(nw.col("late_us").cast(nw.Float64()), DAY_US).alias("late_days"),
+        divided(nw.col("credit_us").cast(nw.Float64()), _CREDIT_US).alias("credit"),
+    )
+
+
+_CREDIT_US: Final = 30 * DAY_US
+"""An invoice's credit runs out after 30 days late: 30 days in microseconds."""
 
 
 def _epoch_microseconds(instant: nw.Expr) -> nw.Expr:

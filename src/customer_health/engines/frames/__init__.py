@@ -22,12 +22,21 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError(exc.name or "polars", "polars", "score_frame()") from exc
 
 from ._combine import combine, combined
-from ._polars import CheckedFrames, checked_frames, counted_events, score_frame, scored_frame
+from ._polars import (
+    Batches,
+    CheckedFrames,
+    checked_frames,
+    counted_events,
+    score_frame,
+    scored_batches,
+    scored_frame,
+)
 from ._read import id_column, instant_column, restorer, to_polars
 from ._schema import EVENT_COLUMNS
 
 __all__ = [
     "EVENT_COLUMNS",
+    "Batches",
     "CheckedFrames",
     "checked_frames",
     "combine",
@@ -37,6 +46,7 @@ __all__ = [
     "instant_column",
     "restorer",
     "score_frame",
+    "scored_batches",
     "scored_frame",
     "to_polars",
 ]

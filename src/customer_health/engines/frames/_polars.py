@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -61,6 +61,70 @@ def score_frame(
     people, left_out = _existing(checked.people, instant)
     frame, relevant = counted_events(checked, left_out)
     return restore(scored_frame(model, people, frame, relevant, instant, stacklevel=4))
+
+
+class Batches(NamedTuple):
+    """The scores of :func:`score_frame`, a batch of customers at a time; see
+    :func:`scored_batches`."""
+
+    customers: int
+    """How many customers the batches score (those created after ``as_of`` left out)."""
+    frames: Iterator[pl.DataFrame]
+    """The scores of each batch, in the customers' order: polars frames with the columns
+    of :func:`score_frame`, computed as each is asked for."""
+
+
+def scored_batches(
+    model: ResolvedModel,
+    customers: Any,
+    events: Any,
+    *,
+    as_of: datetime | date | str | None,
+    size: int,
+    columns: Mapping[str, str] | None = None,
+    unknown_customers: str = "error",
+) -> Batches:
+    """:func:`score_frame`'s scores of polars-readable frames, ``size`` customers at a
+    time, so that a caller can report progress (the command line's bar): the frames are
+    checked whole first (errors name the rows of the frames given), then each batch is
+    scored from its own customers' events. A customer's numbers do not depend on which
+    others share its batch, so the batches joined are :func:`score_frame`'s frame, bit
+    for bit."""
+    from ..._inputs import resolve_as_of
+
+    if unknown_customers not in ("error", "skip"):
+        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+    if size < 1:
+        raise ConfigurationError(f"size={size!r}; it must be at least 1")
+    instant = resolve_as_of(as_of).replace(tzinfo=None)
+    checked = checked_frames(model, customers, events, columns, unknown_customers)
+    people, left_out = _existing(checked.people, instant)
+    frame, relevant = counted_events(checked, left_out)
+    return Batches(people.height, _batches(model, people, frame, relevant, instant, size))
+
+
+def _batches(
+    model: ResolvedModel,
+    people: pl.DataFrame,
+    frame: pl.DataFrame,
+    relevant: pl.Expr,
+    instant: datetime,
+    size: int,
+) -> Iterator[pl.DataFrame]:
+    if people.height <= size:
+        yield scored_frame(model, people, frame, relevant, instant, stacklevel=4)
+        return
+    # Each event goes with its customer's batch, in one join and one partition: events
+    # of customers not scored get none and are not in any batch.
+    batch_of = people.select(
+        pl.col("id").alias("customer_id"), (pl.int_range(pl.len()) // size).alias("_batch")
+    )
+    tagged = frame.join(batch_of, on="customer_id", how="left", maintain_order="left")
+    parts = tagged.partition_by("_batch", as_dict=True, include_key=False)
+    empty = frame.clear()
+    for start in range(0, people.height, size):
+        mine = parts.pop((start // size,), empty)
+        yield scored_frame(model, people.slice(start, size), mine, relevant, instant, stacklevel=4)
 
 
 class CheckedFrames(NamedTuple):
