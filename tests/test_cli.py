@@ -226,3 +226,29 @@ def test_python_dash_m_runs_the_command() -> None:
     assert done.stdout.startswith("usage: customer-health")
     assert "demo" in done.stdout
     assert "sample" in done.stdout
+
+
+def test_sample_shows_its_progress_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a terminal, sample shows the customers made of how many, then each file written."""
+    from .test_cli_files import Terminal
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["sample", "-o", str(tmp_path / "out"), "--customers", "250"]) == 0
+    shown = terminal.getvalue()
+    made = re.findall(r"making customers' events.*?(\d+)/(\d+)", shown)
+    assert {total for _, total in made} == {"250"}
+    assert {"100", "200", "250"} <= {done for done, _ in made}
+    for phase in ("checking the events", "writing customers.jsonl", "writing events.jsonl"):
+        assert phase in shown, phase
+
+
+def test_sample_generate_reports_its_progress() -> None:
+    """generate(progress=...) hears (done, total) every hundred customers and at the end,
+    and makes the same data as without it."""
+    heard: list[tuple[int, int]] = []
+    data = sample.generate(230, seed=4, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(100, 230), (200, 230), (230, 230)]
+    assert data.events == sample.generate(230, seed=4).events

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -215,17 +216,27 @@ def test_score_draws_the_table_with_rich_on_a_terminal(
 def test_progress_shows_on_a_terminal_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """With stderr a terminal, the steps of a run show in a progress bar; otherwise
-    stderr stays empty (the other tests)."""
-    customers, events = write_portfolio(tmp_path, portfolio(5), "csv")
+    """With stderr a terminal, a run shows its phases in a progress bar, and the
+    customers scored so far of how many, with the time left; otherwise stderr stays
+    empty (the other tests). Batches of one customer (five here) make the count move."""
+    from customer_health.cli import _score
+
+    data = portfolio(5)
+    customers, events = write_portfolio(tmp_path, data, "csv")
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(_score, "MIN_BATCH", 1)
     argv = ["score", "--customers", str(customers), "--events", str(events), "--as-of", AS_OF]
     assert main([*argv, "-o", str(tmp_path / "out.csv")]) == 0
     shown = terminal.getvalue()
-    assert "reading" in shown
-    assert "writing" in shown
-    assert (tmp_path / "out.csv").exists()
+    for phase in ("reading customers.csv", "reading events.csv", "checking", "writing out.csv"):
+        assert phase in shown, phase
+    counts = re.findall(r"scoring customers.*?(\d+)/(\d+)", shown)
+    assert {int(total) for _, total in counts} == {len(data.customers)}
+    assert [int(done) for done, _ in counts] == sorted(int(done) for done, _ in counts)
+    assert {1, 3, 5} <= {int(done) for done, _ in counts}
+    assert "left" in shown
+    assert_rows_match(read_output(tmp_path / "out.csv"), expected_scores(data))
 
 
 def test_csv_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -463,3 +463,32 @@ def test_rounded_weights_sum_to_exactly_one(seed: int) -> None:
     assert sum(values) == math.fsum(values) == sum(reversed(values)) == 1.0
     assert all(abs(weights[name] - share) <= 2**-16 for name, share in shares.items())
     assert all(weights[name] == 0 for name, share in shares.items() if share == 0)
+
+
+def test_backtest_and_fit_weights_report_their_progress(sim: Any) -> None:
+    """progress hears (0, n) once the frames are checked, then each date scored."""
+    dates = sim.as_of_dates
+    heard: list[tuple[int, int]] = []
+    backtest(
+        sim.customers,
+        sim.events,
+        sim.outcomes,
+        as_of=dates[-3:],
+        horizon=30,
+        observed_until=sim.end,
+        progress=lambda done, total: heard.append((done, total)),
+    )
+    assert heard == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    heard.clear()
+    fit_weights(
+        sim.customers,
+        sim.events,
+        sim.outcomes,
+        train=dates[:5],
+        validate=dates[6:],
+        horizon=30,
+        observed_until=sim.end,
+        progress=lambda done, total: heard.append((done, total)),
+    )
+    total = len(dates[:5]) + len(dates[6:])
+    assert heard == [(done, total) for done in range(total + 1)]

@@ -159,3 +159,28 @@ def test_backtest_takes_as_of_repeated_and_with_commas(
     assert out.startswith("backtest of 3 as_of dates, horizon 30 days"), out
     for day in dates:
         assert day in out
+
+
+def test_backtest_shows_its_progress_on_a_terminal(
+    files: tuple[list[str], sample.ChurnSimulation],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal, backtest shows what it reads and checks, then the dates scored of
+    how many."""
+    import re
+    import sys
+
+    from ..test_cli_files import Terminal
+
+    options, sim = files
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    dates = [d.date().isoformat() for d in sim.as_of_dates[-3:]]
+    argv = ["backtest", *options, "--as-of", ",".join(dates), "--horizon", "30"]
+    assert main([*argv, "--observed-until", sim.end.isoformat()]) == 0
+    shown = terminal.getvalue()
+    for phase in ("reading outcomes.csv", "reading customers.csv and events.parquet", "checking"):
+        assert phase in shown, phase
+    counts = re.findall(r"scoring as_of dates.*?(\d+)/(\d+)", shown)
+    assert {total for _, total in counts} == {"3"}
+    assert {"0", "1", "2", "3"} <= {done for done, _ in counts}

@@ -11,7 +11,7 @@ checks them on later ones. Both need polars (``pip install
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC as _UTC
 from datetime import date, datetime, timedelta
@@ -371,6 +371,7 @@ def backtest(
     columns: Mapping[str, str] | None = None,
     unknown_customers: str = "error",
     observed_until: AsOf | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Backtest:
     """Backtest the score: does a low score at ``as_of`` predict churn in the ``horizon``?
 
@@ -390,6 +391,8 @@ def backtest(
         outcomes of customers not in ``customers``.
     :param observed_until: the instant up to which churn is known (default: the last
         event or churn date). Every ``as_of + horizon`` must be at or before it.
+    :param progress: called with ``(done, total)``, the ``as_of`` dates scored so far and
+        in all, once the frames are checked and after each date: for a progress bar.
 
     Every customer alive at an ``as_of`` is scored point-in-time (events after it are
     ignored). Not scored, and counted in :attr:`BacktestPeriod.not_created` and
@@ -414,6 +417,7 @@ def backtest(
         columns=columns,
         unknown_customers=_unknown(unknown_customers),
         observed_until=None if observed_until is None else _instant(observed_until),
+        progress=progress,
     )
     return _backtest_of(result, result.scores, dates, span, scorer)
 
@@ -528,6 +532,7 @@ def fit_weights(
     columns: Mapping[str, str] | None = None,
     unknown_customers: str = "error",
     observed_until: AsOf | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> WeightFit:
     """Learn factor weights on the ``train`` dates; check them on the later ``validate``
     dates.
@@ -546,7 +551,8 @@ def fit_weights(
     after the last training date, so no churn labels the two share. Returns a
     :class:`WeightFit` whose :attr:`~WeightFit.scorer` is a new scorer with its own
     fingerprint; ``scorer`` (default: the default model) and the defaults are left
-    as they are. The other parameters are those of :func:`backtest`. Needs numpy and
+    as they are. The other parameters are those of :func:`backtest` (``progress`` counts
+    the training and validation dates together). Needs numpy and
     scipy (``pip install 'customer-health[backtest]'``).
     """
     from ..scoring import default_scorer
@@ -576,6 +582,7 @@ def fit_weights(
         columns=columns,
         unknown_customers=_unknown(unknown_customers),
         observed_until=None if observed_until is None else _instant(observed_until),
+        progress=progress,
     )
     import polars as pl
 

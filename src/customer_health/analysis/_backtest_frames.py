@@ -5,7 +5,7 @@ measured. :mod:`customer_health._backtest` holds the public functions and result
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -52,6 +52,7 @@ def run(
     columns: Mapping[str, str] | None,
     unknown_customers: str,
     observed_until: datetime | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Run:
     """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
     within ``horizon`` after it; see :func:`customer_health.backtest`."""
@@ -73,6 +74,8 @@ def run(
     people = people.join(churn, on="id", how="left", maintain_order="left")
     tables = []
     excluded: dict[datetime, dict[str, int]] = {}
+    if progress is not None:
+        progress(0, len(dates))
     for instant in dates:
         created = pl.col("created_at").is_null() | (pl.col("created_at") <= instant)
         gone = pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= instant)
@@ -101,6 +104,8 @@ def run(
         counts["unscored"] = table.get_column("score").null_count()
         excluded[instant] = counts
         tables.append(table)
+        if progress is not None:
+            progress(len(tables), len(dates))
     return Run(pl.concat(tables), excluded, skipped, until, restore)
 
 

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from ..exceptions import CustomerHealthError
 from ._common import EXIT_OK, UsageError, add_command, require_extra
-from ._output import notes_of_warnings
+from ._output import notes_of_warnings, progress
 from ._sources import (
     Database,
     add_source_options,
@@ -83,34 +83,47 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
     from ..analysis import backtest
     from ._files import file_format, read_customers
 
-    outcomes = read_customers(
-        args.outcomes, file_format(args.outcomes, args.input_format, "--input-format")
-    )
-    options = {
-        "as_of": dates,
-        "horizon": args.horizon,
-        "observed_until": until,
-        "unknown_customers": "skip" if args.skip_unknown_customers else "error",
-    }
-    if isinstance(where, Database):
-        from ._database import open_store, stored_frames
+    with progress() as shown:
+        shown.phase(f"reading {args.outcomes.name}")
+        outcomes = read_customers(
+            args.outcomes, file_format(args.outcomes, args.input_format, "--input-format")
+        )
 
-        with open_store(where.url, "customer-health backtest") as store:
-            people, happened = stored_frames(store)
-        with notes_of_warnings():
-            result = backtest(people, happened, outcomes.frame, **options)
-    else:
-        customers, events = where.read()
-        with notes_of_warnings():
-            try:
-                result = backtest(
-                    customers.frame,
-                    events.frame,
-                    outcomes.frame,
-                    scorer=where.scorer(),
-                    **options,
-                )
-            except CustomerHealthError as exc:
-                raise located(exc, customers, events) from exc
+        def scored(done: int, total: int) -> None:
+            if done == 0:  # the frames are checked: the dates come
+                shown.phase("scoring as_of dates")
+            shown.update(done, total)
+
+        options = {
+            "as_of": dates,
+            "horizon": args.horizon,
+            "observed_until": until,
+            "unknown_customers": "skip" if args.skip_unknown_customers else "error",
+            "progress": scored,
+        }
+        if isinstance(where, Database):
+            from ._database import open_store, stored_frames
+
+            shown.phase("reading the database")
+            with open_store(where.url, "customer-health backtest") as store:
+                people, happened = stored_frames(store)
+            shown.phase(f"checking {happened.height:,} events")
+            with notes_of_warnings():
+                result = backtest(people, happened, outcomes.frame, **options)
+        else:
+            shown.phase(f"reading {where.customers.name} and {where.events.name}")
+            customers, events = where.read()
+            shown.phase(f"checking {events.frame.height:,} events")
+            with notes_of_warnings():
+                try:
+                    result = backtest(
+                        customers.frame,
+                        events.frame,
+                        outcomes.frame,
+                        scorer=where.scorer(),
+                        **options,
+                    )
+                except CustomerHealthError as exc:
+                    raise located(exc, customers, events) from exc
     print(result.report(), file=out)
     return EXIT_OK

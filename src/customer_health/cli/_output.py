@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._common import PROG
 
-__all__ = ["Step", "note", "notes_of_warnings", "print_table", "progress"]
-
-Step = Callable[[str], None]
-"""Announces the next step of a command: ``step("reading events")``."""
+__all__ = ["Progress", "note", "notes_of_warnings", "print_table", "progress"]
 
 
 def print_table(
@@ -78,46 +75,77 @@ def notes_of_warnings() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    for warning in caught:
-        note(str(warning.message))
+    for message in dict.fromkeys(str(warning.message) for warning in caught):
+        note(message)  # once each: a warning of every batch of a run is one note
+
+
+class Progress:
+    """What a long command is doing, on stderr, if stderr is a terminal: one line with
+    the phase (``reading events.jsonl``), and for a phase that counts (``scoring
+    customers``) a bar, how many of how many, the time taken and the time left.
+    Elsewhere (a pipe, a log file, a test), or without rich, it shows nothing and costs
+    nothing."""
+
+    def __init__(self, bar: Any = None) -> None:
+        self._bar = bar
+        self._task = None if bar is None else bar.add_task("", total=None)
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        """Start the next phase: ``total`` things to count (``None``: just the time)."""
+        if self._bar is None:
+            return
+        self._bar.reset(self._task, description=description, total=total, completed=0)
+        self._bar.refresh()  # each phase shows, however short
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` things of the phase done so far (of ``total``, when it is given)."""
+        if self._bar is not None:
+            if total is not None:
+                self._bar.update(self._task, total=total)
+            self._bar.update(self._task, completed=done)
+            self._bar.refresh()
+
+    def advance(self, amount: int = 1) -> None:
+        """``amount`` more things of the phase done."""
+        if self._bar is not None:
+            self._bar.advance(self._task, amount)
+            self._bar.refresh()  # a few dozen steps a run: each shows
 
 
 @contextmanager
-def progress(steps: int) -> Iterator[Step]:
-    """A progress bar over ``steps`` steps on stderr, if stderr is a terminal.
-
-    The bar shows the step in progress and the time taken, and disappears at the end;
-    each call of the step function finishes the previous step and names the next.
-    Elsewhere (a pipe, a log file, a test), or without rich, nothing is shown.
-    """
+def progress() -> Iterator[Progress]:
+    """A :class:`Progress` on stderr while the block runs; gone at the end."""
     if not _has_rich():
-        yield lambda description: None
+        yield Progress()
         return
     from rich.console import Console
 
     console = Console(stderr=True)
     if not console.is_terminal:
-        yield lambda description: None
+        yield Progress()
         return
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
 
-    bar = Progress(
+    bar = Bar(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
         console=console,
         transient=True,
     )
-    task = bar.add_task("", total=steps, start=False)
-
-    def step(description: str) -> None:
-        started = bar.tasks[0].started
-        bar.update(task, description=description, advance=1 if started else 0)
-        bar.start_task(task)
-        bar.refresh()  # each step shows, however short (a few per run)
-
     with bar:
-        yield step
-        bar.update(task, completed=steps)
+        yield Progress(bar)

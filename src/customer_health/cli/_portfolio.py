@@ -12,6 +12,7 @@ from typing import TextIO
 from .. import sample
 from ..models import HealthScore, HealthStatus
 from ._common import EXIT_OK, add_command, count, require_extra
+from ._output import progress
 from ._sources import as_of
 
 __all__ = ["add_demo", "add_sample", "check_sample", "weakest"]
@@ -164,20 +165,33 @@ def _sample(args: argparse.Namespace, out: TextIO) -> int:
     directory = Path(args.output)
     if args.columnar:
         return _sample_columns(args, directory, out)
-    data = sample.generate(
-        args.customers,
-        as_of=as_of(args.as_of),
-        seed=args.seed,
-        include_not_created=args.include_not_created,
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, records in (
-        ("customers.jsonl", data.customer_dicts(iso=True)),
-        ("events.jsonl", data.event_dicts(iso=True)),
-    ):
-        with (directory / name).open("w", encoding="utf-8") as file:
-            for record in records:
-                file.write(json.dumps(record, sort_keys=True) + "\n")
+    instant = as_of(args.as_of)
+    with progress() as shown:
+        shown.phase("making customers' events")
+
+        def made(done: int, total: int) -> None:
+            shown.update(done, total)
+            if done == total:  # then generate() checks the events as models
+                shown.phase("checking the events")
+
+        data = sample.generate(
+            args.customers,
+            as_of=instant,
+            seed=args.seed,
+            include_not_created=args.include_not_created,
+            progress=made,
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, records, count in (
+            ("customers.jsonl", data.customer_dicts(iso=True), len(data.customers)),
+            ("events.jsonl", data.event_dicts(iso=True), len(data.events)),
+        ):
+            shown.phase(f"writing {name}", total=count)
+            with (directory / name).open("w", encoding="utf-8") as file:
+                for index, record in enumerate(records, 1):
+                    file.write(json.dumps(record, sort_keys=True) + "\n")
+                    if index % 10_000 == 0:
+                        shown.advance(10_000)
     print(
         f"wrote {len(data.customers)} customers and {len(data.events)} events "
         f"(as of {data.as_of.isoformat()}) to {directory}/customers.jsonl and events.jsonl",

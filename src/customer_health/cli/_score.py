@@ -14,7 +14,7 @@ from ..exceptions import CustomerHealthError, InvalidInputError
 from ..models import HealthScore, HealthStatus
 from ._common import EXIT_OK, UsageError, add_command
 from ._database import open_store
-from ._output import Step, note, notes_of_warnings, print_table, progress
+from ._output import Progress, note, notes_of_warnings, print_table, progress
 from ._sources import (
     Database,
     Files,
@@ -113,52 +113,67 @@ def _score(args: argparse.Namespace, out: TextIO) -> int:
     where = source(args)
     instant = as_of(args.as_of)
     target = _target(args)
-    steps = (3 if isinstance(where, Files) else 1) + (target.path is not None)
-    with progress(steps) as step:
+    with progress() as shown:
         if isinstance(where, Files):
-            frame, weights = _from_files(where, instant, args.skip_unknown_customers, step)
+            frame, weights = _from_files(where, instant, args.skip_unknown_customers, shown)
         else:
-            frame, weights = _from_database(where, instant, step)
+            frame, weights = _from_database(where, instant, shown)
         if target.path is not None:
             from ._files import write_frame
 
-            step(f"writing {target.path}")
+            shown.phase(f"writing {target.path.name}")
             write_frame(frame, target.path, target.format)
     _report(frame, weights, instant, target, out)
     return EXIT_OK
 
 
-def _from_files(
-    files: Files, instant: datetime, skip: bool, step: Step
-) -> tuple[pl.DataFrame, Mapping[str, float]]:
-    from ..scoring import score_frame
+BATCHES = 50
+"""Files are scored in about this many batches of customers, so that the progress bar
+moves (and tells the time left) while the results stay score_frame's, bit for bit."""
+MIN_BATCH = 2_000
+"""The fewest customers in a batch: fewer would cost more than the bar is worth."""
 
-    step(f"reading {files.customers}")
+
+def _from_files(
+    files: Files, instant: datetime, skip: bool, shown: Progress
+) -> tuple[pl.DataFrame, Mapping[str, float]]:
+    import polars as pl
+
+    from ..engines.frames import scored_batches
+
+    shown.phase(f"reading {files.customers.name}")
     customers = files.read_customers()
-    step(f"reading {files.events}")
+    shown.phase(f"reading {files.events.name}")
     events = files.read_events()
     customers, events = files.renamed(customers, events)
-    step(f"scoring {customers.frame.height} customers")
+    shown.phase(f"checking {events.frame.height:,} events")
     scorer = files.scorer()
+    size = max(MIN_BATCH, -(-customers.frame.height // BATCHES))
     with notes_of_warnings():
         try:
-            frame = score_frame(
+            batches = scored_batches(
+                scorer.model,
                 customers.frame,
                 events.frame,
                 as_of=instant,
-                scorer=scorer,
+                size=size,
                 unknown_customers="skip" if skip else "error",
             )
+            shown.phase("scoring customers", total=batches.customers)
+            parts = []
+            for part in batches.frames:
+                parts.append(part)
+                shown.advance(part.height)
         except CustomerHealthError as exc:
             raise located(exc, customers, events) from exc
-    return frame, scorer.weights
+    return pl.concat(parts) if len(parts) != 1 else parts[0], scorer.weights
 
 
 def _from_database(
-    database: Database, instant: datetime, step: Step
+    database: Database, instant: datetime, shown: Progress
 ) -> tuple[pl.DataFrame, Mapping[str, float]]:
     with open_store(database.url, "customer-health score --database-url") as store:
-        step("scoring in the database")
+        shown.phase("scoring in the database")
         scores = store.recalculate(as_of=instant, save=False)
         factors, weights = store.scorer.factors, store.scorer.weights
     if scores.not_created:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -171,6 +171,7 @@ def generate(
     seed: int = 0,
     history_days: int = 60,
     include_not_created: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SampleData:
     """Generate a realistic portfolio of customers and events, the same for a seed.
 
@@ -186,6 +187,9 @@ def generate(
         (``attributes["not_created"]``), with events after their creation, for the
         batch paths that leave such customers out; :func:`customer_health.score`
         rejects them.
+    :param progress: called with ``(done, total)``, the customers whose events are made
+        so far and in all, every hundred customers and at the end (then the events are
+        checked as models): for a progress bar.
 
     The data holds: the three segments; every built-in event kind and two custom ones
     with ``properties``; healthy, at-risk and critical customers; customers who
@@ -206,11 +210,13 @@ def generate(
     plans = [_plan(rng, instant, index) for index in range(n_customers)]
     if include_not_created:
         plans += [_future_plan(rng, instant, n) for n in range(max(2, n_customers // 100))]
-    for plan in plans:
+    for done, plan in enumerate(plans, 1):
         _usage(writer, plan, history_days)
         _payments(writer, plan)
         _tickets(writer, plan)
         _custom(writer, plan)
+        if progress is not None and (done % 100 == 0 or done == len(plans)):
+            progress(done, len(plans))
     _edges(writer, plans[: min(len(plans), n_customers)])
     customer_records = tuple(_customer_record(writer, plan) for plan in plans)
     event_records = tuple(writer.sorted_records())
