@@ -121,6 +121,12 @@ def test_mixing_spark_with_another_kind_is_an_error(spark: Any) -> None:
             r"column 'occurred_at' has text that is not a date or time: "
             r"\{'occurred_at': 'yesterday'\}",
         ),
+        (  # a date the offset moves out of range in UTC: rejected as the models reject it
+            [{"customer_id": "a", "kind": "login", "occurred_at": "0001-01-01T00:00:00+01:00"}],
+            InvalidEventError,
+            r"column 'occurred_at' has text that is not a date or time: "
+            r"\{'occurred_at': '0001-01-01T00:00:00\+01:00'\}",
+        ),
         (
             [
                 {
@@ -174,7 +180,18 @@ def test_mixing_spark_with_another_kind_is_an_error(spark: Any) -> None:
             r"column 'properties' must hold JSON objects",
         ),
     ],
-    ids=["unknown", "quantity", "text", "conflict", "field", "priority", "column", "type", "json"],
+    ids=[
+        "unknown",
+        "quantity",
+        "text",
+        "out of range in UTC",
+        "conflict",
+        "field",
+        "priority",
+        "column",
+        "type",
+        "json",
+    ],
 )
 def test_bad_events_are_named(
     spark: Any, events: Rows, error: type[Exception], message: str
