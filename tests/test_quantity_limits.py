@@ -265,3 +265,15 @@ def test_the_command_line_names_the_column_and_the_value(
     assert f"events file {events}: column 'quantity' has quantities above {MAX_QUANTITY}" in err
     shown = float(quantity) if suffix == ".csv" or "e" in quantity else int(quantity)
     assert repr(shown) in err, err
+
+
+def test_the_service_s_old_name_for_the_limit_still_works_with_a_warning() -> None:
+    """``customer_health.service.schemas.MAX_QUANTITY`` is deprecated, not gone."""
+    pytest.importorskip("fastapi")
+    import customer_health
+    from customer_health.service import schemas
+
+    with pytest.warns(DeprecationWarning, match=r"customer_health\.MAX_QUANTITY"):
+        assert schemas.MAX_QUANTITY == customer_health.MAX_QUANTITY == 2**31 - 1
+    with pytest.raises(AttributeError, match="NOPE"):
+        schemas.NOPE  # noqa: B018

@@ -158,3 +158,21 @@ class Readiness(BaseModel):
 
     status: str = "ready"
     database: str = Field(description="The database's dialect name.")
+
+
+def __getattr__(name: str) -> Any:
+    """``MAX_QUANTITY``, deprecated here: it is ``customer_health.MAX_QUANTITY`` now, the
+    limit of every path (it was the service's alone). It goes in 2.0."""
+    if name == "MAX_QUANTITY":
+        import warnings
+
+        from .._event_schema import MAX_QUANTITY
+
+        warnings.warn(
+            "customer_health.service.schemas.MAX_QUANTITY is deprecated; use "
+            "customer_health.MAX_QUANTITY (the same value, now the limit of every path)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return MAX_QUANTITY
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
