@@ -16,17 +16,10 @@ from customer_health.builtin.frames import divided
 
 from ..strategies import Portfolio, portfolios
 from .conftest import make_backend
-from .test_exact import EVENT_TIMES, customer_frame_rows, event_frame_rows
+from .test_exact import EVENT_TIMES, FACTORS, customer_frame_rows, event_frame_rows
 
 pl = pytest.importorskip("polars")
 
-FACTORS = (
-    "api_usage",
-    "login_frequency",
-    "payment_timeliness",
-    "feature_adoption",
-    "support_tickets",
-)
 LAYOUT = {
     "times": dict.fromkeys((*EVENT_TIMES, "created_at"), "datetime"),
     "drop_when_null": False,
