@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .._event_schema import BUILTIN_KINDS
 from .._terms import in_terms_of
 from ..exceptions import (
     ConfigurationError,
@@ -210,9 +211,8 @@ def _status_of(exc: Exception) -> int:
 
 
 _BODY_TAGS = frozenset({"one", "many"})
-_EVENT_TAGS = frozenset(
-    {"api_call", "login", "feature_used", "payment", "support_ticket", "custom"}
-)
+_EVENT_TAGS = BUILTIN_KINDS | {"custom"}
+"""The tags of the events' union: the built-in kinds, and ``custom`` for the others."""
 
 
 def _field_path(loc: Any) -> list[str | int]:
