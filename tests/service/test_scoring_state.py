@@ -81,7 +81,7 @@ def test_the_worker_tries_again_after_a_database_error(
 ) -> None:
     """A drain failing on the database is logged with its traceback, and tried again."""
     store = make_store()
-    drain = store._drain
+    drain = store.drain
     calls: list[int | None] = []
 
     def flaky(limit: int | None) -> Any:
@@ -91,7 +91,7 @@ def test_the_worker_tries_again_after_a_database_error(
         return drain(limit)
 
     # Patched before the worker starts: no drain of the real method can be under way.
-    monkeypatch.setattr(store, "_drain", flaky)
+    monkeypatch.setattr(store, "drain", flaky)
     store.add_customer({"id": "acme", "segment": "smb"})
     settings = Settings(worker=True, worker_interval=0.05, sample_customers=0, create_tables=False)
     with (

@@ -30,7 +30,7 @@ from customer_health import (
     Scorer,
     UnknownCustomerError,
 )
-from customer_health.storage import ScoringState
+from customer_health.storage import Drained, ScoringState
 from customer_health.storage import _queries as queries
 from customer_health.storage._retry import MAX_ERROR, connection_lost, describe, retry_delay
 from customer_health.storage.sqlalchemy import SQLAlchemyStore, SQLEvents
@@ -223,7 +223,8 @@ def test_a_batch_where_everyone_fails_ends_the_drain(
     poisoned = Poisoned([f"c{i}" for i in range(8)])
     store = make_store(scorer=scorer(poisoned), batch_size=4)
     ids = add(store, 8, events=1)
-    assert store._drain(None) == (0, 8)
+    drained = store.drain()
+    assert drained == Drained(rescored=0, failed=8)
     assert poisoned.batches == [4, 2, 1, 1, 2, 1, 1] * 2
     assert all(store.scoring_state(cid).attempts == 1 for cid in ids)
     assert store.pending_count() == 8

@@ -56,7 +56,7 @@ class Worker:
             try:
                 started = time.perf_counter()
                 # One batch at a time, so that a stop request waits for one batch at most.
-                done, failed = self.store._drain(self.store.batch_size)
+                done, failed = self.store.drain(self.store.batch_size)
             except Exception:  # the database's (the store isolates customers' errors)
                 logger.exception("rescoring failed; retrying")
             if done or failed:

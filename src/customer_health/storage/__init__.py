@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .models import (
     Bin,
+    Drained,
     GroupStats,
     IdempotentWrite,
     Page,
@@ -23,6 +24,7 @@ from .models import (
 
 __all__ = [
     "Bin",
+    "Drained",
     "GroupStats",
     "IdempotentWrite",
     "Page",

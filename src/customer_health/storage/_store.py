@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
@@ -30,6 +30,7 @@ from ._retry import connection_lost, describe, retry_delay
 from ._tables import customers, metadata, pending
 from ._upsert import SUPPORTED_DIALECTS
 from .models import (
+    Drained,
     IdempotentWrite,
     Page,
     PortfolioStats,
@@ -464,11 +465,12 @@ class SQLAlchemyStore:
         so scored twice. Events recorded while a customer is being scored always
         queue it again, so the last events are never missed.
         """
-        return self._drain(limit).rescored
+        return self.drain(limit).rescored
 
-    def _drain(self, limit: int | None) -> Drained:
+    def drain(self, limit: int | None = None) -> Drained:
         """:meth:`rescore_pending`, telling how many customers were rescored and how
-        many failed (the worker goes on at once after a full batch of either)."""
+        many failed (a worker goes on at once after a full batch of either: see
+        :class:`customer_health.service.Worker`)."""
         started = self._mark_stale()
         claimed = rescored = failed = 0
         while limit is None or claimed < limit:
@@ -655,15 +657,6 @@ class SQLAlchemyStore:
             raise ConfigurationError(f"bins must be an integer from 1 to 100, not {bins!r}")
         with self._reading() as connection:
             return _queries.stats(connection, self.now(), changes_days, bins)
-
-
-class Drained(NamedTuple):
-    """What a drain of the queue did (:meth:`SQLAlchemyStore.rescore_pending`)."""
-
-    rescored: int
-    """Customers scored and saved."""
-    failed: int
-    """Customers whose scoring failed, left pending with a backoff."""
 
 
 def _log_failure(row: Mapping[str, Any], error: Exception) -> None:

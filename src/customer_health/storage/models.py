@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +24,16 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Drained(NamedTuple):
+    """What a drain of the rescoring queue did
+    (:meth:`~customer_health.storage.sqlalchemy.SQLAlchemyStore.drain`)."""
+
+    rescored: int
+    """Customers scored and saved."""
+    failed: int
+    """Customers whose scoring failed, left pending with a backoff."""
 
 
 class Recorded(BaseModel):
