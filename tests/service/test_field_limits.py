@@ -209,3 +209,13 @@ def test_segment_filters_are_held_to_the_limits(client: TestClient, segment: str
     """A segment filter no segment can match is a 422 naming it, on every backend alike."""
     response = client.get("/api/customers", params=[("segment", "smb"), ("segment", segment)])
     assert_invalid(response, ["query", "segment", 1], msg)
+
+
+def test_a_problem_names_the_path_as_the_client_sent_it(client: TestClient) -> None:
+    """The problem's ``instance`` of an id with an encoded slash keeps the encoding:
+    decoded, ``/api/customers/a/b/health`` would name another resource."""
+    response = client.get("/api/customers/a%2Fb/health")
+    assert response.status_code == 404
+    assert response.json()["instance"] == "/api/customers/a%2Fb/health"
+    response = client.get("/api/customers/ghost/health?as_of=2026-01-01")
+    assert response.json()["instance"] == "/api/customers/ghost/health"

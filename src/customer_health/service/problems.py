@@ -171,7 +171,7 @@ def problem_response(
         title=title,
         status=status,
         detail=detail,
-        instance=request.url.path,
+        instance=_instance(request),
         errors=None if errors is None else [FieldError.model_validate(e) for e in errors],
     )
     return JSONResponse(
@@ -180,6 +180,15 @@ def problem_response(
         media_type=PROBLEM_TYPE,
         headers=headers,
     )
+
+
+def _instance(request: Request) -> str:
+    """The path of ``request`` as the client sent it: an id with a ``/``, sent as
+    ``a%2Fb``, stays ``a%2Fb`` (the decoded path would name another resource)."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.decode("ascii", "replace")
+    return request.url.path
 
 
 def _out_of_range_errors() -> tuple[type[Exception], ...]:
