@@ -90,6 +90,11 @@ class Progress:
         self._bar = bar
         self._task = None if bar is None else bar.add_task("", total=None)
 
+    @property
+    def visible(self) -> bool:
+        """Whether anything shows (stderr is a terminal, rich is installed)."""
+        return self._bar is not None
+
     def phase(self, description: str, total: int | None = None) -> None:
         """Start the next phase: ``total`` things to count (``None``: just the time)."""
         if self._bar is None:
