@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from ._format import is_number, plural, some
 from ._gc import collector_paused
-from ._inputs import resolve_as_of, validate_customer, validate_events
+from ._inputs import resolve_as_of, validate_customer
 from ._terms import SKIP_UNKNOWN_CUSTOMERS
 from .engines import objects
 from .exceptions import (
@@ -288,7 +288,9 @@ class Scorer:
         model = validate_customer(customer)
         check_created(model, instant)
         with collector_paused():
-            scores, _ = objects.run(self.model, [model], self._events(events), instant)
+            scores, _ = objects.run(
+                self.model, [model], objects.validated_events(self.model.kinds, events), instant
+            )
         return scores[0]
 
     def score_many(
@@ -320,7 +322,10 @@ class Scorer:
         }
         with collector_paused():
             scores, others = objects.run(
-                self.model, list(alive.values()), self._events(events), instant
+                self.model,
+                list(alive.values()),
+                objects.validated_events(self.model.kinds, events),
+                instant,
             )
         unknown = {cid: n for cid, n in others.items() if cid not in models}
         if unknown and unknown_customers == "error":
@@ -329,13 +334,6 @@ class Scorer:
         result.not_created = tuple(cid for cid in models if cid not in alive)
         result.skipped_events = sum(unknown.values())
         return result
-
-    def _events(self, events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
-        """``events`` validated, their kinds checked against the known kinds."""
-        given = objects.listed(events)
-        models = validate_events(given)
-        objects.check_kinds(self.model.kinds, models, given)
-        return models
 
     def score_frame(
         self,

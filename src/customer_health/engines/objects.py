@@ -6,8 +6,9 @@ per-customer lists for factors that only evaluate), feeds every event to the pla
 its kind in one pass (:func:`feed_events`), then asks each plan for each customer's
 :class:`~customer_health.FactorResult`, checking what plugins return
 (:func:`~customer_health.model.checked`). The SQL store uses the same plans, fed with
-inputs its database computed (:meth:`Plan.prepared`). :func:`check_kinds` holds the
-events' kinds to the model's known kinds.
+inputs its database computed (:meth:`Plan.prepared`). :func:`validated_events` is how
+every path that takes events as objects reads them: validated, and their kinds held to
+the model's known kinds.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from .._inputs import event_list
+from .._inputs import event_list, validate_events
 from ..exceptions import EventConflictError, FactorError
 from ..factors import FactorContext, FactorResult
-from ..model import REMEDY, ActiveFactor, checked, factor_context, factor_error, guard, tenure
+from ..model import ActiveFactor, checked, factor_context, factor_error, guard, tenure
 from ..models import CustomEvent, Event
 
 if TYPE_CHECKING:
@@ -30,38 +31,33 @@ if TYPE_CHECKING:
 __all__ = [
     "Plan",
     "Route",
-    "check_kinds",
     "feed_events",
-    "listed",
     "results",
     "routes_of",
     "run",
+    "validated_events",
 ]
 
 _KIND = attrgetter("kind")
 
 
-def listed(events: Iterable[Any]) -> Any:
-    """``events`` as a list, so that an event can be found again by its position (a list
-    is taken as it is; a mapping, a string or ``None`` is an InvalidEventError)."""
-    return event_list(events)
-
-
-def check_kinds(
-    kinds: EventKinds, events: Sequence[Event], given: Sequence[Any], remedy: str = REMEDY
-) -> None:
-    """An :class:`~customer_health.UnknownEventKindError` if one of ``events`` (validated
-    from ``given``, what the caller passed) is of a kind ``kinds`` does not know; it
-    names the first such event by its position in ``given`` (and its ``event_id``).
+def validated_events(kinds: EventKinds, events: Iterable[Any]) -> list[Event]:
+    """``events`` (models or mappings) as validated models (:func:`validate_events`), or
+    an :class:`~customer_health.UnknownEventKindError` if one is of a kind ``kinds`` does
+    not know, naming the first such event by its position in ``events`` (and its
+    ``event_id``): what ``score``, ``score_many`` and the store's ``record_many`` accept.
 
     One look at the events' types, and only when some are custom, one at their kinds
     (the built-in kinds are always known).
     """
-    if kinds.keep_unknown or CustomEvent not in set(map(type, events)):
-        return
-    unknown = kinds.unknown_among(set(map(_KIND, events)))
+    given = event_list(events)  # a list: an event is found again by its position
+    models = validate_events(given)
+    if kinds.keep_unknown or CustomEvent not in set(map(type, models)):
+        return models
+    unknown = kinds.unknown_among(set(map(_KIND, models)))
     if unknown:
-        raise kinds.error(*_first_of(unknown, given), remedy=remedy)
+        raise kinds.error(*_first_of(unknown, given))
+    return models
 
 
 def _first_of(unknown: frozenset[str], given: Sequence[Any]) -> tuple[str, str]:

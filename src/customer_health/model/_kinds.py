@@ -67,9 +67,10 @@ class EventKinds:
         found = difflib.get_close_matches(kind, sorted(self.known), n=1)
         return found[0] if found else None
 
-    def error(self, kind: str, where: str, remedy: str = REMEDY) -> UnknownEventKindError:
-        """The error for an event of the unknown ``kind``, found at ``where``."""
-        return UnknownEventKindError(kind, where, self.suggestion(kind), remedy)
+    def error(self, kind: str, where: str) -> UnknownEventKindError:
+        """The error for an event of the unknown ``kind``, found at ``where``; its remedy
+        is :data:`REMEDY`, which each surface says in its own words."""
+        return UnknownEventKindError(kind, where, self.suggestion(kind), REMEDY)
 
 
 def declared_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:

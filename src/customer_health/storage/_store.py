@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.pool import QueuePool
 
 from .._format import plural, some
-from .._inputs import resolve_as_of, validate_customer, validate_events
+from .._inputs import resolve_as_of, validate_customer
 from .._terms import UPDATE_CUSTOMER
-from ..engines.objects import check_kinds, listed
+from ..engines.objects import validated_events
 from ..exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -333,9 +333,7 @@ class SQLAlchemyStore:
         :param idempotency: as for :meth:`add_customer` (the answer: the
             :class:`Recorded`).
         """
-        given = listed(new)
-        batch = validate_events(given)
-        check_kinds(self.scorer.model.kinds, batch, given)
+        batch = validated_events(self.scorer.model.kinds, new)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self._writing() as connection:
