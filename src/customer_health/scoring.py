@@ -60,6 +60,7 @@ __all__ = [
     "UnknownKinds",
     "score",
     "score_frame",
+    "scorer_with_kinds",
 ]
 
 _SHOWN = 5
@@ -426,6 +427,17 @@ def default_scorer() -> Scorer:
     """The scorer :func:`score` uses: defaults and installed plugins (built once per
     plugin environment, i.e. per value of the block and allow variables)."""
     return _default_scorer(os.environ.get(BLOCK_ENV), os.environ.get(ALLOW_ENV))
+
+
+def scorer_with_kinds(
+    event_kinds: Iterable[str] = (), unknown_kinds: UnknownKinds = "error"
+) -> Scorer:
+    """The default scorer with the event kinds settings of a command or the service:
+    :func:`default_scorer` itself (built once) when no kind is declared and unknown kinds
+    are an error, else a scorer of the defaults and installed plugins with those."""
+    if not event_kinds and unknown_kinds == "error":
+        return default_scorer()
+    return Scorer(event_kinds=event_kinds, unknown_kinds=unknown_kinds)
 
 
 def score_frame(

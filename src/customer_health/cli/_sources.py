@@ -147,14 +147,9 @@ class Files:
 
     def scorer(self) -> Scorer:
         """The scorer for these files: the default one, unless kinds are declared or kept."""
-        from ..scoring import Scorer, default_scorer
+        from ..scoring import scorer_with_kinds
 
-        if not self.event_kinds and not self.keep_unknown_kinds:
-            return default_scorer()
-        return Scorer(
-            event_kinds=self.event_kinds,
-            unknown_kinds="keep" if self.keep_unknown_kinds else "error",
-        )
+        return scorer_with_kinds(self.event_kinds, "keep" if self.keep_unknown_kinds else "error")
 
     def read(self) -> tuple[Loaded, Loaded]:
         """Both files, read and renamed (see :meth:`renamed`)."""

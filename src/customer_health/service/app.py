@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import sample
 from .._version import installed_version
-from ..scoring import Scorer, default_scorer
+from ..scoring import scorer_with_kinds
 from ..storage.sqlalchemy import SQLAlchemyStore, create_engine
 from . import examples
 from ._limits import DEADLINE_KEY, BodyLimit
@@ -44,20 +44,12 @@ def make_store(settings: Settings) -> SQLAlchemyStore:
         options |= {"pool_size": settings.pool_size, "max_overflow": settings.pool_size}
     return SQLAlchemyStore(
         create_engine(url, **options),
-        scorer=scorer(settings),
+        scorer=scorer_with_kinds(settings.event_kinds, settings.unknown_kinds),
         max_age=timedelta(hours=settings.max_age_hours),
         batch_size=settings.rescore_batch,
         retry_delay=timedelta(seconds=settings.retry_delay),
         retry_max_delay=timedelta(seconds=settings.retry_max_delay),
     )
-
-
-def scorer(settings: Settings) -> Scorer:
-    """The scorer the settings describe: the default model, installed plugins and the
-    event kinds settings (the default scorer when they are left as they are)."""
-    if not settings.event_kinds and settings.unknown_kinds == "error":
-        return default_scorer()
-    return Scorer(event_kinds=settings.event_kinds, unknown_kinds=settings.unknown_kinds)
 
 
 class RequestContext:
