@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,11 +66,17 @@ def add_kind_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _items(given: list[str]) -> Iterator[tuple[str, str]]:
+    """The items of a repeatable option whose values may each list several, separated by
+    commas: ``(value, item)``, the item stripped (empty between two commas)."""
+    for text in given:
+        for item in text.split(","):
+            yield text, item.strip()
+
+
 def event_kinds(args: argparse.Namespace) -> tuple[str, ...]:
     """The kinds ``--event-kind`` names (each option may list several, comma-separated)."""
-    return tuple(
-        kind.strip() for given in args.event_kind for kind in given.split(",") if kind.strip()
-    )
+    return tuple(kind for _, kind in _items(args.event_kind) if kind)
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) -> None:
@@ -124,11 +130,10 @@ def as_of_dates(given: list[str]) -> list[datetime]:
     """The instants of a repeatable ``--as-of`` (each may list several, comma-separated),
     in the order given; an empty item is an error, as is a bad date."""
     dates = []
-    for text in given:
-        for item in text.split(","):
-            if not item.strip():
-                raise UsageError(f"--as-of {text!r}: an empty date between commas")
-            dates.append(as_of(item.strip()))
+    for text, item in _items(given):
+        if not item:
+            raise UsageError(f"--as-of {text!r}: an empty date between commas")
+        dates.append(as_of(item))
     return dates
 
 
