@@ -94,14 +94,20 @@ def _customers(frame: pl.DataFrame, model: ResolvedModel) -> pl.DataFrame:
     return frame
 
 
-def _existing(people: pl.DataFrame, as_of: datetime) -> tuple[pl.DataFrame, pl.Series]:
-    """Leave out customers created after ``as_of``, with a warning; return their ids too."""
+def _existing(
+    people: pl.DataFrame, as_of: datetime, *, stacklevel: int
+) -> tuple[pl.DataFrame, pl.Series]:
+    """Leave out customers created after ``as_of``, with a warning (``stacklevel`` as
+    :func:`warnings.warn` counts it, from this function); return their ids too."""
     later = pl.col("created_at") > as_of
     left_out = people.filter(later)
     ids = left_out.get_column("id")
     if left_out.height == 0:
         return people, ids
-    warnings.warn(left_out_warning(left_out.height, ids.head(SHOWN).to_list(), as_of), stacklevel=4)
+    warnings.warn(
+        left_out_warning(left_out.height, ids.head(SHOWN).to_list(), as_of),
+        stacklevel=stacklevel,
+    )
     return people.filter(~later.fill_null(False)), ids  # no created_at: it existed
 
 

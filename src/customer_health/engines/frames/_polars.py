@@ -46,21 +46,46 @@ def score_frame(
     unknown_customers: str = "error",
 ) -> Any:
     """Score every customer in ``customers`` from ``events``; see :meth:`Scorer.score_frame`."""
-    from ..._inputs import resolve_as_of
-
-    if unknown_customers not in ("error", "skip"):
-        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
-    instant = resolve_as_of(as_of).replace(tzinfo=None)
+    instant = _instant(as_of, unknown_customers)
     if _is_spark(customers) or _is_spark(events):
         _both_spark(customers, events)
         from .spark import score_spark
 
         return score_spark(model, customers, events, instant, columns or {}, unknown_customers)
     restore = restorer(customers)
-    checked = checked_frames(model, customers, events, columns, unknown_customers)
-    people, left_out = _existing(checked.people, instant)
-    frame, relevant = counted_events(checked, left_out)
+    # warnings point at the caller of Scorer.score_frame or customer_health.score_frame
+    people, frame, relevant = _counted(
+        model, customers, events, instant, columns, unknown_customers, stacklevel=4
+    )
     return restore(scored_frame(model, people, frame, relevant, instant, stacklevel=4))
+
+
+def _instant(as_of: datetime | date | str | None, unknown_customers: str) -> datetime:
+    """``as_of`` as a naive UTC instant, once ``unknown_customers`` is checked."""
+    from ..._inputs import resolve_as_of
+
+    if unknown_customers not in ("error", "skip"):
+        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+    return resolve_as_of(as_of).replace(tzinfo=None)
+
+
+def _counted(
+    model: ResolvedModel,
+    customers: Any,
+    events: Any,
+    instant: datetime,
+    columns: Mapping[str, str] | None,
+    unknown_customers: str,
+    *,
+    stacklevel: int,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Expr]:
+    """The customers who existed at ``instant``, the events and the condition on their
+    rows that says which count (:func:`checked_frames`, then :func:`counted_events`);
+    the warning of customers left out points ``stacklevel`` frames up from here."""
+    checked = checked_frames(model, customers, events, columns, unknown_customers)
+    people, left_out = _existing(checked.people, instant, stacklevel=stacklevel + 1)
+    frame, relevant = counted_events(checked, left_out)
+    return people, frame, relevant
 
 
 class Batches(NamedTuple):
@@ -90,16 +115,12 @@ def scored_batches(
     scored from its own customers' events. A customer's numbers do not depend on which
     others share its batch, so the batches joined are :func:`score_frame`'s frame, bit
     for bit."""
-    from ..._inputs import resolve_as_of
-
-    if unknown_customers not in ("error", "skip"):
-        raise ConfigurationError(f"unknown_customers={unknown_customers!r}; use 'error' or 'skip'")
+    instant = _instant(as_of, unknown_customers)
     if size < 1:
         raise ConfigurationError(f"size={size!r}; it must be at least 1")
-    instant = resolve_as_of(as_of).replace(tzinfo=None)
-    checked = checked_frames(model, customers, events, columns, unknown_customers)
-    people, left_out = _existing(checked.people, instant)
-    frame, relevant = counted_events(checked, left_out)
+    people, frame, relevant = _counted(
+        model, customers, events, instant, columns, unknown_customers, stacklevel=3
+    )
     return Batches(people.height, _batches(model, people, frame, relevant, instant, size))
 
 
