@@ -400,11 +400,15 @@ def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> p
     """``name`` (text) as naive UTC instants, read as :func:`instant_of_text` reads them;
     an error naming a few rows if any text is not a date or time."""
     column = frame.get_column(name)
-    # the text alone (an optional column is mostly null), then put back in its rows
-    present = column.is_not_null().arg_true()
-    fast = pl.Series(name, dtype=pl.Datetime("us")).extend_constant(None, frame.height)
-    fast = fast.scatter(present, _fast_instants(column.gather(present)))
-    undecided = column.filter(fast.is_null()).drop_nulls().unique()
+    missing = column.null_count()
+    if missing == 0:
+        fast = _fast_instants(column)
+    else:  # the text alone (an optional column is mostly null), then put back in its rows
+        present = column.is_not_null().arg_true()
+        fast = pl.Series(name, dtype=pl.Datetime("us")).extend_constant(None, frame.height)
+        if missing < frame.height:
+            fast = fast.scatter(present, _fast_instants(column.gather(present)))
+    undecided = column.filter(fast.is_null() & column.is_not_null()).unique()
     if undecided.len() == 0:
         return frame.with_columns(fast.alias(name))
     mapping = {text: instant_of_text(text) for text in undecided.to_list()}
