@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from customer_health import InvalidEventError, LoginEvent, sample
-from customer_health.engines.frames._read import _fast_instants, instant_column
+from customer_health.engines.frames._iso import FORM, instants_of_form
+from customer_health.engines.frames._read import instant_column
 
 from ..strategies import instant_texts
 from .test_exact import EVENT_TIMES
@@ -52,9 +54,20 @@ def test_the_fast_path_decides_a_text_only_as_the_models_read_it(texts: list[str
     """Every text the vectorised reading decides is one the event models accept, read as
     the same instant (the rest go to pydantic one distinct text at a time)."""
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
-    decided = _fast_instants(frame.get_column("t")).to_list()
+    decided = instants_of_form(frame.get_column("t")).to_list()
     for text, value in zip(texts, decided, strict=True):
         if value is not None:
+            assert value == object_path(text), text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(instant_texts, min_size=1, max_size=20))
+def test_the_fast_path_decides_every_text_of_its_form(texts: list[str]) -> None:
+    """A text of the form (``FORM``) is decided by the vectorised reading whenever the
+    models accept it: none is left to pydantic, one text at a time."""
+    decided = instants_of_form(pl.Series("t", texts, dtype=pl.String)).to_list()
+    for text, value in zip(texts, decided, strict=True):
+        if re.fullmatch(FORM, text):
             assert value == object_path(text), text
 
 
@@ -66,5 +79,5 @@ def test_the_fast_path_decides_the_text_sample_writes() -> None:
     assert any(t.endswith("Z") for t in texts)
     assert any("-" in t[19:] for t in texts)
     assert any("." not in t for t in texts)
-    decided = _fast_instants(pl.Series("t", texts))
+    decided = instants_of_form(pl.Series("t", texts))
     assert decided.null_count() == 0

@@ -7,7 +7,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
 import narwhals.stable.v2 as nw
 import polars as pl
@@ -19,6 +19,7 @@ from ...exceptions import (
     InvalidEventError,
     InvalidInputError,
 )
+from ._iso import instants_of_form
 from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS, REQUIRED_EVENT_COLUMNS, SHOWN
 
 # -- reading frames -------------------------------------------------------------------------
@@ -281,20 +282,11 @@ def instant_column(frame: pl.DataFrame, name: str, label: str) -> pl.DataFrame:
 #
 # Text is read as the event models read it (pydantic, then UTC): :func:`instant_of_text`
 # is that rule for one text. A column of text would cost a pydantic call per distinct
-# value, so :func:`_fast_instants` reads the form ``sample`` and most clients write
-# (``2026-06-30T12:34:56[.ffffff][Z|+hh:mm]``, fields in range) with polars, and only
+# value, so :func:`~._iso.instants_of_form` reads the form ``sample`` and most clients
+# write (``2026-06-30T12:34:56[.ffffff][Z|+hh:mm]``, fields in range) vectorised, and only
 # the rows it leaves undecided go through :func:`instant_of_text`, once per distinct
 # text. It decides a row only where pydantic gives the same instant, so what is
 # accepted and what each text means stay exactly pydantic's.
-
-_DIGIT = "[0-9]"  # not \d, which polars' regular expressions read as any Unicode digit
-_FAST_FORM = (
-    rf"^{_DIGIT}{{4}}-{_DIGIT}{{2}}-{_DIGIT}{{2}}T(?:[01]{_DIGIT}|2[0-3]):[0-5]{_DIGIT}:"
-    rf"[0-5]{_DIGIT}(?:\.{_DIGIT}{{1,6}})?(?:Z|[+-](?:[01]{_DIGIT}|2[0-3]):[0-5]{_DIGIT})?$"
-)
-"""The text :func:`_fast_instants` reads: a date, ``T``, a time with seconds (hours up
-to 23, minutes and seconds up to 59), at most six digits of fraction, and ``Z``, an
-offset ``+hh:mm``/``-hh:mm`` (under 24 hours) or nothing (naive: UTC)."""
 
 
 def instant_of_text(text: str) -> datetime | None:
@@ -320,97 +312,22 @@ def _instant_adapter() -> Any:
     return TypeAdapter(UtcDatetime)
 
 
-def _fast_instants(texts: pl.Series) -> pl.Series:
-    """The naive UTC instant of each text of :data:`_FAST_FORM` (a valid date, in years 1
-    to 9999 before and after the offset), null for any other text.
-
-    In stages, each part computed once (polars would compute a part each time one
-    expression uses it): the local date and time (chrono is lenient, the form is not:
-    the form decides), the fraction and the offset, then the instant. No regex but the
-    form's, no per-text cache: each costs more than it saves on instants, which rarely
-    repeat."""
-    text = pl.col("text")
-    rest = pl.col("rest")  # "", ".5", "Z", ".123456+05:30", "-08:00", ...
-    local, utc = pl.col("local"), pl.col("utc")
-    staged = (
-        pl.LazyFrame({"text": texts})
-        .with_columns(
-            form=text.str.contains(_FAST_FORM),
-            local=text.str.slice(0, 19).str.to_datetime(
-                "%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False, cache=False
-            ),
-            rest=text.str.slice(19),
-        )
-        .with_columns(offset=rest.str.tail(6).replace_strict(*_OFFSETS, default=None))
-        .with_columns(shift=pl.col("offset").fill_null(0), signed=pl.col("offset").is_not_null())
-        .with_columns(digits=_digits(rest))
-        .with_columns(  # the fraction's digits, as microseconds
-            fraction=(
-                rest.str.slice(1, pl.col("digits")).cast(pl.Int64, strict=False)
-                * pl.lit(10, pl.Int64).pow(6 - pl.col("digits"))
-            ).fill_null(0)
-        )
-        .with_columns(
-            utc=local
-            + pl.duration(microseconds=pl.col("fraction"))
-            - pl.duration(minutes=pl.col("shift"))
-        )
-        .select(
-            pl.when(
-                pl.col("form") & local.is_between(_FIRST, _LAST) & utc.is_between(_FIRST, _LAST)
-            ).then(utc)
-        )
-    )
-    return staged.collect().to_series().alias(texts.name)
-
-
-def _digits(rest: pl.Expr) -> pl.Expr:
-    """How many digits the fraction of ``rest`` (what follows the seconds, of the form)
-    has: its length less the dot and the zone (``Z``: 1, ``+hh:mm``: 6, none: 0)."""
-    zone = pl.when(rest.str.ends_with("Z")).then(1).when(pl.col("signed")).then(6).otherwise(0)
-    return (rest.str.len_bytes().cast(pl.Int64) - zone - 1).clip(0, 6)
-
-
-_OFFSETS: Final = (
-    [
-        f"{sign}{hours:02d}:{minutes:02d}"
-        for sign in "+-"
-        for hours in range(24)
-        for minutes in range(60)
-    ],
-    pl.Series(
-        [
-            (1 if sign == "+" else -1) * (60 * hours + minutes)
-            for sign in "+-"
-            for hours in range(24)
-            for minutes in range(60)
-        ],
-        dtype=pl.Int64,
-    ),
-)
-"""Every offset of the form (``+hh:mm``, ``-hh:mm``) and its minutes: one lookup costs
-half of reading the digits."""
-
-_FIRST = datetime(1, 1, 1)
-_LAST = datetime(9999, 12, 31, 23, 59, 59, 999_999)
-"""The instants Python's datetime holds: the form's years 1 to 9999."""
-
-
 def _parsed(frame: pl.DataFrame, name: str, error: type[InvalidInputError]) -> pl.DataFrame:
     """``name`` (text) as naive UTC instants, read as :func:`instant_of_text` reads them;
     an error naming a few rows if any text is not a date or time."""
     column = frame.get_column(name)
-    missing = column.null_count()
-    if missing == 0:
-        fast = _fast_instants(column)
+    if column.null_count() == 0:
+        texts = column
+        fast = decided = instants_of_form(texts)
     else:  # the text alone (an optional column is mostly null), then put back in its rows
         present = column.is_not_null().arg_true()
+        texts = column.gather(present)
+        decided = instants_of_form(texts)
         fast = pl.Series(name, dtype=pl.Datetime("us")).extend_constant(None, frame.height)
-        if missing < frame.height:
-            fast = fast.scatter(present, _fast_instants(column.gather(present)))
-    undecided = column.filter(fast.is_null() & column.is_not_null()).unique()
-    if undecided.len() == 0:
+        fast = fast.scatter(present, decided)
+    if decided.null_count() == 0:  # every text read: nothing left for pydantic
         return frame.with_columns(fast.alias(name))
+    undecided = texts.filter(decided.is_null()).unique()
     mapping = {text: instant_of_text(text) for text in undecided.to_list()}
     bad = [text for text, value in mapping.items() if value is None]
     if bad:
