@@ -19,9 +19,10 @@ scorer's private state - and use its rules:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -45,6 +46,8 @@ from ..models import (
     HealthStatus,
     trusted,
 )
+from . import _score
+from ._expr import Expr, ref, to_python
 from ._factors import ActiveFactor
 from ._kinds import EventKinds, UnknownKinds
 
@@ -77,15 +80,29 @@ class Thresholds(BaseModel):
         return self
 
     def status(self, score: float | None) -> HealthStatus:
-        """The status of ``score``, compared after rounding to 9 decimal places."""
-        if score is None:
-            return HealthStatus.UNKNOWN
-        rounded = round(score, 9)
-        if rounded >= self.healthy:
-            return HealthStatus.HEALTHY
-        if rounded >= self.at_risk:
-            return HealthStatus.AT_RISK
-        return HealthStatus.CRITICAL
+        """The status of ``score``, compared after rounding to 9 decimal places (the
+        model's one rule, :func:`customer_health.model._score.status`)."""
+        (status,) = _status_rule(_score.status, self.healthy, self.at_risk)(score)
+        return _STATUSES[status]
+
+
+_STATUSES: dict[str, HealthStatus] = {status.value: status for status in HealthStatus}
+
+
+@functools.cache
+def _status_rule(
+    rule: Callable[[Expr, float, float], Expr], healthy: float, at_risk: float
+) -> Callable[..., tuple[str]]:
+    """``rule`` (the status definition) compiled for these thresholds."""
+    return to_python([{"status": rule(ref("score"), healthy, at_risk)}], ["score"])
+
+
+@functools.cache
+def _proration(
+    rule: Callable[[float], dict[str, Expr]], window: float
+) -> Callable[[float, float | None], tuple[bool, float]]:
+    """``rule`` (the proration definition) compiled for ``window`` days."""
+    return to_python([rule(window)], _score.PRORATION_INPUTS, never_null=["expected"])
 
 
 class ScorerConfig(BaseModel):
@@ -152,11 +169,32 @@ class ResolvedModel:
     """The sum of the weights, in scoring order (so that full coverage is exactly 1)."""
     kinds: EventKinds = field(init=False)
     """The known event kinds; every path that takes events checks their kinds here."""
+    combination: tuple[Mapping[str, Expr], ...] = field(init=False)
+    """The model's score of the factor scores (:func:`customer_health.model._score.
+    combination`): the one definition every engine compiles."""
+    _combined: Callable[..., tuple[object, ...]] = field(init=False, repr=False)
+    _places: tuple[int, int, int, tuple[int, ...]] = field(init=False, repr=False)
+    """Where :attr:`_combined` returns the score, coverage, status and contributions."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "total_weight", sum(active.weight for active in self.factors))
         object.__setattr__(
             self, "kinds", EventKinds.of(self.factors, self.declared_kinds, self.unknown_kinds)
+        )
+        combination = _score.combination(
+            [(active.name, active.weight) for active in self.factors],
+            self.total_weight,
+            self.thresholds.healthy,
+            self.thresholds.at_risk,
+        )
+        object.__setattr__(self, "combination", combination)
+        object.__setattr__(self, "_combined", to_python(combination, self.score_inputs))
+        places = {name: at for at, name in enumerate(n for stage in combination for n in stage)}
+        contributions = tuple(places[_score.CONTRIBUTION + a.name] for a in self.factors)
+        object.__setattr__(
+            self,
+            "_places",
+            (places["score"], places["coverage"], places["status"], contributions),
         )
         object.__setattr__(
             self,
@@ -173,6 +211,11 @@ class ResolvedModel:
                         f"{active.where} needs; add it through register_expectations, or leave "
                         "the factor out"
                     )
+
+    @property
+    def score_inputs(self) -> tuple[str, ...]:
+        """The inputs of :attr:`combination`, in the factors' order: ``factor:<name>``."""
+        return tuple(_score.FACTOR + active.name for active in self.factors)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -215,15 +258,9 @@ class ResolvedModel:
         """The :class:`~customer_health.HealthScore` of the factor results (one per
         factor in use, in order, checked): the weighted mean of the scores with data,
         clipped to 0-100, its coverage, status and parts."""
-        with_data = 0.0
-        total = 0.0
-        for active, result in results:
-            if result.score is not None:
-                with_data += active.weight
-                total += active.weight * result.score
-        score: float | None = None
-        if with_data > 0:
-            score = min(100.0, max(0.0, total / with_data))
+        values = self._combined(*(result.score for _, result in results))
+        at_score, at_coverage, at_status, at_contributions = self._places
+        score, coverage, status = values[at_score], values[at_coverage], values[at_status]
         parts = tuple(
             trusted(
                 FactorScore,
@@ -231,17 +268,15 @@ class ResolvedModel:
                     "name": a.name,
                     "score": r.score,
                     "weight": a.weight,
-                    "contribution": (
-                        a.weight * r.score / with_data
-                        if r.score is not None and with_data > 0
-                        else 0.0
-                    ),
+                    "contribution": contribution,
                     "value": r.value,
                     "expected": r.expected,
                     "explanation": r.explanation,
                 },
             )
-            for a, r in results
+            for (a, r), contribution in zip(
+                results, (values[at] for at in at_contributions), strict=True
+            )
         )
         return trusted(
             HealthScore,
@@ -249,8 +284,8 @@ class ResolvedModel:
                 "customer_id": customer_id,
                 "as_of": as_of,
                 "score": score,
-                "status": self.thresholds.status(score),
-                "coverage": min(1.0, with_data / self.total_weight),
+                "status": _STATUSES[status],  # type: ignore[index]
+                "coverage": coverage,
                 "factors": parts,
                 "model_version": MODEL_VERSION,
                 "fingerprint": self.fingerprint,
@@ -273,9 +308,8 @@ def factor_context(
     if active.expectation is not None:
         expected = segment[active.expectation]  # present: checked when built
         window = active.window_days
-        if active.prorate and tenure is not None and window is not None and tenure < window:
-            expected = expected * max(1.0, tenure) / window
-            prorated = True
+        if active.prorate and window is not None:
+            prorated, expected = _proration(_score.prorated, window)(expected, tenure)
     return FactorContext(customer, as_of, segment, expected, tenure, prorated)
 
 

@@ -1,5 +1,6 @@
 """The weighted score, coverage and status of every customer, as narwhals
-expressions (the polars engine and Spark combine with it alike)."""
+expressions compiled from the model's one definition (:func:`customer_health.model.
+_score.combination`): the polars engine and Spark combine with it alike."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from ...builtin.frames import divided
-from ...model import status_cutoff
+from ._compile import PREFIX, with_stages
 
 if TYPE_CHECKING:
     from ...model import ResolvedModel
+
+_OUTPUTS = ("score", "coverage", "status")
 
 
 def combine(model: ResolvedModel, table: pl.DataFrame) -> pl.DataFrame:
@@ -27,33 +29,15 @@ def combined(model: ResolvedModel, table: Any) -> Any:
     ``table`` is a narwhals frame with a column per factor (its score): the same
     expressions run on polars and on Spark.
     """
-    with_data = nw.lit(0.0)
-    total = nw.lit(0.0)
-    for active in model.factors:
-        has = ~nw.col(active.name).is_null()
-        with_data = with_data + nw.when(has).then(active.weight).otherwise(0.0)
-        total = total + nw.when(has).then(active.weight * nw.col(active.name)).otherwise(0.0)
-    score = nw.when(with_data > 0).then(divided(total, with_data).clip(0.0, 100.0))
-    coverage = divided(with_data, model.total_weight)
-    table = table.with_columns(
-        score=score,
-        coverage=nw.when(coverage > 1.0).then(1.0).otherwise(coverage),
-    )
-    thresholds = model.thresholds
-    # round(score, 9) >= threshold, exactly as Python rounds (polars' and Spark's round
-    # do not, next to a half-way point): see status_cutoff
-    score_column = nw.col("score")
-    status = (
-        nw.when(score_column.is_null())
-        .then(nw.lit("unknown"))
-        .otherwise(
-            nw.when(score_column >= status_cutoff(thresholds.healthy))
-            .then(nw.lit("healthy"))
-            .otherwise(
-                nw.when(score_column >= status_cutoff(thresholds.at_risk))
-                .then(nw.lit("at_risk"))
-                .otherwise(nw.lit("critical"))
-            )
-        )
-    )
-    return table.with_columns(status=status)
+    stages = model.combination
+    needed = [
+        {name: expr for name, expr in stage.items() if not name.startswith("contribution")}
+        for stage in stages
+    ]
+    columns = {
+        name: nw.col(active.name)
+        for name, active in zip(model.score_inputs, model.factors, strict=True)
+    }
+    staged = with_stages(table, needed, columns)
+    added = [PREFIX + name for stage in needed for name in stage]
+    return staged.with_columns(**{name: nw.col(PREFIX + name) for name in _OUTPUTS}).drop(added)

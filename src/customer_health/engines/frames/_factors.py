@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from ...builtin.frames import divided
 from ...exceptions import (
     InvalidEventError,
     SlowPathWarning,
 )
-from ...model import checked, empty_inputs, guard
+from ...model import _score, checked, empty_inputs, guard
 from ...models import Customer
 
 if TYPE_CHECKING:
     from ...factors import FactorResult
     from ...model import ActiveFactor, ResolvedModel
 
+from ._compile import to_narwhals
 from ._read import _any_of, _rows
 from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS
 
@@ -189,11 +189,13 @@ def _expected(model: ResolvedModel, active: ActiveFactor, people: pl.DataFrame) 
     window = active.window_days
     if not active.prorate or window is None:
         return base
-    tenure = people.get_column("tenure_days")
-    young = tenure.is_not_null() & (tenure < window)
-    floor = pl.Series([1.0] * len(tenure))
-    prorated = divided(base * pl.select(pl.max_horizontal(floor, tenure)).to_series(), window)
-    return pl.select(pl.when(young).then(prorated).otherwise(base)).to_series().alias("expected")
+    rule = _score.prorated(window)["expected"]
+    given = nw.from_native(pl.DataFrame({"base": base, "tenure": people.get_column("tenure_days")}))
+    columns = {"expected": nw.col("base"), "tenure": nw.col("tenure")}
+    prorated: pl.Series = given.select(to_narwhals(rule, columns).alias("expected")).to_native()[
+        "expected"
+    ]
+    return prorated
 
 
 def _models(people: pl.DataFrame) -> dict[str, Customer]:

@@ -56,10 +56,11 @@ from ...exceptions import (
     SlowPathWarning,
     UnknownSegmentError,
 )
-from ...model import empty_inputs, guard
+from ...model import _score, empty_inputs, guard
 from ...models import BUILTIN_KINDS
 from ._checks import left_out_warning, strangers_error
 from ._combine import combined
+from ._compile import to_narwhals
 from ._factors import _event_dict, _models
 from ._read import _missing, check_event_columns, instant_of_text, renamings
 from ._schema import (
@@ -562,7 +563,7 @@ def _factor(
     inputs_frame = guard(active, "frame_inputs", _joined, people, inputs, empty)
     if not active.trusted:
         probes.append((active, "frame_inputs", inputs_frame))
-    inputs_frame = inputs_frame.withColumn("_expected", _expected(model, active))
+    inputs_frame = _prorated(active, inputs_frame.withColumn("_expected", _expected(model, active)))
     expected = None if active.expectation is None else nw.col("_expected")
     columns = {key: nw.col(key) for key in factor.inputs}
     scores = guard(active, "frame_score", factor.frame_score, columns, expected)
@@ -602,19 +603,26 @@ def _scored(frame: Any, name: str, scores: tuple[Any, Any]) -> DataFrame:
     return native
 
 
+def _prorated(active: ActiveFactor, frame: DataFrame) -> DataFrame:
+    """``frame`` with ``_expected`` prorated for customers younger than the factor's
+    window, by the model's one rule (:func:`customer_health.model._score.prorated`)."""
+    window = active.window_days
+    if active.expectation is None or not active.prorate or window is None:
+        return frame
+    columns = {"expected": nw.col("_expected"), "tenure": nw.col("_tenure_days")}
+    rule = to_narwhals(_score.prorated(window)["expected"], columns)
+    prorated: DataFrame = nw.from_native(frame).with_columns(rule.alias("_expected")).to_native()
+    return prorated
+
+
 def _expected(model: ResolvedModel, active: ActiveFactor) -> Column:
-    """The factor's expectation per customer, prorated as in :func:`._factors._expected`."""
+    """The factor's expectation per customer (its segment's), before proration
+    (:func:`_prorated`)."""
     key = active.expectation
     if key is None:
         return F.lit(None).cast("double")
     pairs = [F.lit(v) for name, seg in model.segments.items() for v in (name, seg[key])]
-    base = F.create_map(*pairs)[F.col("segment")].cast("double")
-    window = active.window_days
-    if not active.prorate or window is None:
-        return base
-    tenure = F.col("_tenure_days")
-    young = tenure.isNotNull() & (tenure < window)
-    return F.when(young, base * F.greatest(F.lit(1.0), tenure) / window).otherwise(base)
+    return F.create_map(*pairs)[F.col("segment")].cast("double")
 
 
 def _decoded(rows: DataFrame) -> DataFrame:

@@ -36,8 +36,9 @@ from ..._sql_events import SQLEvents
 from ..._time import DAY_US, micros
 from ..._version import installed_version
 from ...exceptions import ConfigurationError
-from ...model import empty_inputs, guard, status_cutoff
+from ...model import _score, empty_inputs, guard
 from ...models import MODEL_VERSION
+from ._compile import to_sql
 
 if TYPE_CHECKING:
     from ...model import ActiveFactor, ResolvedModel
@@ -209,8 +210,7 @@ class _Query:
         inputs = self._inputs(events)
         prepared = self._prepared(customers, expectations, inputs)
         factors = self._factors(prepared)
-        combined = self._combined(factors)
-        return self._result(self._scored(combined))
+        return self._result(self._combined(factors))
 
     def _expectations(self) -> sa.CTE:
         """One row per segment: its name and the expectations of the factors in use."""
@@ -308,7 +308,7 @@ class _Query:
                 columns.append(sa.cast(value, sa.Double()).label(_input(active, name)))
             if active.expectation is not None:
                 base = expectations.c[active.expectation]
-                expected = self._expected(active, base, tenure, customers.c.created_at)
+                expected = self._expected(active, base, tenure)
                 columns.append(expected.label(_input(active, "expected")))
         joined = customers.outerjoin(
             expectations, customers.c.segment == expectations.c.segment
@@ -316,19 +316,14 @@ class _Query:
         return sa.select(*columns).select_from(joined).cte("ch_prepared")
 
     def _expected(
-        self,
-        active: ActiveFactor,
-        base: sa.ColumnElement[Any],
-        tenure: sa.ColumnElement[Any],
-        created: sa.ColumnElement[Any],
+        self, active: ActiveFactor, base: sa.ColumnElement[Any], tenure: sa.ColumnElement[Any]
     ) -> sa.ColumnElement[Any]:
-        """``expected * max(1, tenure) / window`` for a customer younger than the window."""
+        """The expectation, prorated for a customer younger than the window by the model's
+        one rule (:func:`customer_health.model._score.prorated`)."""
         window = active.window_days
         if not active.prorate or window is None:
             return base
-        days = sa.case((tenure > _double(1.0), tenure), else_=_double(1.0))
-        young = sa.and_(created.is_not(None), tenure < _double(window))
-        return sa.case((young, (base * days) / _double(window)), else_=base)
+        return to_sql(_score.prorated(window)["expected"], {"expected": base, "tenure": tenure})
 
     def _factors(self, prepared: sa.CTE) -> sa.CTE:
         """Each factor's score (NULL for no data) and value, by its ``sql_score``."""
@@ -348,61 +343,32 @@ class _Query:
         return sa.select(*columns).cte("ch_factors")
 
     def _combined(self, factors: sa.CTE) -> sa.CTE:
-        """The weights of the factors with data and the weighted sum of their scores,
-        each added in the scorer's order (as :class:`~customer_health.Scorer` adds)."""
-        with_data: sa.ColumnElement[Any] = _double(0.0)
-        total: sa.ColumnElement[Any] = _double(0.0)
-        for active in self.active:
-            score = factors.c[active.name]
-            has = score.is_not(None)
-            weight = _double(active.weight)
-            with_data = with_data + sa.case((has, weight), else_=_double(0.0))
-            total = total + sa.case((has, weight * score), else_=_double(0.0))
-        return sa.select(*factors.c, with_data.label("ch_with_data"), total.label("ch_total")).cte(
-            "ch_combined"
-        )
-
-    def _scored(self, combined: sa.CTE) -> sa.CTE:
-        """The score: the weighted mean within 0-100; NULL without data, and for a
-        customer whose segment is unknown."""
-        known = combined.c.ch_known == 1
-        with_data = combined.c.ch_with_data
-        mean = sa.case(
-            (sa.and_(known, with_data > _double(0.0)), combined.c.ch_total / with_data),
-            else_=sa.null(),
-        ).label("ch_mean")
-        ratio = sa.select(*combined.c, mean).cte("ch_mean")
-        score = ratio.c.ch_mean
-        clipped = sa.case(
-            (score > _double(100.0), _double(100.0)),
-            (score < _double(0.0), _double(0.0)),
-            else_=score,
-        )
-        return sa.select(*ratio.c, clipped.label("ch_score")).cte("ch_scored")
+        """The model's score of the factor scores (:attr:`ResolvedModel.combination`, its
+        one definition), a CTE per stage (``ch_combined``: the weights with data and the
+        weighted sum; ``ch_mean``; ``ch_scored``), each column ``ch_<name>``; the status
+        and the contributions are left to :meth:`_result`."""
+        inputs = dict(zip(self.model.score_inputs, (a.name for a in self.active), strict=True))
+        table: sa.CTE = factors
+        computed: list[str] = []
+        stages = self.model.combination[:-1]
+        for stage, cte in zip(stages, ("ch_combined", "ch_mean", "ch_scored"), strict=True):
+            columns = {name: table.c[column] for name, column in inputs.items()}
+            columns.update({name: table.c[f"ch_{name}"] for name in computed})
+            added = [to_sql(expr, columns).label(f"ch_{name}") for name, expr in stage.items()]
+            table = sa.select(*table.c, *added).cte(cte)
+            computed.extend(stage)
+        return table
 
     def _result(self, scored: sa.CTE) -> sa.Select[Any]:
-        """``customer_id``, ``score``, ``status``, ``coverage`` and each factor's columns."""
-        score = scored.c.ch_score
+        """``customer_id``, ``score``, ``status``, ``coverage`` and each factor's columns;
+        NULL for a customer whose segment is unknown."""
         known = scored.c.ch_known == 1
-        thresholds = self.model.thresholds
-        status = sa.case(
-            (sa.not_(known), sa.null()),
-            (score.is_(None), sa.literal("unknown")),
-            (score >= _double(status_cutoff(thresholds.healthy)), sa.literal("healthy")),
-            (score >= _double(status_cutoff(thresholds.at_risk)), sa.literal("at_risk")),
-            else_=sa.literal("critical"),
-        )
-        coverage = scored.c.ch_with_data / _double(self.model.total_weight)
-        coverage = sa.case(
-            (sa.not_(known), sa.null()),
-            (coverage > _double(1.0), _double(1.0)),
-            else_=coverage,
-        )
+        status = to_sql(self.model.combination[-1]["status"], {"score": scored.c.ch_score})
         columns: list[sa.ColumnElement[Any]] = [
             scored.c.customer_id,
-            score.label("score"),
-            status.label("status"),
-            coverage.label("coverage"),
+            sa.case((known, scored.c.ch_score), else_=sa.null()).label("score"),
+            sa.case((known, status), else_=sa.null()).label("status"),
+            sa.case((known, scored.c.ch_coverage), else_=sa.null()).label("coverage"),
         ]
         for active in self.active:
             for name in (active.name, f"{active.name}_value"):
