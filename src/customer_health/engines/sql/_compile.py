@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import BinaryExpression, Grouping
 
-from ...model._expr import Binary, Expr, IsNull, Lit, Not, Ref, When, visit
+from ...model._expr import ARITHMETIC, Binary, Expr, IsNull, Lit, Not, Ref, When, visit
 
 
 def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
@@ -27,6 +29,12 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
                 return sa.and_(children[0], children[1])
             case Binary("|", _, _):
                 return sa.or_(children[0], children[1])
+            case Binary(op, _, _) if op in ARITHMETIC:
+                # built by hand, each operand that is an operation in parentheses:
+                # SQLAlchemy's operators drop them around a + (b + c) (it takes + and * as
+                # associative), which a database then adds as (a + b) + c, another double
+                left, right = (_grouped(child) for child in children)
+                return BinaryExpression(left, right, _ARITHMETIC[op], type_=sa.Double())
             case Binary(op, _, _):
                 return _OPERATORS[op](children[0], children[1])
             case IsNull():
@@ -42,11 +50,18 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
     return compiled
 
 
+def _grouped(element: Any) -> Any:
+    return Grouping(element) if isinstance(element, BinaryExpression) else element
+
+
+_ARITHMETIC: dict[str, Any] = {
+    "+": operators.add,
+    "-": operators.sub,
+    "*": operators.mul,
+    "/": operators.truediv,
+}
+
 _OPERATORS: dict[str, Any] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
     "<": lambda a, b: a < b,
