@@ -4,7 +4,7 @@ to every engine.
 The model's per-customer rules (an expectation prorated for a young customer, the
 weighted mean of the factor scores, coverage and the status) are written as
 :class:`Expr` trees of numbers, named inputs (:func:`ref`), arithmetic, comparisons,
-:func:`is_null` and :func:`when`. Each engine compiles a tree to its own form: Python
+``is_null()`` and :func:`when`. Each engine compiles a tree to its own form: Python
 code for the object path (:func:`to_python`), narwhals expressions for frames and
 Spark, SQLAlchemy for SQL. Null behaves as in SQL: arithmetic and comparisons with a
 null are null, and a null condition is not met.
@@ -16,6 +16,7 @@ Python's operators (``a + b``, ``a >= 1.0``, ``cond & other``), compared by stru
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -28,7 +29,6 @@ __all__ = [
     "Not",
     "Ref",
     "When",
-    "is_null",
     "lit",
     "ref",
     "to_python",
@@ -39,11 +39,27 @@ Scalar = float | str | bool | None
 Operator = Literal["+", "-", "*", "/", ">", ">=", "<", "<=", "==", "&", "|"]
 ARITHMETIC: Final = ("+", "-", "*", "/")
 COMPARISONS: Final = (">", ">=", "<", "<=", "==")
+OPERATIONS: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "&": operator.and_,
+    "|": operator.or_,
+}
+"""Each operator as Python's operators apply it: the compilers to expression libraries
+that overload them (narwhals, SQLAlchemy) apply these to the compiled operands, but
+where their meaning differs from the model's (division in polars, order in SQL)."""
 
 
 class Expr:
     """A node of the tree. Build with :func:`lit`, :func:`ref`, :func:`when`,
-    :func:`is_null` and the operators; compile with an engine's compiler."""
+    ``is_null()`` and the operators; compile with an engine's compiler."""
 
     __slots__ = ()
 
@@ -117,14 +133,14 @@ class Lit(Expr):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Ref(Expr):
-    """A named input (a column, or a value the engine supplies)."""
+    """A named input (a column, or a value the engine supplies): it may be null, as far
+    as the tree knows (:func:`to_python` is told which inputs never are)."""
 
     name: str
-    may_be_null: bool = True
 
     @property
     def nullable(self) -> bool:
-        return self.may_be_null
+        return True
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -186,13 +202,9 @@ def lit(value: Scalar) -> Lit:
     return Lit(value)
 
 
-def ref(name: str, *, nullable: bool = True) -> Ref:
-    """The input ``name``; ``nullable=False`` promises it is never null."""
-    return Ref(name, nullable)
-
-
-def is_null(operand: Expr) -> Expr:
-    return IsNull(operand)
+def ref(name: str) -> Ref:
+    """The input ``name``."""
+    return Ref(name)
 
 
 def when(*cases: tuple[Expr, Expr | Scalar], otherwise: Expr | Scalar = None) -> When:

@@ -181,15 +181,14 @@ class ResolvedModel:
         object.__setattr__(
             self, "kinds", EventKinds.of(self.factors, self.declared_kinds, self.unknown_kinds)
         )
+        weights = [(active.name, active.weight) for active in self.factors]
         combination = _score.combination(
-            [(active.name, active.weight) for active in self.factors],
-            self.total_weight,
-            self.thresholds.healthy,
-            self.thresholds.at_risk,
+            weights, self.total_weight, self.thresholds.healthy, self.thresholds.at_risk
         )
         object.__setattr__(self, "combination", combination)
-        object.__setattr__(self, "_combined", to_python(combination, self.score_inputs))
-        places = {name: at for at, name in enumerate(n for stage in combination for n in stage)}
+        stages = (*combination, _score.contributions(weights))
+        object.__setattr__(self, "_combined", to_python(stages, self.score_inputs))
+        places = {name: at for at, name in enumerate(n for stage in stages for n in stage)}
         contributions = tuple(places[_score.CONTRIBUTION + a.name] for a in self.factors)
         object.__setattr__(
             self,

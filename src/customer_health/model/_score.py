@@ -15,12 +15,20 @@ from typing import Final
 from ._expr import Expr, lit, ref, when
 from ._factors import status_cutoff
 
-__all__ = ["CONTRIBUTION", "FACTOR", "PRORATION_INPUTS", "combination", "prorated", "status"]
+__all__ = [
+    "CONTRIBUTION",
+    "FACTOR",
+    "PRORATION_INPUTS",
+    "combination",
+    "contributions",
+    "prorated",
+    "status",
+]
 
 FACTOR: Final = "factor:"
 """The prefix of :func:`combination`'s inputs: ``factor:<name>``, the factor's score."""
 CONTRIBUTION: Final = "contribution:"
-"""The prefix of :func:`combination`'s contributions: ``contribution:<name>``."""
+"""The prefix of :func:`contributions`' names: ``contribution:<name>``."""
 
 PRORATION_INPUTS: Final = ("expected", "tenure")
 """The inputs of :func:`prorated`: the segment's expectation and the customer's tenure
@@ -55,8 +63,7 @@ def combination(
     in stages: ``with_data`` (the weights of the factors with a score) and ``total``
     (their weighted sum), each added in the factors' order; ``mean`` and ``share``
     (``with_data`` over all the weights); ``score`` (the mean within 0 to 100, null
-    without data) and ``coverage`` (the share, at most 1); ``status`` and each factor's
-    ``contribution:<name>`` (``weight * score / with_data``, 0 without a score)."""
+    without data) and ``coverage`` (the share, at most 1); ``status``."""
     with_data: Expr = lit(0.0)
     total: Expr = lit(0.0)
     for name, weight in factors:
@@ -64,7 +71,6 @@ def combination(
         with_data = with_data + when((score.is_not_null(), weight), otherwise=0.0)
         total = total + when((score.is_not_null(), weight * score), otherwise=0.0)
     sums, mean, share = ref("with_data"), ref("mean"), ref("share")
-    scored = ref("score")
     return (
         {"with_data": with_data, "total": total},
         {"mean": when((sums > 0.0, ref("total") / sums)), "share": sums / total_weight},
@@ -72,23 +78,21 @@ def combination(
             "score": when((mean > 100.0, 100.0), (mean < 0.0, 0.0), otherwise=mean),
             "coverage": when((share > 1.0, 1.0), otherwise=share),
         },
-        {
-            "status": status(scored, healthy, at_risk),
-            **{
-                CONTRIBUTION + name: when(
-                    (
-                        ref(FACTOR + name).is_not_null() & (sums > 0.0),
-                        weight * ref(FACTOR + name) / sums,
-                    ),
-                    otherwise=0.0,
-                )
-                for name, weight in factors
-            },
-        },
+        {"status": status(ref("score"), healthy, at_risk)},
     )
 
 
-def _contribution(score: Expr, weight: float, with_data: Expr) -> Expr:
-    return when(
-        (score.is_not_null() & (with_data > 0.0), weight * score / with_data), otherwise=0.0
-    )
+def contributions(factors: Sequence[tuple[str, float]]) -> dict[str, Expr]:
+    """Each factor's ``contribution:<name>``: ``weight * score / with_data``, 0 without a
+    score; a stage after :func:`combination`'s (it reads ``with_data``)."""
+    with_data = ref("with_data")
+    return {
+        CONTRIBUTION + name: when(
+            (
+                ref(FACTOR + name).is_not_null() & (with_data > 0.0),
+                weight * ref(FACTOR + name) / with_data,
+            ),
+            otherwise=0.0,
+        )
+        for name, weight in factors
+    }

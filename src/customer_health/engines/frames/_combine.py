@@ -29,15 +29,10 @@ def combined(model: ResolvedModel, table: Any) -> Any:
     ``table`` is a narwhals frame with a column per factor (its score): the same
     expressions run on polars and on Spark.
     """
-    stages = model.combination
-    needed = [
-        {name: expr for name, expr in stage.items() if not name.startswith("contribution")}
-        for stage in stages
-    ]
     columns = {
         name: nw.col(active.name)
         for name, active in zip(model.score_inputs, model.factors, strict=True)
     }
-    staged = with_stages(table, needed, columns)
-    added = [PREFIX + name for stage in needed for name in stage]
+    staged = with_stages(table, model.combination, columns)
+    added = [PREFIX + name for stage in model.combination for name in stage]
     return staged.with_columns(**{name: nw.col(PREFIX + name) for name in _OUTPUTS}).drop(added)

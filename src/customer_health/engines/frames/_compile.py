@@ -9,7 +9,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from ...builtin.frames import divided
-from ...model._expr import Binary, Expr, IsNull, Lit, Not, Ref, When, visit
+from ...model._expr import OPERATIONS, Binary, Expr, IsNull, Lit, Not, Ref, When, visit
 
 PREFIX = "_ch_"
 """The prefix of the columns :func:`with_stages` adds, one per named expression."""
@@ -27,7 +27,7 @@ def to_narwhals(expr: Expr, columns: Mapping[str, Any]) -> Any:
             case Binary("/", _, _):
                 return divided(children[0], children[1])  # exactly, row by row
             case Binary(op, _, _):
-                return _OPERATORS[op](children[0], children[1])
+                return OPERATIONS[op](children[0], children[1])
             case IsNull():
                 return children[0].is_null()
             case Not():
@@ -55,17 +55,3 @@ def with_stages(
         )
         known.update({name: nw.col(PREFIX + name) for name in stage})
     return frame
-
-
-_OPERATORS: dict[str, Any] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "==": lambda a, b: a == b,
-    "&": lambda a, b: a & b,
-    "|": lambda a, b: a | b,
-}

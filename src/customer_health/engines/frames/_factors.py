@@ -192,10 +192,8 @@ def _expected(model: ResolvedModel, active: ActiveFactor, people: pl.DataFrame) 
     rule = _score.prorated(window)["expected"]
     given = nw.from_native(pl.DataFrame({"base": base, "tenure": people.get_column("tenure_days")}))
     columns = {"expected": nw.col("base"), "tenure": nw.col("tenure")}
-    prorated: pl.Series = given.select(to_narwhals(rule, columns).alias("expected")).to_native()[
-        "expected"
-    ]
-    return prorated
+    prorated: pl.DataFrame = given.select(to_narwhals(rule, columns).alias("expected")).to_native()
+    return prorated.get_column("expected")
 
 
 def _models(people: pl.DataFrame) -> dict[str, Customer]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import BinaryExpression, Grouping
 
-from ...model._expr import ARITHMETIC, Binary, Expr, IsNull, Lit, Not, Ref, When, visit
+from ...model._expr import ARITHMETIC, OPERATIONS, Binary, Expr, IsNull, Lit, Not, Ref, When, visit
 
 
 def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
@@ -21,14 +21,10 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
         match expr:
             case Lit(value):
                 if isinstance(value, float):
-                    return sa.cast(sa.literal(value), sa.Double())
+                    return double(value)
                 return sa.null() if value is None else sa.literal(value)
             case Ref(name):
                 return columns[name]
-            case Binary("&", _, _):
-                return sa.and_(children[0], children[1])
-            case Binary("|", _, _):
-                return sa.or_(children[0], children[1])
             case Binary(op, _, _) if op in ARITHMETIC:
                 # built by hand, each operand that is an operation in parentheses:
                 # SQLAlchemy's operators drop them around a + (b + c) (it takes + and * as
@@ -36,7 +32,7 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
                 left, right = (_grouped(child) for child in children)
                 return BinaryExpression(left, right, _ARITHMETIC[op], type_=sa.Double())
             case Binary(op, _, _):
-                return _OPERATORS[op](children[0], children[1])
+                return OPERATIONS[op](children[0], children[1])
             case IsNull():
                 return children[0].is_(None)
             case Not():
@@ -50,6 +46,11 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
     return compiled
 
 
+def double(value: float) -> sa.ColumnElement[float]:
+    """``value`` as a double-precision literal."""
+    return sa.cast(sa.literal(float(value)), sa.Double())
+
+
 def _grouped(element: Any) -> Any:
     return Grouping(element) if isinstance(element, BinaryExpression) else element
 
@@ -59,12 +60,4 @@ _ARITHMETIC: dict[str, Any] = {
     "-": operators.sub,
     "*": operators.mul,
     "/": operators.truediv,
-}
-
-_OPERATORS: dict[str, Any] = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "==": lambda a, b: a == b,
 }

@@ -38,7 +38,7 @@ from ..._version import installed_version
 from ...exceptions import ConfigurationError
 from ...model import _score, empty_inputs, guard
 from ...models import MODEL_VERSION
-from ._compile import to_sql
+from ._compile import double, to_sql
 
 if TYPE_CHECKING:
     from ...model import ActiveFactor, ResolvedModel
@@ -132,10 +132,6 @@ def _is_double(node: Any) -> bool:
     )
 
 
-def _double(value: float) -> sa.ColumnElement[float]:
-    return sa.cast(sa.literal(float(value)), sa.Double())
-
-
 def _epoch(column: sa.ColumnElement[Any]) -> sa.ColumnElement[int]:
     return sa.func.ch_epoch_us(column, type_=sa.BigInteger())
 
@@ -218,7 +214,7 @@ class _Query:
         rows = [
             sa.select(
                 sa.literal(segment, sa.String()).label("segment"),
-                *(_double(values[key]).label(key) for key in keys),
+                *(double(values[key]).label(key) for key in keys),
             )
             for segment, values in sorted(self.model.segments.items())
         ]
@@ -294,7 +290,7 @@ class _Query:
     def _prepared(self, customers: sa.CTE, expectations: sa.CTE, inputs: sa.CTE) -> sa.CTE:
         """Per customer: whether its segment is known, each factor's inputs (those of no
         events without any) and its expectation, prorated for young customers."""
-        tenure = sa.cast(self.now - customers.c.created_at, sa.Double()) / _double(DAY_US)
+        tenure = sa.cast(self.now - customers.c.created_at, sa.Double()) / double(DAY_US)
         columns: list[sa.ColumnElement[Any]] = [
             customers.c.customer_id,
             sa.case((expectations.c.segment.is_(None), 0), else_=1).label("ch_known"),
@@ -304,7 +300,7 @@ class _Query:
             empty = empty_inputs(active, self.as_of)
             for name in factor.inputs:
                 found = inputs.c[_input(active, name)]
-                value = sa.func.coalesce(found, _double(empty[name]))
+                value = sa.func.coalesce(found, double(empty[name]))
                 columns.append(sa.cast(value, sa.Double()).label(_input(active, name)))
             if active.expectation is not None:
                 base = expectations.c[active.expectation]
@@ -345,8 +341,8 @@ class _Query:
     def _combined(self, factors: sa.CTE) -> sa.CTE:
         """The model's score of the factor scores (:attr:`ResolvedModel.combination`, its
         one definition), a CTE per stage (``ch_combined``: the weights with data and the
-        weighted sum; ``ch_mean``; ``ch_scored``), each column ``ch_<name>``; the status
-        and the contributions are left to :meth:`_result`."""
+        weighted sum; ``ch_mean``; ``ch_scored``), each column ``ch_<name>``; the status,
+        the last stage, is left to :meth:`_result`."""
         inputs = dict(zip(self.model.score_inputs, (a.name for a in self.active), strict=True))
         table: sa.CTE = factors
         computed: list[str] = []
