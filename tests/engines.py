@@ -42,13 +42,6 @@ from .reference import micros, reference_score
 from .strategies import Portfolio
 
 TOL = 1e-9
-FACTORS = (
-    "api_usage",
-    "login_frequency",
-    "payment_timeliness",
-    "feature_adoption",
-    "support_tickets",
-)
 MAIN_ENGINES = (
     "score",
     "score_many",
@@ -162,8 +155,8 @@ def _from_rows(rows: Iterable[Mapping[str, Any]], left_out: int | None) -> Resul
             _number(row["coverage"]),
             {
                 name: FactorOutcome(_number(row[name]), _number(row[f"{name}_value"]), None)
-                for name in FACTORS
-                if name in row
+                for name in row
+                if f"{name}_value" in row  # every factor's score and value
             },
         )
     return Results(outcomes, left_out)
@@ -270,10 +263,13 @@ def by_store(engine: Any, portfolio: Portfolio, scorer: Scorer) -> Results:
 def warehouse_rows(portfolio: Portfolio) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The customers and events as rows of the warehouse tables (``tests/warehouse.py``),
     instants as aware UTC datetimes."""
-    from .warehouse import CUSTOMER_COLUMNS, EVENT_COLUMNS, INSTANTS
+    from .warehouse import CUSTOMER_COLUMNS, EVENT_COLUMNS, INSTANTS, json_text
 
     def row(item: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-        return {n: _utc(item.get(n)) if n in INSTANTS else item.get(n) for n in names}
+        found = {n: _utc(item.get(n)) if n in INSTANTS else item.get(n) for n in names}
+        if "properties" in found:
+            found["properties"] = json_text(found["properties"])
+        return found
 
     return (
         [row(c, CUSTOMER_COLUMNS) for c in portfolio.customers],

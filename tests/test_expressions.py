@@ -1,4 +1,4 @@
-"""The model's expression trees (``customer_health.model._expr``) mean the same in every
+"""The model's expression trees (``customer_health._expr``) mean the same in every
 engine's form: Python source, narwhals on polars and SQLAlchemy on SQLite give the same
 value, null included, for any tree of the vocabulary and any inputs (hypothesis)."""
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customer_health.model._expr import Expr, lit, ref, to_python, when
+from customer_health._expr import Expr, lit, ref, to_python, when
 
 pl = pytest.importorskip("polars")
 nw = pytest.importorskip("narwhals.stable.v2")
@@ -50,11 +50,13 @@ def _conditions(numeric: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     )
     tests = st.one_of(numeric.map(lambda e: e.is_null()), numeric.map(lambda e: e.is_not_null()))
     single = st.one_of(compared, tests)
-    return st.one_of(
+    combined = st.one_of(
         single,
         st.tuples(single, single).map(lambda t: t[0] & t[1]),
         st.tuples(single, single).map(lambda t: t[0] | t[1]),
     )
+    # negations: null stays null, and null & false is false, null | true true (SQL's logic)
+    return st.one_of(combined, combined.map(lambda c: ~c))
 
 
 trees = _numeric(st.one_of(st.sampled_from([ref(name) for name in INPUTS]), numbers.map(lit)))
@@ -114,10 +116,10 @@ def test_a_name_neither_given_nor_computed_is_an_error() -> None:
         to_python([{"out": ref("c") + 1.0}], INPUTS)
 
 
-def test_negating_a_condition_that_may_be_null_is_refused() -> None:
-    """SQL's ``NOT NULL`` is null, Python's ``not None`` True: the tree refuses it."""
-    with pytest.raises(ValueError, match="never null"):
-        ~(ref("a") > 1.0)
+def test_negating_a_null_condition_gives_null() -> None:
+    """SQL's ``NOT NULL`` is null (Python's ``not None`` is True): so is the tree's."""
+    negated = to_python([{"out": ~(ref("a") > 1.0)}], INPUTS)
+    assert [negated(a, None) for a in (None, 0.0, 2.0)] == [(None,), (True,), (False,)]
     assert to_python([{"out": ~ref("a").is_null()}], INPUTS)(None, None) == (False,)
 
 

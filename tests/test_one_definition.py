@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from customer_health import Scorer
+from customer_health._expr import Expr, ref, when
 from customer_health.model import _score
-from customer_health.model._expr import Expr, ref, when
 
 from .engines import (
     MAIN_ENGINES,

@@ -14,6 +14,7 @@ without (naive UTC), so both kinds of column are read.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,7 +35,11 @@ EVENT_COLUMNS = (
     "paid_at",
     "priority",
     "resolved_at",
+    "user_id",
+    "amount",
+    "properties",
 )
+"""The events tables' columns; ``properties`` holds JSON text."""
 CUSTOMER_COLUMNS = ("id", "segment", "created_at")
 AWARE = frozenset({"occurred_at", "paid_at", "created_at"})
 """Columns stored with a time zone; the other instants are stored naive (UTC)."""
@@ -61,12 +66,18 @@ def portfolio(
 
 def _row(event: Event, number: int) -> dict[str, Any]:
     row = {name: getattr(event, name, None) for name in EVENT_COLUMNS}
+    row["properties"] = json_text(row["properties"])
     # leave the models' defaults out on every other row that has them: the query fills them
     if number % 2 and row["kind"] == "api_call" and row["quantity"] == 1:
         row["quantity"] = None
     if number % 2 and row["kind"] == "support_ticket" and row["priority"] == "normal":
         row["priority"] = None
     return row
+
+
+def json_text(value: Any) -> str | None:
+    """A ``properties`` mapping as the JSON text of a warehouse column (None stays)."""
+    return None if value is None else json.dumps(value, sort_keys=True)
 
 
 def instants_of(as_of: datetime) -> list[datetime]:
@@ -85,6 +96,8 @@ def duckdb_tables(
     """Create (or replace) ``customers`` and ``events`` on a DuckDB connection."""
     import pyarrow as pa
 
+    _ARROW_TYPES = {"quantity": pa.int64(), "amount": pa.float64()}
+
     def table(rows: Sequence[Mapping[str, Any]], names: Iterable[str]) -> Any:
         fields = []
         columns = {}
@@ -94,7 +107,7 @@ def duckdb_tables(
                 kind = pa.timestamp("us", tz=zone)
                 values = [row[name] if zone else naive(row[name]) for row in rows]
             else:
-                kind = pa.int64() if name == "quantity" else pa.string()
+                kind = _ARROW_TYPES.get(name, pa.string())
                 values = [row[name] for row in rows]
             fields.append(pa.field(name, kind))
             columns[name] = values
@@ -116,7 +129,7 @@ def postgres_tables(
     def kind(name: str) -> str:
         if name in INSTANTS:
             return "timestamptz" if name in AWARE else "timestamp"
-        return "bigint" if name == "quantity" else "text"
+        return {"quantity": "bigint", "amount": "double precision"}.get(name, "text")
 
     def value(name: str, given: Any) -> Any:
         if isinstance(given, datetime) and name not in AWARE:

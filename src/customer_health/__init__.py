@@ -30,6 +30,7 @@ from .analysis._backtest import (
     backtest,
     fit_weights,
 )
+from .declare import DeclaredFactor
 from .exceptions import (
     ConfigurationError,
     CustomerExistsError,
@@ -99,6 +100,7 @@ __all__ = [
     "CustomerHealthError",
     "CustomerNotCreatedError",
     "CustomersLeftOutWarning",
+    "DeclaredFactor",
     "DuplicateNameError",
     "Event",
     "EventConflictError",

@@ -137,7 +137,11 @@ def spark_frames(
 
 WAREHOUSE_TYPES = {
     "quantity": "bigint",
-    **dict.fromkeys(("customer_id", "kind", "event_id", "feature", "priority"), "string"),
+    "amount": "double",
+    **dict.fromkeys(
+        ("customer_id", "kind", "event_id", "feature", "priority", "user_id", "properties"),
+        "string",
+    ),
 }
 """Spark types of the warehouse events' columns but the instants (for tables without rows,
 or columns all null)."""

@@ -124,15 +124,16 @@ def _described(exc: BaseException) -> str:
     return f"{type(exc).__name__}({lines[0]!r})"
 
 
-def empty_inputs(active: ActiveFactor, as_of: datetime) -> dict[str, float]:
-    """The factor's inputs of no events (``aggregate([], as_of)``) as numbers: those of
-    customers without events, in engines that compute inputs where the events are."""
+def empty_inputs(active: ActiveFactor, as_of: datetime) -> dict[str, float | None]:
+    """The factor's inputs of no events (``aggregate([], as_of)``) as numbers (or None:
+    a declared factor's least or greatest value of nothing): those of customers without
+    events, in engines that compute inputs where the events are."""
     return guard(active, "aggregate", _empty_inputs, active.factor, as_of)
 
 
-def _empty_inputs(factor: Factor, as_of: datetime) -> dict[str, float]:
+def _empty_inputs(factor: Factor, as_of: datetime) -> dict[str, float | None]:
     found = factor.aggregate([], as_of)
-    return {name: float(found[name]) for name in factor.inputs}
+    return {name: None if found[name] is None else float(found[name]) for name in factor.inputs}
 
 
 def checked(active: ActiveFactor, result: Any) -> FactorResult:

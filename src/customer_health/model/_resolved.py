@@ -30,6 +30,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .._expr import Expr, ref, to_python
 from .._time import days
 from ..exceptions import (
     ConfigurationError,
@@ -47,7 +48,6 @@ from ..models import (
     trusted,
 )
 from . import _score
-from ._expr import Expr, ref, to_python
 from ._factors import ActiveFactor
 from ._kinds import EventKinds, UnknownKinds
 

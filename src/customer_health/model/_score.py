@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from ._expr import Expr, lit, ref, when
+from .._expr import Expr, lit, ref, when
 from ._factors import status_cutoff
 
 __all__ = [

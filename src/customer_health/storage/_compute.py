@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..declare import DeclaredFactor
 from ..engines.objects import Plan, feed_events, results, routes_of
-from ..engines.sql import condition, inputs_query, sql_events
+from ..engines.sql import condition, inputs_query, sql_events, sql_form
 from ..model import guard
 from ..models import Customer, Event, HealthScore
 from ._queries import event_from_row, id_chunks
@@ -59,9 +60,8 @@ def compute_scores(
     in_sql: list[tuple[ActiveFactor, Mapping[str, Any]]] = []
     model = scorer.model
     for active in model.factors:
-        aggregates = guard(
-            active, "sql_inputs", active.factor.sql_inputs, sql_events(active, as_of, events)
-        )
+        given = sql_events(active, as_of, events)
+        aggregates = guard(active, "sql_inputs", sql_form, active, given)
         if aggregates is None:
             plan = Plan(active, as_of, ids)
             fed.append(plan)
@@ -73,7 +73,8 @@ def compute_scores(
         inputs = _sql_inputs(connection, in_sql, as_of, ids, chunks)
         for plan in plans:
             if plan.active.name in inputs:
-                plan.inputs = inputs[plan.active.name]
+                # None only where a declared factor's own compute() reads it
+                plan.inputs = inputs[plan.active.name]  # type: ignore[assignment]
     if fed:
         routes = routes_of(fed)
         for chunk in chunks:
@@ -97,15 +98,25 @@ def _sql_inputs(
     as_of: datetime,
     ids: Sequence[str],
     chunks: Iterable[Sequence[str] | None],
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Each SQL factor's inputs by customer id; customers without events get the
-    inputs of no events (the factor's own ``aggregate([])``)."""
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Each SQL factor's inputs by customer id (None: a declared factor's least or
+    greatest value of nothing); customers without events get the inputs of no events
+    (the factor's own ``aggregate([])``)."""
     empty = {
         active.name: guard(active, "aggregate", active.factor.aggregate, [], as_of)
         for active, _ in factors
     }
     plugins = [active for active, _ in factors if not active.trusted]
-    found: dict[str, dict[str, dict[str, float]]] = {active.name: {} for active, _ in factors}
+    nullable = {
+        (active.name, name)
+        for active, _ in factors
+        if isinstance(active.factor, DeclaredFactor)
+        for name, aggregate in active.factor.aggregates.items()
+        if aggregate.nullable
+    }
+    found: dict[str, dict[str, dict[str, float | None]]] = {
+        active.name: {} for active, _ in factors
+    }
     conditions = [condition(active, as_of, events) for active, _ in factors]
     for chunk in chunks:
         query, labels = inputs_query(factors, conditions, chunk, events)
@@ -118,7 +129,9 @@ def _sql_inputs(
             cid = row[0]
             for factor, name, index in positions:
                 value = row[index]
-                found[factor].setdefault(cid, {})[name] = 0.0 if value is None else float(value)
+                if value is None:
+                    value = None if (factor, name) in nullable else 0.0
+                found[factor].setdefault(cid, {})[name] = None if value is None else float(value)
     return {
         name: {cid: mine.get(cid) or dict(empty[name]) for cid in ids}
         for name, mine in found.items()

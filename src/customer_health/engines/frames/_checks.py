@@ -4,6 +4,7 @@ checks models: segments, creation, per-kind fields, defaults, ``event_id`` copie
 from __future__ import annotations
 
 import functools
+import json
 import warnings
 from collections.abc import Mapping
 from datetime import datetime
@@ -161,7 +162,12 @@ def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
     texts = frame.get_column("properties").drop_nulls()
     if texts.len() == 0:
         return frame.with_columns(_properties_key=pl.lit(None, dtype=pl.String))
-    decoded = _decoded(frame)
+    try:
+        decoded = _decoded(frame)
+    except InvalidEventError:
+        # no struct type fits every object (a key holds a number here, an object there):
+        # each distinct text is read in Python, which says which are not objects
+        return frame.with_columns(_properties_key=_canonical(frame))
     fields = decoded.schema["properties"]
     assert isinstance(fields, pl.Struct)
     names = sorted(field.name for field in fields.fields)
@@ -173,6 +179,37 @@ def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(ordered.struct.json_encode())
     )
     return frame.with_columns(_properties_key=decoded.select(key).to_series())
+
+
+def _canonical(frame: pl.DataFrame) -> pl.Series:
+    """:func:`_properties_key` read in Python: the canonical JSON of each object (null
+    for an empty one), or an :class:`InvalidEventError` naming the rows that hold no
+    JSON object."""
+    column = frame.get_column("properties")
+    keys: dict[str, str | None] = {}
+    for text in column.drop_nulls().unique():
+        try:
+            found = json.loads(text)
+        except ValueError:
+            found = None
+        if not isinstance(found, dict):
+            mask = pl.col("properties").is_in(
+                [t for t in column.drop_nulls().unique() if not _is_object(t)]
+            )
+            raise InvalidEventError(
+                "column 'properties' must hold JSON objects (or be a struct column): "
+                f"{_rows(frame, mask, ['kind', 'properties'])}"
+            )
+        present = {k: v for k, v in found.items() if v is not None}
+        keys[text] = json.dumps(present, sort_keys=True, separators=(",", ":")) if present else None
+    return column.replace_strict(keys, default=None, return_dtype=pl.String)
+
+
+def _is_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 _DTYPES: Mapping[str, Any] = {

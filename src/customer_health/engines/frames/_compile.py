@@ -1,29 +1,52 @@
-"""The model's rules (:mod:`customer_health.model._expr` trees) as narwhals expressions:
-the polars engine and Spark run the same ones."""
+"""The model's rules and declared factors (:mod:`customer_health._expr` trees) as
+narwhals expressions: the polars engine and Spark run the same ones.
+
+Event expressions read the event columns (instants naive UTC) and, for
+:func:`~customer_health.declare.number_property`, a column per key that the engine
+adds natively (:func:`property_column`): JSON is read by polars and Spark, each its own
+way, to the one definition.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 import narwhals.stable.v2 as nw
 
+from ..._expr import OPERATIONS, Binary, Call, Expr, IsNull, Lit, Not, Ref, When, visit
+from ..._time import DAY_US
 from ...builtin.frames import divided
-from ...model._expr import OPERATIONS, Binary, Expr, IsNull, Lit, Not, Ref, When, visit
+from ...declare import AS_OF, EXPECTED, DeclaredFactor, properties_read
 
 PREFIX = "_ch_"
 """The prefix of the columns :func:`with_stages` adds, one per named expression."""
 
 
-def to_narwhals(expr: Expr, columns: Mapping[str, Any]) -> Any:
-    """``expr`` as a narwhals expression, its inputs read from ``columns`` (by name)."""
+PROPERTY: Final = "_ch_property_"
+"""The prefix of the column of a number read from ``properties`` (``_ch_property_<key>``),
+which the engine adds to the events of a declared factor that reads it."""
+
+
+def to_narwhals(expr: Expr, columns: Mapping[str, Any], spark: bool = False) -> Any:
+    """``expr`` as a narwhals expression, its inputs read from ``columns`` (by name; an
+    instant may be given as a naive UTC datetime); ``spark`` for a Spark frame."""
 
     def node(expr: Expr, children: Sequence[Any]) -> Any:
         match expr:
             case Lit(value):
                 return nw.lit(value, nw.Float64()) if isinstance(value, float) else nw.lit(value)
             case Ref(name):
-                return columns[name]
+                found = columns[name]
+                return nw.lit(found) if isinstance(found, datetime) else found
+            case Call("number_property", (Lit(key),)):
+                return nw.col(PROPERTY + str(key))
+            case Call("days_between", (later, earlier)):
+                apart = _epoch_us(later, columns, spark) - _epoch_us(earlier, columns, spark)
+                return divided(apart.cast(nw.Float64()), float(DAY_US))
+            case Call("utc_day", (instant,)):
+                return _epoch_day(visit(instant, node))
             case Binary("/", _, _):
                 return divided(children[0], children[1])  # exactly, row by row
             case Binary(op, _, _):
@@ -41,6 +64,101 @@ def to_narwhals(expr: Expr, columns: Mapping[str, Any]) -> Any:
         raise TypeError(f"not an expression node: {expr!r}")
 
     return visit(expr, node)
+
+
+def _epoch_us(instant: Expr, columns: Mapping[str, Any], spark: bool) -> Any:
+    """Microseconds since 1970 of an instant expression (exact)."""
+    if isinstance(instant, Ref) and isinstance(columns[instant.name], datetime):
+        given: datetime = columns[instant.name]  # naive UTC
+        return nw.lit((given - _NAIVE_EPOCH) // _MICROSECOND, nw.Int64())
+    compiled = to_narwhals(instant, columns, spark)
+    if not spark:
+        return compiled.dt.timestamp("us")
+    # narwhals has no dt.timestamp (nor datetime casts to integers) on Spark: count the
+    # microseconds from the calendar fields instead.
+    hours = _epoch_day(compiled) * 24 + compiled.dt.hour().cast(nw.Int64())
+    minutes = hours * 60 + compiled.dt.minute().cast(nw.Int64())
+    seconds = minutes * 60 + compiled.dt.second().cast(nw.Int64())
+    fraction = (compiled.dt.microsecond().cast(nw.Int64()) % _US_PER_SECOND + _US_PER_SECOND) % (
+        _US_PER_SECOND
+    )
+    return seconds * _US_PER_SECOND + fraction
+
+
+def _epoch_day(instant: Any) -> Any:
+    """Days from 1970-01-01 to an instant's UTC date (proleptic Gregorian), from its
+    calendar fields: the same on every backend."""
+    year = instant.dt.year().cast(nw.Int64())
+    return (
+        365 * (year - 1970)
+        + (year - 1969) // 4
+        - (year - 1901) // 100
+        + (year - 1601) // 400
+        + instant.dt.ordinal_day().cast(nw.Int64())
+        - 1
+    )
+
+
+_US_PER_SECOND: Final = 1_000_000
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+_MICROSECOND: Final = datetime(1970, 1, 1, 0, 0, 0, 1) - _NAIVE_EPOCH
+
+
+def declared_inputs(
+    declared: DeclaredFactor, events: Any, as_of: datetime, spark: bool = False
+) -> Any:
+    """The inputs of a declared factor from its events (narwhals; instants naive UTC, a
+    :data:`PROPERTY` column per key it reads): one row per customer with events, a
+    column per aggregate (null where a least or greatest value has none)."""
+    columns: dict[str, Any] = {name: nw.col(name) for name in events.collect_schema().names()}
+    columns[AS_OF] = as_of.replace(tzinfo=None)
+    flagged: dict[str, Any] = {}
+    plain = []
+    distinct = []
+    for at, (name, aggregate) in enumerate(declared.aggregates.items()):
+        met = None if aggregate.where is None else to_narwhals(aggregate.where, columns, spark)
+        if aggregate.of is None:  # count
+            flag = nw.lit(1, nw.Int64()) if met is None else nw.when(met).then(1).otherwise(0)
+            flagged[f"_a{at}"] = flag
+            plain.append(nw.col(f"_a{at}").sum().alias(name))
+            continue
+        value = to_narwhals(aggregate.of, columns, spark)
+        flagged[f"_a{at}"] = value if met is None else nw.when(met).then(value)
+        if aggregate.op == "count_distinct":
+            distinct.append((name, f"_a{at}"))
+        else:
+            plain.append(getattr(nw.col(f"_a{at}"), aggregate.op)().alias(name))
+    rows = events.select("customer_id", **flagged)
+    found = rows.group_by("customer_id").agg(*plain) if plain else rows.select("customer_id")
+    if not plain:
+        found = found.unique()
+    for name, column in distinct:
+        values = rows.select("customer_id", column).filter(~nw.col(column).is_null()).unique()
+        counted = values.group_by("customer_id").agg(nw.len().alias(name))
+        found = found.join(counted, on="customer_id", how="left")
+    filled = []
+    for name, aggregate in declared.aggregates.items():
+        number = nw.col(name).cast(nw.Float64())
+        filled.append((number if aggregate.nullable else number.fill_null(0.0)).alias(name))
+    return found.select("customer_id", *filled)
+
+
+def declared_score(
+    declared: DeclaredFactor, columns: Mapping[str, Any], expected: Any, spark: bool = False
+) -> tuple[Any, Any]:
+    """A declared factor's score and value over its inputs' ``columns`` and ``expected``
+    (narwhals expressions)."""
+    given = {**columns, EXPECTED: expected}
+    value = declared.value
+    return (
+        to_narwhals(declared.score, given, spark),
+        nw.lit(None, nw.Float64()) if value is None else to_narwhals(value, given, spark),
+    )
+
+
+def properties_of(declared: DeclaredFactor) -> dict[str, str]:
+    """The :data:`PROPERTY` columns a declared factor's events need, by key."""
+    return {key: PROPERTY + key for key in properties_read(declared)}
 
 
 def with_stages(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from ..._expr import NUMBER
+from ...declare import DeclaredFactor
 from ...exceptions import (
     InvalidEventError,
     SlowPathWarning,
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from ...factors import FactorResult
     from ...model import ActiveFactor, ResolvedModel
 
-from ._compile import to_narwhals
+from ._compile import declared_inputs, declared_score, properties_of, to_narwhals
 from ._read import _any_of, _rows
 from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS
 
@@ -60,16 +62,26 @@ def _factor_query(
     factor = active.factor
     if not factor.vectorized:
         return mine, None
-    # built-in factors never read properties: only plugins get them decoded
+    # built-in and declared factors never read properties whole: only plugins' frame
+    # forms get them decoded (a declared factor gets the numbers it reads)
     key = pl.col("id")
-    if not active.trusted:
+    declared = isinstance(factor, DeclaredFactor)
+    if not active.trusted and not declared:
         given = _decoded(mine.collect()).lazy()
     elif hashed:
         given = mine.with_columns(pl.col("customer_id").hash())
         key = key.hash()
     else:
         given = mine
-    inputs = guard(active, "frame_inputs", factor.frame_inputs, nw.from_native(given), as_of)
+    if isinstance(factor, DeclaredFactor):
+        given = given.with_columns(
+            _number_property(key).alias(column) for key, column in properties_of(factor).items()
+        )
+        inputs = guard(
+            active, "frame_inputs", declared_inputs, factor, nw.from_native(given), as_of
+        )
+    else:
+        inputs = guard(active, "frame_inputs", factor.frame_inputs, nw.from_native(given), as_of)
     if inputs is None:
         return mine, None
     empty = empty_inputs(active, as_of.replace(tzinfo=UTC))
@@ -89,8 +101,19 @@ def _joined(keys: pl.LazyFrame, inputs: Any, empty: Mapping[str, float]) -> pl.L
         maintain_order="left",  # the scores are aligned with people by position
     )
     return joined.with_columns(
-        pl.col(name).cast(pl.Float64).fill_null(value) for name, value in empty.items()
+        pl.col(name).cast(pl.Float64)
+        if value is None
+        else pl.col(name).cast(pl.Float64).fill_null(value)
+        for name, value in empty.items()
     )
+
+
+def _number_property(key: str) -> pl.Expr:
+    """:func:`~customer_health.declare.number_property` in polars: ``properties[key]``
+    (JSON text) as a number, or null."""
+    text = pl.col("properties").str.json_path_match(f"$.{key}")
+    number = pl.when(text.str.contains(f"^{NUMBER}$")).then(text.cast(pl.Float64, strict=False))
+    return pl.when(number.is_finite()).then(number)
 
 
 def _collected(
@@ -147,7 +170,11 @@ def _factor_columns(
     frame = inputs.with_columns(expected=expected)
     columns = {name: nw.col(name) for name in factor.inputs}
     given = None if expected is None else nw.col("expected")
-    scored = guard(active, "frame_score", factor.frame_score, columns, given)
+    scored: tuple[Any, Any] | None
+    if isinstance(factor, DeclaredFactor):
+        scored = guard(active, "frame_score", declared_score, factor, columns, given)
+    else:
+        scored = guard(active, "frame_score", factor.frame_score, columns, given)
     if scored is None:
         return _computed(model, active, people, frame, as_of)
     score, value = guard(active, "frame_score", _scored, nw.from_native(frame), scored)

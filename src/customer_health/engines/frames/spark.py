@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,7 +47,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ..._expr import NUMBER
 from ..._time import DAY_US
+from ...declare import DeclaredFactor
 from ...exceptions import (
     CustomerHealthError,
     EventConflictError,
@@ -60,7 +63,7 @@ from ...model import _score, empty_inputs, guard
 from ...models import BUILTIN_KINDS
 from ._checks import left_out_warning, strangers_error
 from ._combine import combined
-from ._compile import to_narwhals
+from ._compile import declared_inputs, declared_score, properties_of, to_narwhals
 from ._factors import _event_dict, _models
 from ._read import _missing, check_event_columns, instant_of_text, renamings
 from ._schema import (
@@ -542,7 +545,14 @@ def _factor(
     factor = active.factor
     name = active.name
     inputs = None
-    if factor.vectorized:
+    if isinstance(factor, DeclaredFactor):
+        given = mine.withColumns(
+            {column: _number_property(key) for key, column in properties_of(factor).items()}
+        )
+        inputs = guard(
+            active, "frame_inputs", declared_inputs, factor, nw.from_native(given), as_of, True
+        )
+    elif factor.vectorized:
         given = mine if active.trusted else _decoded(mine)
         inputs = guard(active, "frame_inputs", factor.frame_inputs, nw.from_native(given), as_of)
     if inputs is None:
@@ -566,7 +576,11 @@ def _factor(
     inputs_frame = _prorated(active, inputs_frame.withColumn("_expected", _expected(model, active)))
     expected = None if active.expectation is None else nw.col("_expected")
     columns = {key: nw.col(key) for key in factor.inputs}
-    scores = guard(active, "frame_score", factor.frame_score, columns, expected)
+    scores: tuple[Any, Any] | None
+    if isinstance(factor, DeclaredFactor):
+        scores = guard(active, "frame_score", declared_score, factor, columns, expected, True)
+    else:
+        scores = guard(active, "frame_score", factor.frame_score, columns, expected)
     if scores is None:
         computed = _computed(model, active, inputs_frame, as_of)
         return computed.select(
@@ -623,6 +637,15 @@ def _expected(model: ResolvedModel, active: ActiveFactor) -> Column:
         return F.lit(None).cast("double")
     pairs = [F.lit(v) for name, seg in model.segments.items() for v in (name, seg[key])]
     return F.create_map(*pairs)[F.col("segment")].cast("double")
+
+
+def _number_property(key: str) -> Column:
+    """:func:`~customer_health.declare.number_property` in Spark: ``properties[key]``
+    (JSON text) as a number, or null (Java's ``$`` also matches before a final line
+    break: ``\\z`` is the end of the text)."""
+    text = F.get_json_object(F.col("properties"), f"$.{key}")
+    number = F.when(text.rlike(f"^{NUMBER}\\z"), text.cast("double"))
+    return F.when(F.abs(number) <= F.lit(sys.float_info.max), number)
 
 
 def _decoded(rows: DataFrame) -> DataFrame:

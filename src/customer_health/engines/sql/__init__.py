@@ -15,12 +15,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ...exceptions import MissingExtraError
-from ._inputs import condition, inputs_query, sql_events
+from ._inputs import condition, inputs_query, sql_events, sql_form, sql_score_form
 
 if TYPE_CHECKING:
     from ...model import ResolvedModel
 
-__all__ = ["condition", "inputs_query", "sql_events", "warehouse_query"]
+__all__ = [
+    "condition",
+    "inputs_query",
+    "sql_events",
+    "sql_form",
+    "sql_score_form",
+    "warehouse_query",
+]
 
 
 def warehouse_query(

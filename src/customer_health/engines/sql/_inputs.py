@@ -19,11 +19,13 @@ import sqlalchemy as sa
 
 from ..._event_schema import INSTANT_FIELDS
 from ..._sql_events import SQLEvents
+from ...declare import DeclaredFactor
+from ._compile import declared_inputs, declared_score
 
 if TYPE_CHECKING:
     from ...model import ActiveFactor
 
-__all__ = ["condition", "inputs_query", "sql_events"]
+__all__ = ["condition", "inputs_query", "sql_events", "sql_form", "sql_score_form"]
 
 _INSTANTS = (*INSTANT_FIELDS, "recorded_at")
 
@@ -76,3 +78,23 @@ def inputs_query(
 def sql_events(active: ActiveFactor, as_of: datetime, events: sa.Table) -> SQLEvents:
     """The :class:`SQLEvents` factor ``active`` sees at ``as_of`` in ``events``."""
     return SQLEvents(c=_columns(events), mine=condition(active, as_of, events), as_of=as_of)
+
+
+def sql_form(active: ActiveFactor, events: SQLEvents) -> Mapping[str, Any] | None:
+    """The factor's aggregates in SQL: compiled from a declared factor, else its own
+    :meth:`~customer_health.Factor.sql_inputs` (None: it has none)."""
+    factor = active.factor
+    if isinstance(factor, DeclaredFactor):
+        return declared_inputs(factor, events)
+    return factor.sql_inputs(events)
+
+
+def sql_score_form(
+    active: ActiveFactor, inputs: Mapping[str, Any], expected: Any | None
+) -> tuple[Any, Any] | None:
+    """The factor's score and value in SQL: compiled from a declared factor, else its
+    own :meth:`~customer_health.Factor.sql_score` (None: it has none)."""
+    factor = active.factor
+    if isinstance(factor, DeclaredFactor):
+        return declared_score(factor, inputs, expected)
+    return factor.sql_score(inputs, expected)

@@ -32,13 +32,15 @@ from sqlalchemy.dialects import postgresql
 from sqlglot import exp
 
 from ..._event_schema import DEFAULTS, EVENT_FIELDS, INSTANT_FIELDS, FieldType
-from ..._sql_events import SQLEvents
+from ..._expr import NUMBER
+from ..._sql_events import NUMBER_PROPERTY, SQLEvents
 from ..._time import DAY_US, micros
 from ..._version import installed_version
 from ...exceptions import ConfigurationError
 from ...model import _score, empty_inputs, guard
 from ...models import MODEL_VERSION
 from ._compile import double, to_sql
+from ._inputs import sql_form, sql_score_form
 
 if TYPE_CHECKING:
     from ...model import ActiveFactor, ResolvedModel
@@ -58,6 +60,34 @@ _EPOCH: Mapping[str, str] = {
     # a DATETIME becomes the TIMESTAMP of its wall time in UTC; a TIMESTAMP stays
     "bigquery": "UNIX_MICROS(CAST({} AS TIMESTAMP))",
 }
+_PROPERTY_TEXT: Mapping[str, str] = {
+    "postgres": "(CAST({0} AS JSONB) ->> '{1}')",
+    "duckdb": "JSON_EXTRACT_STRING({0}, '$.{1}')",
+    "spark": "GET_JSON_OBJECT({0}, '$.{1}')",
+    "snowflake": "JSON_EXTRACT_PATH_TEXT({0}, '{1}')",
+    "bigquery": "JSON_VALUE({0}, '$.{1}')",
+}
+"""``properties[key]`` as text in each dialect: a string's content, a number's digits;
+a boolean, list or object is text that is no number."""
+_PROPERTY_NUMBER: Mapping[str, str] = {
+    # the range is checked in NUMERIC: a double cast of 1e400 is an error
+    "postgres": "CASE WHEN {text} ~ '^{number}$' AND ABS(CAST({text} AS NUMERIC)) "
+    "<= 1.7976931348623157e308 THEN CAST({text} AS DOUBLE PRECISION) END",
+    "duckdb": "CASE WHEN REGEXP_FULL_MATCH({text}, '{number}') AND "
+    "ISFINITE(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST({text} AS DOUBLE) END",
+    # Java's $ also matches before a final line break; \z is the end of the text
+    "spark": "CASE WHEN {text} RLIKE '^{number}\\\\z' AND ABS(CAST({text} AS DOUBLE)) "
+    "<= 1.7976931348623157E308 THEN CAST({text} AS DOUBLE) END",
+    # REGEXP_LIKE matches the whole text
+    "snowflake": "CASE WHEN REGEXP_LIKE({text}, '{number}') AND ABS(TRY_TO_DOUBLE({text})) "
+    "<= 1.7976931348623157e308 THEN TRY_TO_DOUBLE({text}) END",
+    "bigquery": "CASE WHEN REGEXP_CONTAINS({text}, '^{number}$') AND "
+    "ABS(SAFE_CAST({text} AS FLOAT64)) <= 1.7976931348623157e308 "
+    "THEN SAFE_CAST({text} AS FLOAT64) END",
+}
+"""``number_property`` in each dialect, from :data:`_PROPERTY_TEXT`: a JSON number, or
+a text holding one and nothing else (:data:`~customer_health._expr.NUMBER`), within the
+range of doubles; NULL for anything else."""
 _POSTGRES = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 """The dialect the query is compiled in (named parameters: ``%`` is not doubled)."""
 _SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
@@ -114,6 +144,7 @@ def _rewritten(tree: Any, dialect: str) -> Any:
         if call.name.lower() == _EPOCH_US:
             argument = call.expressions[0].sql(dialect=dialect)
             call.replace(sqlglot.parse_one(template.format(argument), read=dialect))
+
     for paren in list(tree.find_all(exp.Paren)):
         if isinstance(paren.parent, exp.If | exp.Where):
             paren.replace(paren.this)  # SQLAlchemy's parentheses around a whole condition
@@ -123,6 +154,14 @@ def _rewritten(tree: Any, dialect: str) -> Any:
     for literal in list(tree.find_all(exp.Literal)):
         if literal.is_number and not literal.is_int and not _is_double(literal.parent):
             literal.replace(exp.cast(literal.copy(), exp.DataType.Type.DOUBLE))
+    # last: the templates' numbers are as they are written (PostgreSQL's range check of a
+    # number read from properties is in NUMERIC, not in doubles)
+    for call in list(tree.find_all(exp.Anonymous)):
+        if call.name.lower() == NUMBER_PROPERTY:
+            properties, key = call.expressions
+            text = _PROPERTY_TEXT[dialect].format(properties.sql(dialect=dialect), key.this)
+            number = _PROPERTY_NUMBER[dialect].format(text=text, number=NUMBER)
+            call.replace(sqlglot.parse_one(number, read=dialect))
     return tree
 
 
@@ -174,8 +213,8 @@ class _Query:
         mine = self._condition(active)
         aggregates = None
         if factor.vectorized:
-            events = SQLEvents(c=self.columns, mine=mine, as_of=self.as_of)
-            aggregates = guard(active, "sql_inputs", factor.sql_inputs, events)
+            events = SQLEvents(c=self.columns, mine=mine, as_of=self.as_of, portable=True)
+            aggregates = guard(active, "sql_inputs", sql_form, active, events)
         if aggregates is None:
             raise _no_sql_form(active, "sql_inputs")
         missing = [name for name in factor.inputs if name not in aggregates]
@@ -300,7 +339,8 @@ class _Query:
             empty = empty_inputs(active, self.as_of)
             for name in factor.inputs:
                 found = inputs.c[_input(active, name)]
-                value = sa.func.coalesce(found, double(empty[name]))
+                none = empty[name]
+                value = found if none is None else sa.func.coalesce(found, double(none))
                 columns.append(sa.cast(value, sa.Double()).label(_input(active, name)))
             if active.expectation is not None:
                 base = expectations.c[active.expectation]
@@ -330,7 +370,7 @@ class _Query:
             expected = None
             if active.expectation is not None:
                 expected = prepared.c[_input(active, "expected")]
-            scored = guard(active, "sql_score", factor.sql_score, inputs, expected)
+            scored = guard(active, "sql_score", sql_score_form, active, inputs, expected)
             if scored is None:
                 raise _no_sql_form(active, "sql_score")
             score, value = scored

@@ -1,17 +1,28 @@
 """An example customer-health plugin: an NPS factor and a ``nonprofit`` segment.
 
+The factor is declared (``DeclaredFactor``): what it aggregates over its events and how
+it scores, as expressions that every engine compiles, so it runs at engine speed on
+objects, DataFrames, the SQL store, Spark and ``export_sql`` with no code of its own.
+
 Published under the ``customer_health`` entry-point group as ``example``; block it
 with ``CUSTOMER_HEALTH_BLOCK_PLUGINS=example``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import customer_health
-from customer_health import CustomEvent, Event, Factor, FactorContext, FactorResult
+from customer_health.declare import (
+    Aggregate,
+    DeclaredFactor,
+    count,
+    expected,
+    inputs,
+    number_property,
+    when,
+)
 from customer_health.plugins import RegisterExpectations, RegisterFactor, RegisterSegment
 
 __all__ = [
@@ -35,8 +46,14 @@ NONPROFIT: Mapping[str, float] = {
 NPS_TARGETS: Mapping[str, float] = {"enterprise": 9, "smb": 8, "startup": 7}
 """The ``nps_target`` this plugin adds to each built-in segment."""
 
+ANSWER = number_property("score")
+"""An ``nps_response`` event's answer: its ``score`` property, as a number."""
+VALID = (ANSWER >= 0.0) & (ANSWER <= 10.0)
+"""An answer NPS allows: 0 to 10 (a missing or other answer is not counted)."""
+MEAN = inputs.total / inputs.responses
 
-class NpsScore(Factor):
+
+class NpsScore(DeclaredFactor):
     """The mean NPS answer in the last 90 days against the segment's target."""
 
     name = "nps"
@@ -45,41 +62,29 @@ class NpsScore(Factor):
     window_days = 90
     default_weight = 0.1
     expectation = "nps_target"
-    inputs = ("responses", "total")
-
-    def aggregate(self, events: Sequence[Event], as_of: datetime) -> dict[str, float]:
-        """Count the responses and add up their answers."""
-        # The engine hands the factor only its own kinds, all of them custom events.
-        answers = [_answer(event) for event in events if isinstance(event, CustomEvent)]
-        return {"responses": float(len(answers)), "total": math.fsum(answers)}
-
-    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        """Score ``100 * min(1, mean / expected)``; no responses is no data."""
-        responses = inputs["responses"]
-        if not responses:
-            return FactorResult(None, "no NPS responses in 90 days")
-        expected = ctx.expected
-        assert expected is not None  # the engine always passes nps_target
-        mean = inputs["total"] / responses
-        return FactorResult(
-            score=100.0 * min(1.0, mean / expected),
-            explanation=(
-                f"mean NPS answer {mean:.1f} from {responses:.0f} "
-                f"response{'' if responses == 1 else 's'} in 90 days; "
-                f"{ctx.segment} customers are expected {expected:g}"
-            ),
-            value=mean,
-            expected=expected,
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {
+        "responses": count(where=VALID),
+        "total": ANSWER.sum(where=VALID),
+    }
+    # 100 * min(1, mean / expected); no responses is no data (a null score)
+    score = when(
+        (
+            inputs.responses > 0.0,
+            when((expected <= MEAN, 100.0), otherwise=100.0 * (MEAN / expected)),
         )
+    )
+    value = when((inputs.responses > 0.0, MEAN))
 
-
-def _answer(event: CustomEvent) -> float:
-    score = event.properties.get("score")
-    if isinstance(score, bool) or not isinstance(score, int | float):
-        raise ValueError(f"nps_response event has score {score!r}; expected a number 0-10")
-    if not math.isfinite(score) or not 0 <= score <= 10:
-        raise ValueError(f"nps_response event has score {score!r}; expected a number 0-10")
-    return float(score)
+    def explain(self, numbers: Mapping[str, Any]) -> str:
+        """One line from the numbers: the aggregates, value, expected and segment."""
+        if numbers["score"] is None:
+            return "no NPS responses in 90 days"
+        responses = numbers["responses"]
+        return (
+            f"mean NPS answer {numbers['value']:.1f} from {responses:.0f} "
+            f"response{'' if responses == 1 else 's'} in 90 days; "
+            f"{numbers['segment']} customers are expected {numbers['expected']:g}"
+        )
 
 
 @customer_health.hookimpl
