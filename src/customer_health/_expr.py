@@ -43,6 +43,7 @@ __all__ = [
     "count",
     "days_between",
     "lit",
+    "microseconds_between",
     "number_property",
     "ref",
     "to_python",
@@ -54,7 +55,7 @@ __all__ = [
 Scalar = float | str | bool | None
 Type = Literal["float", "int", "text", "bool", "instant", "null"]
 """What a node holds; ``null`` is the type of the null literal alone."""
-Function = Literal["days_between", "utc_day", "number_property"]
+Function = Literal["days_between", "microseconds_between", "utc_day", "number_property"]
 Operator = Literal["+", "-", "*", "/", ">", ">=", "<", "<=", "==", "&", "|"]
 ARITHMETIC: Final = ("+", "-", "*", "/")
 COMPARISONS: Final = (">", ">=", "<", "<=", "==")
@@ -292,6 +293,12 @@ def days_between(later: Expr, earlier: Expr) -> Call:
     return Call("days_between", (later, earlier))
 
 
+def microseconds_between(later: Expr, earlier: Expr) -> Call:
+    """The time from ``earlier`` to ``later`` (instants) in whole microseconds: sums of
+    it are exact on every engine (to divide once, at the end)."""
+    return Call("microseconds_between", (later, earlier))
+
+
 def utc_day(instant: Expr) -> Call:
     """The UTC calendar day of ``instant``, as a whole number: days since 1970-01-01."""
     return Call("utc_day", (instant,))
@@ -322,8 +329,13 @@ def number_property(key: str) -> Call:
     return Call("number_property", (Lit(key),))
 
 
-def lit(value: Scalar) -> Lit:
-    """A constant (ints are read as floats: the model's numbers are doubles)."""
+def lit(value: Scalar, type: Literal["int"] | None = None) -> Lit:
+    """A constant. Numbers are doubles (an int is read as a float), unless ``type`` is
+    ``"int"``: a whole number, for arithmetic that stays exact in integers."""
+    if type == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"lit({value!r}, 'int') needs a whole number")
+        return Lit(value)
     if isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     return Lit(value)
@@ -368,6 +380,7 @@ def visit(expr: Expr, compile_node: Callable[[Expr, Sequence[Any]], Any]) -> Any
 _NUMBERS: Final = frozenset({"float", "int"})
 _SIGNATURES: Final[Mapping[str, tuple[tuple[Type, ...], Type]]] = {
     "days_between": (("instant", "instant"), "float"),
+    "microseconds_between": (("instant", "instant"), "int"),
     "utc_day": (("instant",), "int"),
 }
 
@@ -386,6 +399,8 @@ def type_of(expr: Expr) -> Type:
                 return "null"
             if isinstance(value, bool):
                 return "bool"
+            if isinstance(value, int):
+                return "int"
             return "text" if isinstance(value, str) else "float"
         case Ref(_, type_):
             return type_
@@ -651,6 +666,8 @@ class PythonCompiler:
                         operands[at] = temporary
                 if function == "days_between":
                     code = f"((({operands[0]} - {operands[1]}) // _US) / _DAY_US)"
+                elif function == "microseconds_between":
+                    code = f"(({operands[0]} - {operands[1]}) // _US)"
                 else:  # utc_day: days since 1970-01-01 (the 719,163rd day of year 1)
                     code = f"({operands[0]}.toordinal() - 719163)"
                 return f"(None if {' or '.join(checks)} else {code})" if checks else code

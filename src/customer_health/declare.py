@@ -38,7 +38,8 @@ since the last login against the segment's expectation::
 :data:`event` reads the event fields (``event.quantity``, ``event.feature``,
 ``event.due_at``, ...; a field the event's kind does not have is null); :data:`as_of`
 is the instant of scoring. Instants are compared with each other, measured with
-:func:`days_between` (exact microseconds divided by 86,400,000,000) and
+:func:`days_between` (exact microseconds divided by 86,400,000,000),
+:func:`microseconds_between` (whole microseconds, whose sums are exact) and
 :func:`utc_day`; :func:`number_property` reads a number from a custom event's
 ``properties``. Arithmetic (``+ - * /``), comparisons, ``&``, ``|``, ``~``,
 ``is_null()`` and :func:`when` work as in SQL: an operation on a null is null, and a
@@ -72,6 +73,7 @@ from ._expr import (
     days_between,
     implied,
     lit,
+    microseconds_between,
     number_property,
     to_python,
     type_of,
@@ -93,6 +95,7 @@ __all__ = [
     "expected",
     "inputs",
     "lit",
+    "microseconds_between",
     "number_property",
     "utc_day",
     "when",
@@ -193,10 +196,14 @@ class DeclaredFactor(Factor):
     """The score (0-100) from :data:`inputs` and :data:`expected`; null: no data."""
     value: ClassVar[Expr | None] = None
     """The value measured, shown beside the score (none if left out)."""
+    expected_value: ClassVar[float | None] = None
+    """What the value is compared with, shown beside it, for a factor without an
+    :attr:`~customer_health.Factor.expectation` (``payment_timeliness``: 0 days late)."""
     explanation: ClassVar[str] = ""
     """The explanation, a template (``str.format``) of the numbers: the aggregates by
-    name, ``score``, ``value``, ``expected`` (numbers, or None), ``segment`` and
-    ``window_days``. Numbers show as the library shows them (``{value:.1f}`` as the
+    name, ``score``, ``value``, ``expected`` (numbers, or None), ``segment``,
+    ``window_days``, ``tenure_days`` (None if unknown) and ``prorated`` (whether
+    ``expected`` was prorated). Numbers show as the library shows them (``{value:.1f}`` as the
     format says), None as ``none``. Override :meth:`explain` for more than a template."""
     no_data: ClassVar[str | None] = None
     """The template when the score is null (no data); :attr:`explanation` if left out."""
@@ -216,16 +223,19 @@ class DeclaredFactor(Factor):
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         compiled = _compiled(type(self))
         score, value = compiled.score(*(inputs[name] for name in self.inputs), ctx.expected)
+        shown = ctx.expected if self.expectation is not None else self.expected_value
         numbers = {
             **inputs,
             "score": score,
             "value": value,
-            "expected": ctx.expected,
+            "expected": shown,
             "segment": ctx.segment,
             "window_days": self.window_days,
+            "prorated": ctx.prorated,
+            "tenure_days": ctx.tenure_days,
         }
         return FactorResult(
-            score=score, explanation=self.explain(numbers), value=value, expected=ctx.expected
+            score=score, explanation=self.explain(numbers), value=value, expected=shown
         )
 
     def explain(self, numbers: Mapping[str, Any]) -> str:
@@ -282,7 +292,9 @@ class DeclaredFactor(Factor):
         _compiled(cls)
 
 
-_RESERVED: Final = frozenset({"score", "value", EXPECTED, "segment", "window_days", AS_OF})
+_RESERVED: Final = frozenset(
+    {"score", "value", EXPECTED, "segment", "window_days", "prorated", "tenure_days", AS_OF}
+)
 """Names an aggregate may not have: the explanation's other numbers, and ``as_of``."""
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from customer_health import Scorer, score_frame
 from customer_health._time import DAY_US
-from customer_health.builtin.frames import divided
+from customer_health.engines.frames._compile import divided
 
 from ..strategies import Portfolio, portfolios
 from .conftest import make_backend

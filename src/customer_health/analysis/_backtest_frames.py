@@ -16,8 +16,8 @@ from ..exceptions import InvalidInputError, MissingExtraError, UnknownCustomerEr
 try:
     import polars as pl
 
-    from ..builtin.frames import divided
     from ..engines import frames
+    from ..engines.frames._compile import divided
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError(exc.name or "polars", "backtest", "backtest()") from exc
 

@@ -1,20 +1,33 @@
-"""The five factors of the default model (``scoring-model.md``, version 1)."""
+"""The five factors of the default model (``scoring-model.md``, version 1), declared.
+
+Each is a :class:`~customer_health.DeclaredFactor`: what it aggregates over its events
+and how it scores, as expressions that every engine compiles (the object path, frames
+and Spark, SQL). None has an engine method of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 
 from .._format import number, plural
-from .._time import days
-from ..factors import Accumulator, Factor, FactorContext, FactorResult
+from .._time import DAY_US
+from ..declare import (
+    Aggregate,
+    DeclaredFactor,
+    Expr,
+    as_of,
+    count,
+    event,
+    expected,
+    inputs,
+    lit,
+    microseconds_between,
+    utc_day,
+    when,
+)
+from ..factors import Factor
 from ._weights import PRIORITY_WEIGHTS, UNRESOLVED_FACTOR
-
-if TYPE_CHECKING:
-    import narwhals.stable.v2 as nw
-
-    from .._sql_events import SQLEvents
 
 __all__ = [
     "BUILTIN_FACTORS",
@@ -26,50 +39,38 @@ __all__ = [
 ]
 
 
-def _expected_text(ctx: FactorContext) -> str:
-    assert ctx.expected is not None
-    if not ctx.prorated:
-        return f"{ctx.segment} customers are expected {number(ctx.expected)}"
-    assert ctx.tenure_days is not None
-    full = ctx.expected * 30 / max(1.0, ctx.tenure_days)
-    floor = " (counted as one day)" if ctx.tenure_days < 1 else ""
+def _expected_text(numbers: Mapping[str, Any]) -> str:
+    expected_now = numbers["expected"]
+    segment = numbers["segment"]
+    if not numbers["prorated"]:
+        return f"{segment} customers are expected {number(expected_now)}"
+    tenure = numbers["tenure_days"]
+    full = expected_now * 30 / max(1.0, tenure)
+    floor = " (counted as one day)" if tenure < 1 else ""
     return (
-        f"{ctx.segment} customers are expected {number(full)} in 30 days, prorated to "
-        f"{number(ctx.expected)} for a customer {number(ctx.tenure_days)} days old{floor}"
+        f"{segment} customers are expected {number(full)} in 30 days, prorated to "
+        f"{number(expected_now)} for a customer {number(tenure)} days old{floor}"
     )
 
 
-class _Usage(Factor):
+def _usage_score(value: Expr) -> Expr:
+    """``100 * min(1, value / expected)``; never no data."""
+    ratio = value / expected
+    return 100.0 * when((ratio < 1.0, ratio), otherwise=1.0)
+
+
+class _Usage(DeclaredFactor):
     """A usage factor: a count against a prorated expectation; never no data."""
 
     window_days: ClassVar[float | None] = 30
     prorate: ClassVar[bool] = True
     what: ClassVar[str] = ""
 
-    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        value = inputs[self.inputs[0]]
-        expected = ctx.expected
-        assert expected is not None
-        score = 100.0 * min(1.0, value / expected)
-        explanation = f"{self._describe(value)} in 30 days; {_expected_text(ctx)}"
-        return FactorResult(score=score, value=value, expected=expected, explanation=explanation)
+    def explain(self, numbers: Mapping[str, Any]) -> str:
+        return f"{self._describe(numbers['value'])} in 30 days; {_expected_text(numbers)}"
 
     def _describe(self, value: float) -> str:
         return plural(value, self.what)
-
-    def frame_score(
-        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
-    ) -> tuple[nw.Expr, nw.Expr]:
-        from .frames import usage_score
-
-        assert expected is not None
-        return usage_score(inputs[self.inputs[0]], expected)
-
-    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
-        from .sql import usage_sql_score
-
-        assert expected is not None
-        return usage_sql_score(inputs[self.inputs[0]], expected)
 
 
 class ApiUsage(_Usage):
@@ -80,29 +81,10 @@ class ApiUsage(_Usage):
     kinds = frozenset({"api_call"})
     default_weight = 0.25
     expectation = "api_calls_30d"
-    inputs = ("calls",)
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {"calls": event.quantity.sum()}
+    score = _usage_score(inputs.calls)
+    value = inputs.calls
     what = "API call"
-
-    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        calls = dict.fromkeys(customer_ids, 0)
-
-        def add(event: Any) -> None:
-            calls[event.customer_id] += event.quantity
-
-        def inputs() -> dict[str, dict[str, float]]:
-            return {cid: {"calls": float(n)} for cid, n in calls.items()}
-
-        return Accumulator(add, inputs)
-
-    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
-        from .frames import calls_inputs
-
-        return calls_inputs(events)
-
-    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
-        from .sql import calls_sql
-
-        return calls_sql(events)
 
 
 class LoginFrequency(_Usage):
@@ -113,29 +95,11 @@ class LoginFrequency(_Usage):
     kinds = frozenset({"login"})
     default_weight = 0.20
     expectation = "login_days_30d"
-    inputs = ("days",)
-
-    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        dates: dict[str, set[int]] = {cid: set() for cid in customer_ids}
-
-        def add(event: Any) -> None:
-            # occurred_at is in UTC, so its ordinal is that of the UTC calendar date
-            dates[event.customer_id].add(event.occurred_at.toordinal())
-
-        def inputs() -> dict[str, dict[str, float]]:
-            return {cid: {"days": float(len(found))} for cid, found in dates.items()}
-
-        return Accumulator(add, inputs)
-
-    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
-        from .frames import login_inputs
-
-        return login_inputs(events)
-
-    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
-        from .sql import login_sql
-
-        return login_sql(events)
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {
+        "days": utc_day(event.occurred_at).count_distinct()
+    }
+    score = _usage_score(inputs.days)
+    value = inputs.days
 
     def _describe(self, value: float) -> str:
         return f"logins on {plural(value, 'distinct day')}"
@@ -149,36 +113,38 @@ class FeatureAdoption(_Usage):
     kinds = frozenset({"feature_used"})
     default_weight = 0.15
     expectation = "features_30d"
-    inputs = ("features",)
-    what = "distinct feature"
-
-    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        features: dict[str, set[str]] = {cid: set() for cid in customer_ids}
-
-        def add(event: Any) -> None:
-            features[event.customer_id].add(event.feature)
-
-        def inputs() -> dict[str, dict[str, float]]:
-            return {cid: {"features": float(len(found))} for cid, found in features.items()}
-
-        return Accumulator(add, inputs)
-
-    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
-        from .frames import features_inputs
-
-        return features_inputs(events)
-
-    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
-        from .sql import features_sql
-
-        return features_sql(events)
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {"features": event.feature.count_distinct()}
+    score = _usage_score(inputs.features)
+    value = inputs.features
 
     def _describe(self, value: float) -> str:
         return plural(value, "distinct feature") + " used"
 
 
-class PaymentTimeliness(Factor):
-    """How late invoices due in the last 180 days were paid (or are still unpaid)."""
+_DUE_WINDOW_US: Final = lit(180 * DAY_US, "int")
+_CREDIT_US: Final = lit(30 * DAY_US, "int")
+"""An invoice's credit runs out after 30 days late: 30 days in microseconds."""
+_NONE: Final = lit(0, "int")
+_DUE: Final = event.due_at
+_PAID: Final = event.paid_at
+_SETTLED: Final = when((_PAID.is_not_null() & (as_of >= _PAID), _PAID), otherwise=as_of)
+"""When an invoice was settled: its payment if paid by as_of, else as_of (still open)."""
+_LATE_US: Final = when(
+    (microseconds_between(_SETTLED, _DUE) > _NONE, microseconds_between(_SETTLED, _DUE)),
+    otherwise=_NONE,
+)
+_INVOICE: Final = (microseconds_between(as_of, _DUE) < _DUE_WINDOW_US) & (
+    microseconds_between(as_of, _DUE) >= _NONE
+)
+"""An invoice due in the last 180 days: ``as_of - 180 days < due_at <= as_of``."""
+
+
+class PaymentTimeliness(DeclaredFactor):
+    """How late invoices due in the last 180 days were paid (or are still unpaid).
+
+    Lateness and credit are summed as whole microseconds, then divided once: a sum of
+    fractions depends on the order of its terms, which no engine fixes.
+    """
 
     name = "payment_timeliness"
     description = "How late invoices due in the last 180 days were paid."
@@ -188,73 +154,42 @@ class PaymentTimeliness(Factor):
     window_days = None
     due_window_days: ClassVar[float] = 180
     default_weight = 0.25
-    inputs = ("invoices", "late_days", "credit")
+    expected_value = 0.0  # days late
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {
+        "invoices": count(where=_INVOICE),
+        "late_us": _LATE_US.sum(where=_INVOICE),
+        "credit_us": when((_LATE_US < _CREDIT_US, _CREDIT_US - _LATE_US), otherwise=_NONE).sum(
+            where=_INVOICE
+        ),
+    }
+    score = when(
+        (inputs.invoices > 0.0, 100.0 * (inputs.credit_us / float(30 * DAY_US)) / inputs.invoices)
+    )
+    value = when((inputs.invoices > 0.0, (inputs.late_us / float(DAY_US)) / inputs.invoices))
+    no_data = "no invoices due in the last 180 days"
 
-    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        since = as_of - timedelta(days=self.due_window_days)
-        sums = {cid: [0.0, 0.0, 0.0] for cid in customer_ids}  # invoices, late days, credit
-
-        def add(event: Any) -> None:
-            due: datetime = event.due_at
-            if not since < due <= as_of:
-                return
-            paid: datetime | None = event.paid_at
-            settled = paid if paid is not None and paid <= as_of else as_of
-            late = max(0.0, days(settled - due))
-            acc = sums[event.customer_id]
-            acc[0] += 1
-            acc[1] += late
-            acc[2] += max(0.0, 1.0 - late / 30.0)
-
-        def inputs() -> dict[str, dict[str, float]]:
-            return {
-                cid: {"invoices": n, "late_days": late, "credit": credit}
-                for cid, (n, late, credit) in sums.items()
-            }
-
-        return Accumulator(add, inputs)
-
-    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
-        from .frames import payment_inputs
-
-        return payment_inputs(events, as_of, self.due_window_days)
-
-    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
-        from .sql import payment_sql
-
-        return payment_sql(events, self.due_window_days)
-
-    def frame_score(
-        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
-    ) -> tuple[nw.Expr, nw.Expr]:
-        from .frames import payment_score
-
-        return payment_score(inputs)
-
-    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
-        from .sql import payment_sql_score
-
-        return payment_sql_score(inputs)
-
-    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        invoices = inputs["invoices"]
-        if not invoices:
-            return FactorResult(
-                score=None,
-                value=None,
-                expected=0.0,
-                explanation="no invoices due in the last 180 days",
-            )
-        mean_late = inputs["late_days"] / invoices
-        score = 100.0 * inputs["credit"] / invoices
-        explanation = (
-            f"{plural(invoices, 'invoice')} due in 180 days, "
-            f"paid {number(mean_late)} days late on average"
+    def explain(self, numbers: Mapping[str, Any]) -> str:
+        if numbers["score"] is None:
+            return "no invoices due in the last 180 days"
+        return (
+            f"{plural(numbers['invoices'], 'invoice')} due in 180 days, "
+            f"paid {number(numbers['value'])} days late on average"
         )
-        return FactorResult(score=score, value=mean_late, expected=0.0, explanation=explanation)
 
 
-class SupportTickets(Factor):
+_PRIORITY: Final[Expr] = event.priority
+_WEIGHT: Final = when(
+    *(
+        (_PRIORITY == name, value)  # noqa: SIM300 - the expression first: an Expr is built
+        for name, value in PRIORITY_WEIGHTS.items()
+        if name != "normal"
+    ),
+    otherwise=PRIORITY_WEIGHTS["normal"],
+)
+_OPEN: Final = event.resolved_at.is_null() | (event.resolved_at > as_of)
+
+
+class SupportTickets(DeclaredFactor):
     """Support ticket load (by priority, open tickets weigh more) in the last 90 days."""
 
     name = "support_tickets"
@@ -263,64 +198,20 @@ class SupportTickets(Factor):
     window_days = 90
     default_weight = 0.15
     expectation = "tickets_90d"
-    inputs = ("load", "tickets", "open")
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {
+        "load": when((_OPEN, _WEIGHT * UNRESOLVED_FACTOR), otherwise=_WEIGHT).sum(),
+        "tickets": count(),
+        "open": count(where=_OPEN),
+    }
+    score = when((inputs.load <= expected, 100.0), otherwise=100.0 * expected / inputs.load)
+    value = inputs.load
 
-    def accumulator(self, as_of: datetime, customer_ids: Iterable[str]) -> Accumulator:
-        sums = {cid: [0.0, 0.0, 0.0] for cid in customer_ids}  # load, tickets, open
-
-        def add(event: Any) -> None:
-            weight = PRIORITY_WEIGHTS[event.priority]
-            resolved: datetime | None = event.resolved_at
-            acc = sums[event.customer_id]
-            acc[1] += 1
-            if resolved is None or resolved > as_of:
-                weight *= UNRESOLVED_FACTOR
-                acc[2] += 1
-            acc[0] += weight
-
-        def inputs() -> dict[str, dict[str, float]]:
-            return {
-                cid: {"load": load, "tickets": n, "open": unresolved}
-                for cid, (load, n, unresolved) in sums.items()
-            }
-
-        return Accumulator(add, inputs)
-
-    def frame_inputs(self, events: nw.LazyFrame[Any], as_of: datetime) -> nw.LazyFrame[Any]:
-        from .frames import tickets_inputs
-
-        return tickets_inputs(events, as_of)
-
-    def sql_inputs(self, events: SQLEvents) -> dict[str, Any]:
-        from .sql import tickets_sql
-
-        return tickets_sql(events)
-
-    def frame_score(
-        self, inputs: Mapping[str, nw.Expr], expected: nw.Expr | None
-    ) -> tuple[nw.Expr, nw.Expr]:
-        from .frames import tickets_score
-
-        assert expected is not None
-        return tickets_score(inputs["load"], expected)
-
-    def sql_score(self, inputs: Mapping[str, Any], expected: Any | None) -> tuple[Any, Any]:
-        from .sql import tickets_sql_score
-
-        assert expected is not None
-        return tickets_sql_score(inputs["load"], expected)
-
-    def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
-        load = inputs["load"]
-        expected = ctx.expected
-        assert expected is not None
-        score = 100.0 if load <= expected else 100.0 * expected / load
-        explanation = (
-            f"ticket load {number(load)} in 90 days "
-            f"({plural(inputs['tickets'], 'ticket')}, {number(inputs['open'])} open); "
-            f"{ctx.segment} customers are expected at most {number(expected)}"
+    def explain(self, numbers: Mapping[str, Any]) -> str:
+        return (
+            f"ticket load {number(numbers['load'])} in 90 days "
+            f"({plural(numbers['tickets'], 'ticket')}, {number(numbers['open'])} open); "
+            f"{numbers['segment']} customers are expected at most {number(numbers['expected'])}"
         )
-        return FactorResult(score=score, value=load, expected=expected, explanation=explanation)
 
 
 BUILTIN_FACTORS: tuple[type[Factor], ...] = (

@@ -17,11 +17,26 @@ import narwhals.stable.v2 as nw
 
 from ..._expr import OPERATIONS, Binary, Call, Expr, IsNull, Lit, Not, Ref, When, visit
 from ..._time import DAY_US
-from ...builtin.frames import divided
 from ...declare import AS_OF, EXPECTED, DeclaredFactor, properties_read
 
 PREFIX = "_ch_"
 """The prefix of the columns :func:`with_stages` adds, one per named expression."""
+
+
+def divided(numerator: Any, denominator: Any) -> Any:
+    """``numerator / denominator`` in every row, exactly as Python divides (the correctly
+    rounded quotient): narwhals or polars expressions or polars Series, or a number as
+    the denominator. Every division of the frame forms goes through it.
+
+    polars divides a column by a scalar as a multiplication by the scalar's reciprocal,
+    which is one unit in the last place off for some values. A scalar is not only a
+    literal: polars keeps a column whose rows are all alike as one value (the flags of a
+    factor that no row, or every row, has data for; any column of a one-row frame), so
+    a customer's numbers would depend on which other rows share the frame. A column
+    divided by a column is divided row by row, so the divisor is made a column,
+    ``numerator * 0 + denominator`` (the numerators are finite; null stays null).
+    """
+    return numerator / (numerator * 0 + denominator)
 
 
 PROPERTY: Final = "_ch_property_"
@@ -45,8 +60,12 @@ def to_narwhals(expr: Expr, columns: Mapping[str, Any], spark: bool = False) -> 
             case Call("days_between", (later, earlier)):
                 apart = _epoch_us(later, columns, spark) - _epoch_us(earlier, columns, spark)
                 return divided(apart.cast(nw.Float64()), float(DAY_US))
-            case Call("utc_day", (instant,)):
-                return _epoch_day(visit(instant, node))
+            case Call("microseconds_between", (later, earlier)):
+                return _epoch_us(later, columns, spark) - _epoch_us(earlier, columns, spark)
+            case Call("utc_day"):
+                if spark:
+                    return _epoch_day(children[0])
+                return children[0].dt.date().cast(nw.Int64())  # days since 1970
             case Binary("/", _, _):
                 return divided(children[0], children[1])  # exactly, row by row
             case Binary(op, _, _):
@@ -129,9 +148,12 @@ def declared_inputs(
         else:
             plain.append(getattr(nw.col(f"_a{at}"), aggregate.op)().alias(name))
     rows = events.select("customer_id", **flagged)
-    found = rows.group_by("customer_id").agg(*plain) if plain else rows.select("customer_id")
-    if not plain:
-        found = found.unique()
+    if plain:
+        found = rows.group_by("customer_id").agg(*plain)
+    else:  # a customer without a value has no row: it gets the inputs of no events
+        name, column = distinct.pop(0)
+        values = rows.filter(~nw.col(column).is_null()).unique()
+        found = values.group_by("customer_id").agg(nw.len().alias(name))
     for name, column in distinct:
         values = rows.select("customer_id", column).filter(~nw.col(column).is_null()).unique()
         counted = values.group_by("customer_id").agg(nw.len().alias(name))

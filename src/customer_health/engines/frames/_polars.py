@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from ..._time import DAY_US
-from ...builtin.frames import divided
 from ...exceptions import (
     ConfigurationError,
 )
+from ._compile import divided
 
 if TYPE_CHECKING:
     from ...model import ResolvedModel

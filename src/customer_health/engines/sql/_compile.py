@@ -56,6 +56,8 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
                     _grouped(children[0]), _grouped(children[1]), operators.sub
                 )
                 return sa.cast(apart, sa.Double()) / double(DAY_US)
+            case Call("microseconds_between"):
+                return BinaryExpression(_grouped(children[0]), _grouped(children[1]), operators.sub)
             case Call("utc_day"):
                 # the day's first microsecond (the remainder made non-negative, for
                 # instants before 1970), then whole days: exact in integers or doubles
