@@ -544,6 +544,39 @@ RUNTIME: Final[Mapping[str, Any]] = {
 """What the generated Python code calls, besides its constants."""
 
 
+def structure(expr: Expr) -> tuple[Any, ...]:
+    """``expr`` as nested tuples: two trees that compute alike have the same structure
+    (the nodes compare by identity, and ``==`` builds a tree)."""
+    match expr:
+        case Lit(value):
+            return ("lit", type(value).__name__, repr(value))
+        case Ref(name, type_):
+            return ("ref", name, type_)
+        case Binary(op, left, right):
+            return ("binary", op, structure(left), structure(right))
+        case IsNull(operand):
+            return ("is_null", structure(operand))
+        case Not(operand):
+            return ("not", structure(operand))
+        case When(cases, otherwise):
+            pairs = tuple((structure(c), structure(v)) for c, v in cases)
+            return ("when", pairs, structure(otherwise))
+        case Call(function, args):
+            return ("call", function, tuple(structure(a) for a in args))
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+def implied_false(condition: Expr) -> frozenset[str]:
+    """The names a condition that is not met shows are not null: those it tests for
+    null, and those of both sides of ``|``."""
+    match condition:
+        case IsNull(Ref(name)):
+            return frozenset([name])
+        case Binary("|", left, right):
+            return implied_false(left) | implied_false(right)
+    return frozenset()
+
+
 def implied(condition: Expr) -> frozenset[str]:
     """The names a met ``condition`` shows are not null: a test that one is not null, a
     comparison of one (with null it is not met), and those of both sides of ``&``."""
@@ -563,6 +596,8 @@ class PythonCompiler:
 
     def __init__(self, nullable_names: set[str]) -> None:
         self.nullable_names = nullable_names
+        self.hoisted: dict[tuple[Any, ...], str] = {}
+        """Locals that hold subtrees computed before (by :func:`structure`)."""
         self.constants: dict[str, float] = {}
         self._counter = itertools.count()
         self._locals: dict[str, str] = {}
@@ -598,6 +633,10 @@ class PythonCompiler:
         raise TypeError(f"not an expression node: {expr!r}")
 
     def code(self, expr: Expr, known: frozenset[str]) -> str:
+        if self.hoisted and not isinstance(expr, Ref | Lit):
+            local = self.hoisted.get(structure(expr))
+            if local is not None:
+                return local
         match expr:
             case Lit(value):
                 if isinstance(value, float):  # a name: repr does not spell inf or nan
@@ -621,7 +660,10 @@ class PythonCompiler:
                     f"({then} if {t} else (False if {alone} is False else None)))"
                 )
             case Binary("|", left, right):
+                # the right side runs when the left is not met (False, or None)
                 first, then = self.code(left, known), self.code(right, known)
+                if not self.nullable(left, known):
+                    then = self.code(right, known | implied_false(left))
                 if not self.nullable(left, known):
                     return f"({first} or {then})"
                 # SQL's OR: null or false is null (Python's gives False)

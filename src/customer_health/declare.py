@@ -64,6 +64,7 @@ from ._expr import (
     Call,
     Expr,
     IsNull,
+    Lit,
     Not,
     PythonCompiler,
     Ref,
@@ -75,6 +76,7 @@ from ._expr import (
     lit,
     microseconds_between,
     number_property,
+    structure,
     to_python,
     type_of,
     utc_day,
@@ -393,6 +395,62 @@ def properties_read(declared: DeclaredFactor | type[DeclaredFactor]) -> tuple[st
     return tuple(sorted(str(key) for key in keys))
 
 
+def _shared(aggregates: Iterable[Aggregate]) -> list[Expr]:
+    """The operations to compute once, before the aggregates: the largest that occur
+    more than once (alike by :func:`~customer_health._expr.structure`), then within
+    them, smallest first (so that each reads those it contains); never a division."""
+    roots = [e for a in aggregates for e in (a.where, a.of) if e is not None]
+    candidates: dict[tuple[Any, ...], Expr] = {}
+    for root in roots:
+        for node in _nodes(root):
+            if not isinstance(node, Ref | Lit) and not any(
+                isinstance(n, Binary) and n.op == "/" for n in _nodes(node)
+            ):
+                candidates.setdefault(structure(node), node)
+    size = {key: sum(1 for _ in _nodes(node)) for key, node in candidates.items()}
+    hoisted: dict[tuple[Any, ...], Expr] = {}
+    for key in sorted(candidates, key=lambda k: -size[k]):
+        found = sum(_occurrences(root, key, hoisted, False) for root in roots) + sum(
+            _occurrences(root, key, hoisted, True) for root in hoisted.values()
+        )
+        if found > 1:
+            hoisted[key] = candidates[key]
+    return sorted(hoisted.values(), key=lambda node: size[structure(node)])
+
+
+def _occurrences(
+    root: Expr, key: tuple[Any, ...], opaque: Mapping[tuple[Any, ...], Expr], inside: bool
+) -> int:
+    """How often the subtree ``key`` is computed in ``root``, the subtrees in ``opaque``
+    (computed once, before) not looked into; ``inside``: ``root`` is one of them, whose
+    own computation counts."""
+    found = 0
+    pending = [(root, inside)]
+    while pending:
+        node, top = pending.pop()
+        here = structure(node)
+        if here == key:
+            found += 1
+            continue
+        if not top and here in opaque:
+            continue
+        pending.extend((child, False) for child in _children(node))
+    return found
+
+
+def _children(expr: Expr) -> list[Expr]:
+    match expr:
+        case Binary(_, left, right):
+            return [left, right]
+        case IsNull(operand) | Not(operand):
+            return [operand]
+        case When(cases, otherwise):
+            return [e for case in cases for e in case] + [otherwise]
+        case Call(_, args):
+            return list(args)
+    return []
+
+
 def _carried(kinds: Iterable[str] | None) -> frozenset[str]:
     """The fields every event of ``kinds`` carries (None: any kind)."""
     kinds = None if kinds is None else list(kinds)
@@ -466,7 +524,14 @@ def _accumulator(
     if properties_read(cls):
         read = "event.properties" if PROPERTIES in carried else "getattr(event, 'properties', None)"
         reads.append(f"        {compiler.local(PROPERTIES)} = {read}")
+    # what several aggregates compute alike is computed once, first (never a division,
+    # which could fail where a condition would have kept it from running)
+    for at, shared in enumerate(_shared(cls.aggregates.values())):
+        code = compiler.code(shared, frozenset())
+        body.append(f"        s{at} = {code}")
+        compiler.hoisted[structure(shared)] = f"s{at}"
     results = []
+    condition: tuple[Any, ...] | None = None
     for at, (name, aggregate) in enumerate(cls.aggregates.items()):
         store = f"a{at}"
         if aggregate.op in ("count", "sum"):
@@ -475,7 +540,10 @@ def _accumulator(
             lines.append(f"    {store} = {{cid: set() for cid in ids}}")
         else:
             lines.append(f"    {store} = dict.fromkeys(ids)")
-        body.extend(_update(compiler, store, aggregate))
+        where = aggregate.where
+        same = where is not None and structure(where) == condition
+        body.extend(_update(compiler, store, aggregate, same))
+        condition = None if where is None else structure(where)
         if aggregate.op == "count_distinct":
             results.append(f"{name!r}: float(len({store}[cid]))")
         elif aggregate.nullable:
@@ -497,14 +565,18 @@ def _accumulator(
     return make  # type: ignore[no-any-return]
 
 
-def _update(compiler: PythonCompiler, store: str, aggregate: Aggregate) -> Sequence[str]:
-    """The lines of ``add`` that take one event into the aggregate ``store``."""
+def _update(
+    compiler: PythonCompiler, store: str, aggregate: Aggregate, same: bool
+) -> Sequence[str]:
+    """The lines of ``add`` that take one event into the aggregate ``store``; ``same``:
+    under the condition of the aggregate before (its ``if`` is written already)."""
     condition = aggregate.where
     known: frozenset[str] = frozenset()
     indent = "        "
     lines = []
     if condition is not None:
-        lines.append(f"{indent}if {compiler.code(condition, known)}:")
+        if not same:
+            lines.append(f"{indent}if {compiler.code(condition, known)}:")
         indent += "    "
         known = implied(condition)
     of = aggregate.of
