@@ -272,7 +272,7 @@ class DeclaredFactor(Factor):
                     "(count(), expr.sum(), expr.min(), expr.max(), expr.count_distinct())"
                 )
             _check_event_expressions(cls, name, aggregate)
-        if not isinstance(getattr(cls, "score", None), Expr):
+        if getattr(cls, "score", None) is None:
             raise ConfigurationError(f"{where} has no score expression")
         for label in ("score", "value"):
             expr = getattr(cls, label)
@@ -328,6 +328,11 @@ def _check_factor_expression(cls: type[DeclaredFactor], label: str, expr: Expr) 
         raise ConfigurationError(f"{where}: {exc}") from None
     if kind not in ("float", "int", "null"):
         raise ConfigurationError(f"{where} is {kind}; it must be a number")
+    for node in _nodes(expr):
+        if isinstance(node, Call):
+            raise ConfigurationError(
+                f"{where} calls {node.function}(), which reads events: use it in an aggregate"
+            )
     for ref in _refs(expr):
         if ref.name == EXPECTED and ref.type == "float":
             if cls.expectation is None:
@@ -339,11 +344,6 @@ def _check_factor_expression(cls: type[DeclaredFactor], label: str, expr: Expr) 
             raise ConfigurationError(
                 f"{where} reads {ref.name!r}, which is not one of its aggregates "
                 f"({', '.join(cls.aggregates)}) or expected"
-            )
-    for node in _nodes(expr):
-        if isinstance(node, Call):
-            raise ConfigurationError(
-                f"{where} calls {node.function}(), which reads events: use it in an aggregate"
             )
 
 
