@@ -83,6 +83,25 @@ class MeanAnswer(DeclaredFactor):
     explanation = "mean answer {value} over {answered} answers (best {best})"
 
 
+class DistinctAnswers(DeclaredFactor):
+    """How many different numbers NPS responses answered (0.0 and -0.0 are one)."""
+
+    name = "distinct_answers"
+    kinds = frozenset({"nps_response"})
+    default_weight = 0.1
+    aggregates: ClassVar[Mapping[str, Aggregate]] = {
+        "distinct": number_property("score").count_distinct()
+    }
+    score = when(
+        (
+            inputs.distinct > 0.0,
+            when((inputs.distinct >= 5.0, 100.0), otherwise=20.0 * inputs.distinct),
+        )
+    )
+    value = inputs.distinct
+    explanation = "{distinct} different answers"
+
+
 class LatePayer(DeclaredFactor):
     """The worst lateness of invoices paid by as_of; any unpaid invoice scores 0."""
 
@@ -104,7 +123,7 @@ class LatePayer(DeclaredFactor):
     explanation = "worst {worst} days late, {unpaid} unpaid, {billed} billed"
 
 
-DECLARED = (LastSeen, MeanAnswer, LatePayer)
+DECLARED = (LastSeen, MeanAnswer, DistinctAnswers, LatePayer)
 
 
 class DeclaredPlugin:
@@ -179,6 +198,18 @@ def reference(
         out["mean_answer"] = (score, mean)
     else:
         out["mean_answer"] = (None, None)
+
+    every = {
+        number
+        for e in mine
+        if e["kind"] == "nps_response"
+        and (number := number_of((e.get("properties") or {}).get("score"))) is not None
+    }
+    distinct = float(len(every))
+    if distinct:
+        out["distinct_answers"] = (100.0 if distinct >= 5 else 20.0 * distinct, distinct)
+    else:
+        out["distinct_answers"] = (None, 0.0)
 
     invoices = [e for e in mine if e["kind"] == "payment"]
     paid = [e for e in invoices if e.get("paid_at") is not None and micros(e["paid_at"]) <= now]
