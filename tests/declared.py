@@ -125,6 +125,32 @@ class LatePayer(DeclaredFactor):
 
 DECLARED = (LastSeen, MeanAnswer, DistinctAnswers, LatePayer)
 
+ENGINE_METHODS = (
+    "aggregate",
+    "accumulator",
+    "compute",
+    "evaluate",
+    "frame_inputs",
+    "frame_score",
+    "sql_inputs",
+    "sql_score",
+)
+"""The methods of a factor's hand-written forms: a declared factor defines none."""
+
+
+def own_engine_methods(factor: type) -> list[tuple[str, str]]:
+    """The engine methods ``factor`` or a class of its own between it and
+    ``DeclaredFactor`` defines, as (class, method)."""
+    from customer_health import DeclaredFactor, Factor
+
+    return [
+        (cls.__name__, name)
+        for cls in factor.__mro__
+        if cls not in (DeclaredFactor, Factor, object)
+        for name in ENGINE_METHODS
+        if name in vars(cls)
+    ]
+
 
 class DeclaredPlugin:
     """Registers the declared test factors and the expectation ``LastSeen`` reads."""

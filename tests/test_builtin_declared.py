@@ -16,36 +16,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from customer_health import DeclaredFactor, Factor, Scorer, declare
+from customer_health import DeclaredFactor, Scorer, declare
 from customer_health.builtin.factors import BUILTIN_FACTORS, ApiUsage
 from customer_health.declare import count
 
+from .declared import own_engine_methods
 from .engines import MAIN_ENGINES, Engine, assert_shared_event_ids, fixed_portfolio, open_engine
-
-ENGINE_METHODS = (
-    "aggregate",
-    "accumulator",
-    "compute",
-    "evaluate",
-    "frame_inputs",
-    "frame_score",
-    "sql_inputs",
-    "sql_score",
-)
 
 
 def test_the_builtin_factors_are_declarations_alone() -> None:
     """Each built-in factor is declared and defines no engine method of its own."""
     for factor in BUILTIN_FACTORS:
         assert issubclass(factor, DeclaredFactor), factor
-        own = [
-            (cls.__name__, name)
-            for cls in factor.__mro__
-            if cls not in (DeclaredFactor, Factor, object)
-            for name in ENGINE_METHODS
-            if name in vars(cls)
-        ]
-        assert own == [], factor
+        assert own_engine_methods(factor) == [], factor
 
 
 @pytest.fixture(scope="module", params=MAIN_ENGINES)
