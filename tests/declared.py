@@ -84,13 +84,16 @@ class MeanAnswer(DeclaredFactor):
 
 
 class DistinctAnswers(DeclaredFactor):
-    """How many different numbers NPS responses answered (0.0 and -0.0 are one)."""
+    """How many different numbers NPS responses answered (0.0 and -0.0 are one), and
+    the value: how many different features were used. Only distinct counts, of events
+    that mostly have only one of the two."""
 
     name = "distinct_answers"
-    kinds = frozenset({"nps_response"})
+    kinds = frozenset({"nps_response", "feature_used"})
     default_weight = 0.1
     aggregates: ClassVar[Mapping[str, Aggregate]] = {
-        "distinct": number_property("score").count_distinct()
+        "distinct": number_property("score").count_distinct(),
+        "features": event.feature.count_distinct(),
     }
     score = when(
         (
@@ -98,8 +101,8 @@ class DistinctAnswers(DeclaredFactor):
             when((inputs.distinct >= 5.0, 100.0), otherwise=20.0 * inputs.distinct),
         )
     )
-    value = inputs.distinct
-    explanation = "{distinct} different answers"
+    value = inputs.features
+    explanation = "{distinct} different answers, {features} features"
 
 
 class LatePayer(DeclaredFactor):
@@ -232,10 +235,11 @@ def reference(
         and (number := number_of((e.get("properties") or {}).get("score"))) is not None
     }
     distinct = float(len(every))
+    features = float(len({e["feature"] for e in mine if e["kind"] == "feature_used"}))
     if distinct:
-        out["distinct_answers"] = (100.0 if distinct >= 5 else 20.0 * distinct, distinct)
+        out["distinct_answers"] = (100.0 if distinct >= 5 else 20.0 * distinct, features)
     else:
-        out["distinct_answers"] = (None, 0.0)
+        out["distinct_answers"] = (None, features)
 
     invoices = [e for e in mine if e["kind"] == "payment"]
     paid = [e for e in invoices if e.get("paid_at") is not None and micros(e["paid_at"]) <= now]

@@ -150,10 +150,12 @@ def declared_inputs(
     rows = events.select("customer_id", **flagged)
     if plain:
         found = rows.group_by("customer_id").agg(*plain)
-    else:  # a customer without a value has no row: it gets the inputs of no events
-        name, column = distinct.pop(0)
+    elif len(distinct) == 1:  # a customer without a value has no row: the inputs of none
+        name, column = distinct.pop()
         values = rows.filter(~nw.col(column).is_null()).unique()
         found = values.group_by("customer_id").agg(nw.len().alias(name))
+    else:
+        found = rows.select("customer_id").unique()
     for name, column in distinct:
         values = rows.select("customer_id", column).filter(~nw.col(column).is_null()).unique()
         counted = values.group_by("customer_id").agg(nw.len().alias(name))
