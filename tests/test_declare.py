@@ -86,6 +86,8 @@ def _registered(factor: type[DeclaredFactor]) -> Scorer:
         ({"score": event.feature == "x"}, r"score is bool; it must be a number"),
         ({"score": 3.0}, r"has score 3.0, not an expression"),
         ({"explanation": ""}, r"has explanation ''; it needs a template"),
+        ({"explanation": "{logins} of {calls}"}, r"which names \{calls\}; it may name"),
+        ({"no_data": "{logins"}, r"has no_data '\{logins': "),
         (
             {"score": days_between(as_of, event.occurred_at)},
             r"calls days_between\(\), which reads events",

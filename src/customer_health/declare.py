@@ -291,6 +291,7 @@ class DeclaredFactor(Factor):
                     f"{where} has {label} {template!r}; it needs a template (or an "
                     "explain() method)"
                 )
+            _check_template(cls, label, template)
         _compiled(cls)
 
 
@@ -298,6 +299,25 @@ _RESERVED: Final = frozenset(
     {"score", "value", EXPECTED, "segment", "window_days", "prorated", "tenure_days", AS_OF}
 )
 """Names an aggregate may not have: the explanation's other numbers, and ``as_of``."""
+
+
+def _check_template(cls: type[DeclaredFactor], label: str, template: str) -> None:
+    """A :class:`ConfigurationError` if ``template`` is no ``str.format`` template or
+    names a number the explanation does not have."""
+    known = {*cls.aggregates, *_RESERVED} - {AS_OF}
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"declared factor {cls.name!r} has {label} {template!r}: {exc}"
+        ) from None
+    for name in names:
+        root = name.split(".", 1)[0].split("[", 1)[0]
+        if root not in known:
+            raise ConfigurationError(
+                f"declared factor {cls.name!r} has {label} {template!r}, which names "
+                f"{{{root}}}; it may name {', '.join(sorted(known))}"
+            )
 
 
 def _check_event_expressions(cls: type[DeclaredFactor], name: str, aggregate: Aggregate) -> None:
