@@ -254,3 +254,22 @@ def test_days_and_utc_days_are_exact() -> None:
     assert found["since"] == (3 * 86_400_000_000 + 7) / 86_400_000_000
     assert found["first_day"] == -1.0
     assert math.isfinite(found["since"])
+
+
+def test_empty_properties_alone_are_read_in_a_frame() -> None:
+    """A frame whose only properties are empty objects scores (no struct type has no
+    field: the de-duplication key is then that of no properties)."""
+    pl = pytest.importorskip("polars")
+    scorer = Scorer(entry_points=False, plugins=[_plugin(Answers)], factors=["answers"])
+    events = pl.DataFrame(
+        {
+            "customer_id": ["c", "c"],
+            "kind": ["survey", "survey"],
+            "occurred_at": [AS_OF.replace(tzinfo=None)] * 2,
+            "event_id": ["e1", "e1"],
+            "properties": ["{}", "{}"],
+        }
+    )
+    out = scorer.score_frame(pl.DataFrame({"id": ["c"], "segment": ["smb"]}), events, as_of=AS_OF)
+    assert out.get_column("answers_value").to_list() == [0.0]
+    assert out.get_column("answers").to_list() == [None]

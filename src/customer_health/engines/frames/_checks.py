@@ -171,6 +171,8 @@ def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:
     fields = decoded.schema["properties"]
     assert isinstance(fields, pl.Struct)
     names = sorted(field.name for field in fields.fields)
+    if not names:  # every object is empty: as no properties at all
+        return frame.with_columns(_properties_key=pl.lit(None, dtype=pl.String))
     ordered = pl.struct([pl.col("properties").struct.field(name) for name in names])
     empty = pl.all_horizontal([pl.col("properties").struct.field(n).is_null() for n in names])
     key = (
