@@ -368,21 +368,10 @@ def _check_factor_expression(cls: type[DeclaredFactor], label: str, expr: Expr) 
 
 
 def _nodes(expr: Expr) -> Iterable[Expr]:
+    """``expr`` and every node below it."""
     yield expr
-    match expr:
-        case Binary(_, left, right):
-            yield from _nodes(left)
-            yield from _nodes(right)
-        case IsNull(operand) | Not(operand):
-            yield from _nodes(operand)
-        case When(cases, otherwise):
-            for condition, value in cases:
-                yield from _nodes(condition)
-                yield from _nodes(value)
-            yield from _nodes(otherwise)
-        case Call(_, args):
-            for arg in args:
-                yield from _nodes(arg)
+    for child in _children(expr):
+        yield from _nodes(child)
 
 
 def _refs(expr: Expr) -> list[Ref]:

@@ -129,10 +129,8 @@ _DUE: Final = event.due_at
 _PAID: Final = event.paid_at
 _SETTLED: Final = when((_PAID.is_not_null() & (as_of >= _PAID), _PAID), otherwise=as_of)
 """When an invoice was settled: its payment if paid by as_of, else as_of (still open)."""
-_LATE_US: Final = when(
-    (microseconds_between(_SETTLED, _DUE) > _NONE, microseconds_between(_SETTLED, _DUE)),
-    otherwise=_NONE,
-)
+_SETTLED_AFTER_DUE_US: Final = microseconds_between(_SETTLED, _DUE)
+_LATE_US: Final = when((_SETTLED_AFTER_DUE_US > _NONE, _SETTLED_AFTER_DUE_US), otherwise=_NONE)
 _INVOICE: Final = (microseconds_between(as_of, _DUE) < _DUE_WINDOW_US) & (
     microseconds_between(as_of, _DUE) >= _NONE
 )

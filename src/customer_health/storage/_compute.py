@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..declare import DeclaredFactor
 from ..engines.objects import Plan, feed_events, results, routes_of
 from ..engines.sql import condition, inputs_query, sql_events, sql_form
 from ..model import guard
@@ -107,13 +106,6 @@ def _sql_inputs(
         for active, _ in factors
     }
     plugins = [active for active, _ in factors if not active.trusted]
-    nullable = {
-        (active.name, name)
-        for active, _ in factors
-        if isinstance(active.factor, DeclaredFactor)
-        for name, aggregate in active.factor.aggregates.items()
-        if aggregate.nullable
-    }
     found: dict[str, dict[str, dict[str, float | None]]] = {
         active.name: {} for active, _ in factors
     }
@@ -129,8 +121,8 @@ def _sql_inputs(
             cid = row[0]
             for factor, name, index in positions:
                 value = row[index]
-                if value is None:
-                    value = None if (factor, name) in nullable else 0.0
+                if value is None:  # 0, but where no events give no value (a least one)
+                    value = None if empty[factor][name] is None else 0.0
                 found[factor].setdefault(cid, {})[name] = None if value is None else float(value)
     return {
         name: {cid: mine.get(cid) or dict(empty[name]) for cid in ids}

@@ -189,29 +189,24 @@ def _canonical(frame: pl.DataFrame) -> pl.Series:
     JSON object."""
     column = frame.get_column("properties")
     keys: dict[str, str | None] = {}
+    bad = []
     for text in column.drop_nulls().unique():
         try:
             found = json.loads(text)
         except ValueError:
             found = None
         if not isinstance(found, dict):
-            mask = pl.col("properties").is_in(
-                [t for t in column.drop_nulls().unique() if not _is_object(t)]
-            )
-            raise InvalidEventError(
-                "column 'properties' must hold JSON objects (or be a struct column): "
-                f"{_rows(frame, mask, ['kind', 'properties'])}"
-            )
+            bad.append(text)
+            continue
         present = {k: v for k, v in found.items() if v is not None}
         keys[text] = json.dumps(present, sort_keys=True, separators=(",", ":")) if present else None
+    if bad:
+        mask = pl.col("properties").is_in(bad)
+        raise InvalidEventError(
+            "column 'properties' must hold JSON objects (or be a struct column): "
+            f"{_rows(frame, mask, ['kind', 'properties'])}"
+        )
     return column.replace_strict(keys, default=None, return_dtype=pl.String)
-
-
-def _is_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
 
 
 _DTYPES: Mapping[str, Any] = {

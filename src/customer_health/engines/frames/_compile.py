@@ -2,9 +2,9 @@
 narwhals expressions: the polars engine and Spark run the same ones.
 
 Event expressions read the event columns (instants naive UTC) and, for
-:func:`~customer_health.declare.number_property`, a column per key that the engine
-adds natively (:func:`property_column`): JSON is read by polars and Spark, each its own
-way, to the one definition.
+:func:`~customer_health.declare.number_property`, a column per key (:func:`properties_of`)
+that the engine adds natively: JSON is read by polars and Spark, each its own way, to
+the one definition.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def to_narwhals(expr: Expr, columns: Mapping[str, Any], spark: bool = False) -> 
                 return nw.lit(found) if isinstance(found, datetime) else found
             case Call("number_property", (Lit(key),)):
                 return nw.col(PROPERTY + str(key))
-            case Call("days_between", (later, earlier)):
+            case Call("days_between" | "microseconds_between" as function, (later, earlier)):
                 apart = _epoch_us(later, columns, spark) - _epoch_us(earlier, columns, spark)
+                if function == "microseconds_between":
+                    return apart
                 return divided(apart.cast(nw.Float64()), float(DAY_US))
-            case Call("microseconds_between", (later, earlier)):
-                return _epoch_us(later, columns, spark) - _epoch_us(earlier, columns, spark)
             case Call("utc_day"):
                 if spark:
                     return _epoch_day(children[0])

@@ -37,9 +37,17 @@ from ..._time import DAY_US
 from ...declare import AS_OF, EXPECTED, DeclaredFactor
 
 
-def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
+def to_sql(
+    expr: Expr, columns: Mapping[str, Any], events: SQLEvents | None = None
+) -> sa.ColumnElement[Any]:
     """``expr`` as a SQLAlchemy expression, its inputs read from ``columns`` (by name);
-    numbers are doubles."""
+    numbers are doubles. The functions of events (instants, properties) are read as
+    ``events`` (:class:`SQLEvents`) reads them, which an event expression is given."""
+
+    def events_of(function: str) -> SQLEvents:
+        if events is None:
+            raise TypeError(f"{function}() reads events: compile it with its SQLEvents")
+        return events
 
     def node(expr: Expr, children: Sequence[Any]) -> Any:
         match expr:
@@ -50,21 +58,19 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
             case Ref(name):
                 return columns[name]
             case Call("number_property", (Lit(key),)):
-                return columns[_NUMBER_PROPERTY](str(key))
-            case Call("days_between"):
+                return events_of("number_property").number(str(key))
+            case Call("days_between" | "microseconds_between" as function):
+                # instants are integer microseconds: their difference is exact
                 apart: Any = BinaryExpression(
                     _grouped(children[0]), _grouped(children[1]), operators.sub
                 )
+                if function == "microseconds_between":
+                    return apart
                 return sa.cast(apart, sa.Double()) / double(DAY_US)
-            case Call("microseconds_between"):
-                return BinaryExpression(_grouped(children[0]), _grouped(children[1]), operators.sub)
             case Call("utc_day"):
-                # the day's first microsecond (the remainder made non-negative, for
-                # instants before 1970), then whole days: exact in integers or doubles
-                instant = _grouped(children[0])
-                day = sa.literal(DAY_US, sa.BigInteger())
-                start = instant - ((instant % day) + day) % day
-                return start // day
+                # the day's first microsecond, then whole days: exact in integers or doubles
+                start = events_of("utc_day").day(_grouped(children[0]))
+                return start // sa.literal(DAY_US, sa.BigInteger())
             case Binary(op, left, right) if op in ARITHMETIC:
                 # built by hand, each operand that is an operation in parentheses:
                 # SQLAlchemy's operators drop them around a + (b + c) (it takes + and * as
@@ -91,26 +97,22 @@ def to_sql(expr: Expr, columns: Mapping[str, Any]) -> sa.ColumnElement[Any]:
     return compiled
 
 
-_NUMBER_PROPERTY = "number_property()"
-"""The key of ``columns`` that reads a number from properties (a function of the key)."""
-
-
 def declared_inputs(declared: DeclaredFactor, events: SQLEvents) -> dict[str, Any]:
     """A declared factor's aggregates over ``events`` (its events: ``events.mine``), by
     input name: ``sum``, ``count`` and ``count(distinct)`` of ``CASE`` expressions, as
     hand-written SQL forms are."""
     # looked up lazily: the warehouse query reads the columns a factor reads, no others
-    given: dict[str, Any] = {AS_OF: events.instant(), _NUMBER_PROPERTY: events.number}
+    given: dict[str, Any] = {AS_OF: events.instant()}
     columns: ChainMap[str, Any] = ChainMap(given, events.c)  # type: ignore[arg-type]
     found: dict[str, Any] = {}
     for name, aggregate in declared.aggregates.items():
         met = events.mine
         if aggregate.where is not None:
-            met = sa.and_(met, to_sql(aggregate.where, columns))
+            met = sa.and_(met, to_sql(aggregate.where, columns, events))
         if aggregate.of is None:
             found[name] = sa.func.sum(sa.case((met, 1), else_=0))
             continue
-        value = sa.case((met, to_sql(aggregate.of, columns)))
+        value = sa.case((met, to_sql(aggregate.of, columns, events)))
         match aggregate.op:
             case "sum":
                 found[name] = sa.func.coalesce(sa.func.sum(value), 0)
