@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.expression import BinaryExpression, Grouping
 
 from ..._expr import (
@@ -109,10 +110,13 @@ def declared_inputs(declared: DeclaredFactor, events: SQLEvents) -> dict[str, An
         met = events.mine
         if aggregate.where is not None:
             met = sa.and_(met, to_sql(aggregate.where, columns, events))
+        every = isinstance(met, True_)  # every row is one of the factor's events
         if aggregate.of is None:
-            found[name] = sa.func.sum(sa.case((met, 1), else_=0))
+            found[name] = sa.func.count() if every else sa.func.sum(sa.case((met, 1), else_=0))
             continue
-        value = sa.case((met, to_sql(aggregate.of, columns, events)))
+        value = to_sql(aggregate.of, columns, events)
+        if not every:
+            value = sa.case((met, value))
         match aggregate.op:
             case "sum":
                 found[name] = sa.func.coalesce(sa.func.sum(value), 0)

@@ -14,10 +14,11 @@ know are settled on its tree:
   model's arithmetic is in double precision.
 
 The query is a chain of CTEs, one idea each: the expectations (from the scorer's
-resolved configuration), the customers who exist at ``as_of``, the events up to
-``as_of`` (instants in microseconds, the models' defaults filled in, a copy number
-per ``event_id``), every factor's inputs in one ``GROUP BY``, the inputs and
-expectations side by side, the factor scores, and their weighted combination.
+resolved configuration), the customers who exist at ``as_of``, the events (instants in
+microseconds, the models' defaults filled in, the first copy of each ``event_id``),
+each factor's inputs in a ``GROUP BY`` of its own events (the plan a hand-written query
+has: split per factor, joined once), the inputs and expectations side by side, the
+factor scores, and their weighted combination.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ _POSTGRES = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-ca
 _SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
 """Placeholder table names, replaced by the tables' text once the query is written
 (so that a dbt ``{{ ref(...) }}`` goes into the query as it is)."""
+_PER_CUSTOMER = frozenset({"ch_prepared", "ch_factors", "ch_combined", "ch_mean", "ch_scored"})
+"""The CTEs of a row per customer after the inputs (see :func:`_rewritten`)."""
+_READS = {"events": 2, "customers": 1}
+"""How many times the query reads each table: the events with an ``event_id`` and
+those without one are read apart (:meth:`_Query._events`)."""
 _INSTANTS = frozenset(INSTANT_FIELDS)
 _SQL_TYPES: Mapping[FieldType, Any] = {
     "id": sa.String(),
@@ -124,7 +130,7 @@ def query_text(
     text: str = tree.sql(dialect=dialect, pretty=True)
     for name, placeholder in _SOURCES.items():
         found = text.count(placeholder)
-        assert found == 1, f"the {name} table appears {found} times in the query"
+        assert found == _READS[name], f"the {name} table appears {found} times in the query"
         text = text.replace(placeholder, tables[name])
     return _header(model, dialect, as_of) + text
 
@@ -139,6 +145,14 @@ def _header(model: ResolvedModel, dialect: str, as_of: datetime) -> str:
 
 def _rewritten(tree: Any, dialect: str) -> Any:
     """``tree`` with the instants, numbers and types of ``dialect`` (see the module)."""
+    if dialect == "postgres":
+        # PostgreSQL inlines a CTE read once, putting each column's expression in every
+        # place that reads it (it has no common subexpressions): the score reads each
+        # factor's score, and a factor's score its expectation, many times over. A
+        # materialized CTE computes its columns once per customer.
+        for cte in tree.find_all(exp.CTE):
+            if cte.alias in _PER_CUSTOMER:
+                cte.set("materialized", True)
     template = _EPOCH[dialect]
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower() == _EPOCH_US:
@@ -213,7 +227,9 @@ class _Query:
         mine = self._condition(active)
         aggregates = None
         if factor.vectorized:
-            events = SQLEvents(c=self.columns, mine=mine, as_of=self.as_of, portable=True)
+            # each factor's inputs are grouped from its own events alone (see _inputs):
+            # every row a factor's aggregates see is one of its events
+            events = SQLEvents(c=self.columns, mine=sa.true(), as_of=self.as_of, portable=True)
             aggregates = guard(active, "sql_inputs", sql_form, active, events)
         if aggregates is None:
             raise _no_sql_form(active, "sql_inputs")
@@ -226,14 +242,16 @@ class _Query:
         self.aggregates.append((active, aggregates))
 
     def _condition(self, active: ActiveFactor) -> sa.ColumnElement[bool]:
-        """The factor's events: its kinds, in its window (all are up to ``as_of``)."""
-        parts: list[sa.ColumnElement[bool]] = []
+        """The factor's events: its kinds, in its window, up to ``as_of``."""
+        parts: list[sa.ColumnElement[bool]] = [
+            sa.column("occurred_at", sa.BigInteger()) <= self.now
+        ]
         if active.kinds is not None:
             parts.append(sa.column("kind", sa.String()).in_(active.kinds))
         if active.window is not None:
             since = sa.literal(micros(self.as_of - active.window), sa.BigInteger())
             parts.append(sa.column("occurred_at", sa.BigInteger()) > since)
-        return sa.and_(*parts) if parts else sa.true()
+        return sa.and_(*parts)
 
     # -- the CTEs, in order ------------------------------------------------------------
 
@@ -283,9 +301,12 @@ class _Query:
         )
 
     def _events(self) -> sa.CTE:
-        """The events up to ``as_of``: instants in microseconds, the models' defaults, and
-        ``ch_copy``, the number of each copy of an ``event_id`` (1 for the first)."""
-        source = sa.table(_SOURCES["events"])
+        """Every event once: instants in microseconds, the models' defaults filled in,
+        the first copy of each ``event_id`` alone (by ``occurred_at``: the first copy is
+        up to ``as_of`` if any copy is, so de-duplication comes before any window). Only
+        the events with an ``event_id`` are numbered (sorted); those without one, most
+        events, are read apart."""
+        source = sa.table(_SOURCES["events"], sa.column("occurred_at")).alias("ch_raw")
         names = ["customer_id", "kind", "occurred_at", "event_id"]
         names += sorted(self.columns.used - set(names))
         selected: list[sa.ColumnElement[Any]] = []
@@ -300,33 +321,46 @@ class _Query:
                     else_=column,
                 )
             selected.append(column.label(name))
-        occurred = _epoch(sa.column("occurred_at"))
+        # the order of the instants themselves (not of their microseconds, a column
+        # of the same name) is that of their microseconds
         copy = sa.func.row_number().over(
-            partition_by=[sa.column("customer_id"), sa.column("event_id")], order_by=occurred
+            partition_by=[sa.column("customer_id"), sa.column("event_id")],
+            order_by=source.c.occurred_at,
         )
-        return (
+        event_id: sa.ColumnElement[Any] = sa.column("event_id")
+        numbered = (
             sa.select(*selected, copy.label("ch_copy"))
             .select_from(source)
-            .where(occurred <= self.now)
-            .cte("ch_events")
+            .where(event_id.is_not(None))
+            .subquery("ch_numbered")
         )
+        firsts = sa.select(*(c for c in numbered.c if c.name != "ch_copy"))
+        firsts = firsts.where(numbered.c.ch_copy == 1)
+        single = sa.select(*selected).select_from(source).where(event_id.is_(None))
+        return sa.union_all(firsts, single).cte("ch_events")
 
-    def _inputs(self, events: sa.CTE) -> sa.CTE:
-        """Every factor's inputs, in one ``GROUP BY customer_id`` over its events."""
-        columns: list[sa.ColumnElement[Any]] = [sa.column("customer_id")]
-        for active, aggregates in self.aggregates:
-            for name in active.factor.inputs:
-                columns.append(aggregates[name].label(_input(active, name)))
-        first = sa.or_(sa.column("event_id").is_(None), sa.column("ch_copy") == 1)
-        return (
-            sa.select(*columns)
-            .select_from(events)
-            .where(first, sa.or_(*self.conditions))
-            .group_by(sa.column("customer_id"))
-            .cte("ch_inputs")
-        )
+    def _inputs(self, events: sa.CTE) -> list[sa.CTE]:
+        """Each factor's inputs, in a ``GROUP BY customer_id`` of its own events alone
+        (split per factor, joined once in :meth:`_prepared`): a database groups and
+        counts each factor's few events, not every event for every factor."""
+        ctes: list[sa.CTE] = []
+        for number, ((active, aggregates), mine) in enumerate(
+            zip(self.aggregates, self.conditions, strict=True), start=1
+        ):
+            columns: list[sa.ColumnElement[Any]] = [sa.column("customer_id")]
+            columns += [
+                aggregates[name].label(_input(active, name)) for name in active.factor.inputs
+            ]
+            ctes.append(
+                sa.select(*columns)
+                .select_from(events)
+                .where(mine)
+                .group_by(sa.column("customer_id"))
+                .cte(f"ch_inputs_{number}")
+            )
+        return ctes
 
-    def _prepared(self, customers: sa.CTE, expectations: sa.CTE, inputs: sa.CTE) -> sa.CTE:
+    def _prepared(self, customers: sa.CTE, expectations: sa.CTE, inputs: list[sa.CTE]) -> sa.CTE:
         """Per customer: whether its segment is known, each factor's inputs (those of no
         events without any) and its expectation, prorated for young customers."""
         tenure = sa.cast(self.now - customers.c.created_at, sa.Double()) / double(DAY_US)
@@ -334,11 +368,11 @@ class _Query:
             customers.c.customer_id,
             sa.case((expectations.c.segment.is_(None), 0), else_=1).label("ch_known"),
         ]
-        for active in self.active:
+        for active, table in zip(self.active, inputs, strict=True):
             factor = active.factor
             empty = empty_inputs(active, self.as_of)
             for name in factor.inputs:
-                found = inputs.c[_input(active, name)]
+                found = table.c[_input(active, name)]
                 none = empty[name]
                 value = found if none is None else sa.func.coalesce(found, double(none))
                 columns.append(sa.cast(value, sa.Double()).label(_input(active, name)))
@@ -346,9 +380,9 @@ class _Query:
                 base = expectations.c[active.expectation]
                 expected = self._expected(active, base, tenure)
                 columns.append(expected.label(_input(active, "expected")))
-        joined = customers.outerjoin(
-            expectations, customers.c.segment == expectations.c.segment
-        ).outerjoin(inputs, customers.c.customer_id == inputs.c.customer_id)
+        joined = customers.outerjoin(expectations, customers.c.segment == expectations.c.segment)
+        for table in inputs:
+            joined = joined.outerjoin(table, customers.c.customer_id == table.c.customer_id)
         return sa.select(*columns).select_from(joined).cte("ch_prepared")
 
     def _expected(
