@@ -19,11 +19,18 @@ spread:
     same JVM is up;
 (b) ``customer_health.score_frame`` on the Spark DataFrames read from the Parquet
     files. The result is computed by then (``score_frame`` returns it checkpointed);
-    the time is from the call to its return.
+    the time is from the call to its return;
+(c) a hand-written PySpark query of model v1's factor values on the same DataFrames
+    (:func:`hand_written`): events de-duplicated by ``event_id`` once, then each
+    factor's inputs from its own kind's events alone (split per kind), joined to the
+    customers once, checkpointed as (b) is; no checks, no scores (as the hand-written
+    queries of ``bench_frames.py`` and ``bench_sql.py``). Issue 16's target: (b)
+    within 1.5 times (c) on ``local[2]``.
 
 Throughput is event rows in per second. Before the figures are printed, each Spark
 result (its warm-up's) is checked against (a)'s: every column equal to 1e-9, statuses
-exactly; a difference is an error (exit 1).
+exactly, and (c)'s values against (a)'s ``*_value`` columns; a difference is an error
+(exit 1).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import argparse
 import sys
 import tempfile
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,7 @@ import customer_health
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _timing
 from bench_frames import build
+from bench_sql import check_values
 
 AS_OF = datetime(2026, 6, 30)
 TOLERANCE = 1e-9
@@ -80,6 +88,62 @@ def _compare(label: str, got: pl.DataFrame, expected: pl.DataFrame) -> None:
             raise SystemExit(f"{label}: column {name} differs")
 
 
+def hand_written(people: Any, events: Any, as_of: datetime) -> Any:
+    """Model v1's factor values by a hand-written PySpark query (split per kind, one
+    join), computed and held (a local checkpoint), as (b)'s result is."""
+    from pyspark.sql import functions as F
+
+    at = F.lit(as_of.replace(tzinfo=UTC))  # an instant: no session time zone involved
+    day_us = 86_400_000_000
+
+    def since(days: int) -> Any:
+        return F.lit((as_of - timedelta(days=days)).replace(tzinfo=UTC))
+
+    ev = events.filter(F.col("occurred_at") <= at)
+    keyed = ev.filter(F.col("event_id").isNotNull()).dropDuplicates(["customer_id", "event_id"])
+    ev = ev.filter(F.col("event_id").isNull()).unionByName(keyed)
+    recent = F.col("occurred_at") > since(30)
+
+    def of(kind: str, *conditions: Any) -> Any:
+        rows = ev.filter(F.col("kind") == kind)
+        for condition in conditions:
+            rows = rows.filter(condition)
+        return rows.groupBy("customer_id")
+
+    calls = of("api_call", recent).agg(F.sum(F.coalesce("quantity", F.lit(1))).alias("calls"))
+    day = F.floor(F.unix_micros("occurred_at") / day_us)
+    logins = of("login", recent).agg(F.countDistinct(day).alias("days"))
+    features = of("feature_used", recent).agg(F.countDistinct("feature").alias("features"))
+    weight = (
+        F.when(F.col("priority") == "low", 0.5)
+        .when(F.col("priority") == "high", 2.0)
+        .when(F.col("priority") == "urgent", 3.0)
+        .otherwise(1.0)
+    )
+    unresolved = F.col("resolved_at").isNull() | (F.col("resolved_at") > at)
+    load = weight * F.when(unresolved, 1.5).otherwise(1.0)
+    tickets = of("support_ticket", F.col("occurred_at") > since(90)).agg(F.sum(load).alias("load"))
+    settled = F.when(F.col("paid_at").isNotNull() & (F.col("paid_at") <= at), F.col("paid_at"))
+    late = F.unix_micros(F.coalesce(settled, at)) - F.unix_micros("due_at")
+    payments = of("payment", F.col("due_at") > since(180), F.col("due_at") <= at).agg(
+        (F.sum(F.greatest(late, F.lit(0))) / day_us / F.count(F.lit(1))).alias("late")
+    )
+
+    existing = people.filter(F.col("created_at").isNull() | (F.col("created_at") <= at))
+    table = existing.select(F.col("id").alias("customer_id"))
+    for part in (calls, logins, features, tickets, payments):
+        table = table.join(part, "customer_id", "left")
+    values = table.select(
+        "customer_id",
+        F.coalesce("calls", F.lit(0)).cast("double").alias("api_usage_value"),
+        F.coalesce("days", F.lit(0)).cast("double").alias("login_frequency_value"),
+        F.coalesce("features", F.lit(0)).cast("double").alias("feature_adoption_value"),
+        F.coalesce("load", F.lit(0.0)).cast("double").alias("support_tickets_value"),
+        F.col("late").cast("double").alias("payment_timeliness_value"),
+    )
+    return values.localCheckpoint(eager=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -113,20 +177,33 @@ def main(argv: list[str] | None = None) -> int:
             def run(people: Any = people, rows: Any = rows) -> Any:
                 return customer_health.score_frame(people, rows, as_of=AS_OF)
 
+            def hand(people: Any = people, rows: Any = rows) -> Any:
+                return hand_written(people, rows, AS_OF)
+
+            hand_label = f"{label} hand-written"
             timed = _timing.compare(
-                {"polars": polars, label: run}, warmup=args.warmup, runs=args.repeat
+                {"polars": polars, label: run, hand_label: hand},
+                warmup=args.warmup,
+                runs=args.repeat,
             )
             expected = timed["polars"].result
             got = pl.from_arrow(timed[label].result.toArrow())
             assert isinstance(got, pl.DataFrame)
             _compare(label, got, expected)
-            for name, timing in (("polars", timed["polars"]), (label, timed[label])):
+            by_hand = pl.from_arrow(timed[hand_label].result.toArrow())
+            assert isinstance(by_hand, pl.DataFrame)
+            check_values(expected, by_hand, hand_label)
+            for name, timing in timed.items():
+                kind = "" if name == hand_label else " score_frame"
                 print(
-                    f"{name + ' score_frame:':<32} {timing.median:8.2f} s  "
+                    f"{name + kind + ':':<32} {timing.median:8.2f} s  "
                     f"{n / timing.median:>14,.0f} events/s  (runs {timing.spread(2)})"
                 )
             ratio = timed[label].median / timed["polars"].median
             print(f"  {label} / polars: {ratio:.1f}x the time (equal to {TOLERANCE:g})")
+            ratio = timed[label].median / timed[hand_label].median
+            target = " (target <= 1.5)" if cores == 2 else ""
+            print(f"  {label} / hand-written: {ratio:.2f}x the time{target}")
             spark.stop()
     return 0
 

@@ -96,6 +96,10 @@ _SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
 (so that a dbt ``{{ ref(...) }}`` goes into the query as it is)."""
 _PER_CUSTOMER = frozenset({"ch_prepared", "ch_factors", "ch_combined", "ch_mean", "ch_scored"})
 """The CTEs of a row per customer after the inputs (see :func:`_rewritten`)."""
+_MATERIALIZED = frozenset({"postgres"})
+"""The dialects that store a CTE read more than once before reading it (DuckDB streams
+it to each reader, and reads each reader's events alone faster than it filters them
+all first)."""
 _READS = {"events": 2, "customers": 1}
 """How many times the query reads each table: the events with an ``event_id`` and
 those without one are read apart (:meth:`_Query._events`)."""
@@ -123,7 +127,7 @@ def query_text(
     model: ResolvedModel, dialect: str, as_of: datetime, tables: Mapping[str, str]
 ) -> str:
     """The query of :func:`customer_health.export_sql` in ``dialect``, for ``tables``."""
-    query = _Query(model, as_of).build()
+    query = _Query(model, as_of, dialect).build()
     compiled = query.compile(dialect=_POSTGRES, compile_kwargs={"literal_binds": True})
     tree = sqlglot.parse_one(str(compiled), read="postgres")
     tree = _rewritten(tree, dialect)
@@ -211,9 +215,10 @@ class _Columns(Mapping[str, sa.ColumnElement[Any]]):
 class _Query:
     """The warehouse query of one model at one ``as_of``."""
 
-    def __init__(self, model: ResolvedModel, as_of: datetime) -> None:
+    def __init__(self, model: ResolvedModel, as_of: datetime, dialect: str) -> None:
         self.model = model
         self.as_of = as_of
+        self.dialect = dialect
         self.now = sa.literal(micros(as_of), sa.BigInteger())
         self.active: tuple[ActiveFactor, ...] = model.factors
         self.columns = _Columns()
@@ -260,6 +265,8 @@ class _Query:
         expectations = self._expectations()
         customers = self._customers()
         events = self._events()
+        if self.dialect in _MATERIALIZED:
+            events = self._read(events)
         inputs = self._inputs(events)
         prepared = self._prepared(customers, expectations, inputs)
         factors = self._factors(prepared)
@@ -338,6 +345,13 @@ class _Query:
         firsts = firsts.where(numbered.c.ch_copy == 1)
         single = sa.select(*selected).select_from(source).where(event_id.is_(None))
         return sa.union_all(firsts, single).cte("ch_events")
+
+    def _read(self, events: sa.CTE) -> sa.CTE:
+        """The events some factor reads (most factors read the last weeks of a few
+        kinds), for a database that materializes a CTE read more than once
+        (:data:`_MATERIALIZED`): it stores these alone, and each factor scans them."""
+        read = sa.or_(*self.conditions).self_group()
+        return sa.select(*events.c).where(read).cte("ch_read")
 
     def _inputs(self, events: sa.CTE) -> list[sa.CTE]:
         """Each factor's inputs, in a ``GROUP BY customer_id`` of its own events alone
