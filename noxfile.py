@@ -335,7 +335,8 @@ def bench_sql(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench_spark(session: nox.Session) -> None:
     """Benchmark ``score_frame`` on Spark (local mode, one and two cores) beside the polars
-    path on the same data (not a default session; needs Java 17)."""
+    path and a hand-written PySpark query on the same data (not a default session; needs
+    Java 17)."""
     session.install("-e", ".[spark,sample]")
     session.run("python", "tests/benchmarks/bench_spark.py", *session.posargs)
 

@@ -10,6 +10,7 @@ Spark SQL runs in ``tests/spark`` (the ``spark`` session).
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterator
 from datetime import datetime
@@ -453,3 +454,23 @@ def test_postgres_gives_the_scores_of_score_many(postgres: Any, when: int) -> No
         assert connection.exec_driver_sql("SHOW timezone").scalar() == "Asia/Kathmandu"
     rows = run_postgres(postgres, export_sql("postgres", as_of=as_of, scorer=scorer))
     assert_matches(rows, scorer, expected(scorer, as_of))
+
+
+def test_each_factor_groups_its_own_events_and_postgres_stores_each_stage_once() -> None:
+    """The plan of a hand-written query: each factor's inputs in a GROUP BY of its own
+    events, joined once. PostgreSQL computes each per-customer stage once (it would
+    inline a CTE read once and compute its expressions wherever they are read) and
+    stores only the events some factor reads; no other dialect is given MATERIALIZED,
+    which some cannot parse."""
+    texts = {d: export_sql(d, as_of=AS_OF) for d in customer_health.SQL_DIALECTS}
+    for dialect, text in texts.items():
+        factors = text.splitlines()[1].split("factors: ")[1].split(", ")
+        grouped = re.findall(r"\bch_inputs_(\d+) AS \(", text)
+        assert grouped == [str(n) for n in range(1, len(factors) + 1)], dialect
+        assert text.count("GROUP BY") == len(factors), dialect
+    materialized = re.findall(r"\b(\w+) AS MATERIALIZED \(", texts["postgres"])
+    assert materialized == ["ch_prepared", "ch_factors", "ch_combined", "ch_mean", "ch_scored"]
+    assert "ch_read AS (" in texts["postgres"]  # read by every factor: PostgreSQL stores it
+    for dialect in set(texts) - {"postgres"}:
+        assert "MATERIALIZED" not in texts[dialect], dialect
+        assert "ch_read" not in texts[dialect], dialect
