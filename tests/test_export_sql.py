@@ -35,6 +35,7 @@ from customer_health import (  # noqa: E402
 from customer_health.model import status_cutoff  # noqa: E402
 
 from .warehouse import (  # noqa: E402
+    INSTANTS,
     assert_matches,
     duckdb_tables,
     instants_of,
@@ -444,6 +445,18 @@ def postgres() -> Iterator[Any]:
     with postgres_warehouse() as engine:
         postgres_tables(engine, CUSTOMERS, EVENTS)
         yield engine
+
+
+@pytest.mark.parametrize("aware", [frozenset(), INSTANTS], ids=["naive", "aware"])
+def test_postgres_reads_naive_and_aware_instants_alike(aware: frozenset[str]) -> None:
+    """Every instant column naive (UTC wall times), then every one with a time zone, in
+    a session time zone that is not UTC: the same scores, at every window's edge."""
+    scorer = scorer_plain()
+    with postgres_warehouse() as engine:
+        postgres_tables(engine, CUSTOMERS, EVENTS, aware=aware)
+        for as_of in instants_of(AS_OF):
+            rows = run_postgres(engine, export_sql("postgres", as_of=as_of, scorer=scorer))
+            assert_matches(rows, scorer, expected(scorer, as_of))
 
 
 @pytest.mark.parametrize("when", range(3))

@@ -122,17 +122,21 @@ def duckdb_tables(
 
 
 def postgres_tables(
-    engine: Any, customers: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+    engine: Any,
+    customers: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+    aware: frozenset[str] = AWARE,
 ) -> None:
-    """Create (or create again) ``customers`` and ``events`` in the engine's schema."""
+    """Create (or create again) ``customers`` and ``events`` in the engine's schema; the
+    instant columns in ``aware`` as ``timestamptz``, the others naive (UTC)."""
 
     def kind(name: str) -> str:
         if name in INSTANTS:
-            return "timestamptz" if name in AWARE else "timestamp"
+            return "timestamptz" if name in aware else "timestamp"
         return {"quantity": "bigint", "amount": "double precision"}.get(name, "text")
 
     def value(name: str, given: Any) -> Any:
-        if isinstance(given, datetime) and name not in AWARE:
+        if isinstance(given, datetime) and name not in aware:
             return naive(given)
         return given
 
