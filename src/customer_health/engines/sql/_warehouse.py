@@ -96,10 +96,11 @@ _SOURCES = {"events": "ch_source_events", "customers": "ch_source_customers"}
 (so that a dbt ``{{ ref(...) }}`` goes into the query as it is)."""
 _PER_CUSTOMER = frozenset({"ch_prepared", "ch_factors", "ch_combined", "ch_mean", "ch_scored"})
 """The CTEs of a row per customer after the inputs (see :func:`_rewritten`)."""
-_MATERIALIZED = frozenset({"postgres"})
-"""The dialects that store a CTE read more than once before reading it (DuckDB streams
-it to each reader, and reads each reader's events alone faster than it filters them
-all first)."""
+_STORED_CTES = frozenset({"postgres"})
+"""The dialects that store a CTE read more than once before reading it, and inline one
+read once, computing its columns' expressions wherever they are read (PostgreSQL has no
+common subexpressions). DuckDB streams a CTE to each reader, and reads each reader's
+events alone faster than it filters them all first."""
 _READS = {"events": 2, "customers": 1}
 """How many times the query reads each table: the events with an ``event_id`` and
 those without one are read apart (:meth:`_Query._events`)."""
@@ -149,11 +150,10 @@ def _header(model: ResolvedModel, dialect: str, as_of: datetime) -> str:
 
 def _rewritten(tree: Any, dialect: str) -> Any:
     """``tree`` with the instants, numbers and types of ``dialect`` (see the module)."""
-    if dialect == "postgres":
-        # PostgreSQL inlines a CTE read once, putting each column's expression in every
-        # place that reads it (it has no common subexpressions): the score reads each
-        # factor's score, and a factor's score its expectation, many times over. A
-        # materialized CTE computes its columns once per customer.
+    if dialect in _STORED_CTES:
+        # a per-customer CTE read once would be inlined: the score reads each factor's
+        # score, and a factor's score its expectation, many times over. A materialized
+        # CTE computes its columns once per customer.
         for cte in tree.find_all(exp.CTE):
             if cte.alias in _PER_CUSTOMER:
                 cte.set("materialized", True)
@@ -265,7 +265,7 @@ class _Query:
         expectations = self._expectations()
         customers = self._customers()
         events = self._events()
-        if self.dialect in _MATERIALIZED:
+        if self.dialect in _STORED_CTES:
             events = self._read(events)
         inputs = self._inputs(events)
         prepared = self._prepared(customers, expectations, inputs)
@@ -348,8 +348,8 @@ class _Query:
 
     def _read(self, events: sa.CTE) -> sa.CTE:
         """The events some factor reads (most factors read the last weeks of a few
-        kinds), for a database that materializes a CTE read more than once
-        (:data:`_MATERIALIZED`): it stores these alone, and each factor scans them."""
+        kinds), for a database that stores a CTE read more than once (:data:`_STORED_CTES`):
+        it stores these alone, and each factor scans them."""
         read = sa.or_(*self.conditions).self_group()
         return sa.select(*events.c).where(read).cte("ch_read")
 
