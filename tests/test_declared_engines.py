@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from customer_health import SlowPathWarning
+from customer_health import Scorer, SlowPathWarning
 
 from .declared import DECLARED, declared_scorer, own_engine_methods, reference
 from .engines import MAIN_ENGINES, TOL, Engine, Results, by_score_many, open_engine
@@ -97,6 +99,13 @@ def answered_portfolios(draw: st.DrawFn, max_customers: int = 8) -> Portfolio:
     return Portfolio(portfolio.customers, events, portfolio.as_of)
 
 
+Reference = Callable[
+    [Mapping[str, Any], list[dict[str, Any]], datetime],
+    dict[str, tuple[float | None, float | None]],
+]
+"""An independent reference: each factor's (score, value) for a customer, by name."""
+
+
 def _close(got: float | None, want: float | None, where: str) -> None:
     if want is None or got is None:
         assert got is None, f"{where}: {got!r}, wanted {want!r}"
@@ -106,10 +115,15 @@ def _close(got: float | None, want: float | None, where: str) -> None:
 
 
 def assert_declared(
-    portfolio: Portfolio, results: Results, baseline: Results, engine: Engine
+    portfolio: Portfolio,
+    results: Results,
+    baseline: Results,
+    engine: Engine,
+    expected: Reference = reference,
 ) -> None:
-    """The engine gives each customer the reference's declared factors and the object
-    path's score, status and coverage."""
+    """The engine gives each customer the declared factors of ``expected`` (the
+    independent reference of the factors) and the object path's score, status and
+    coverage."""
     now = micros(portfolio.as_of)
     for customer in portfolio.customers:
         created = customer.get("created_at")
@@ -118,7 +132,7 @@ def assert_declared(
         cid = str(customer["id"])
         got, want = results.outcomes[cid], baseline.outcomes[cid]
         where = f"{engine}, customer {cid!r}"
-        for name, (score, value) in reference(customer, portfolio.events, portfolio.as_of).items():
+        for name, (score, value) in expected(customer, portfolio.events, portfolio.as_of).items():
             _close(got.factors[name].score, score, f"{where}: {name}")
             _close(got.factors[name].value, value, f"{where}: {name}'s value")
         assert got.status == want.status, f"{where}: {got.status!r}, score_many {want.status!r}"
@@ -126,9 +140,16 @@ def assert_declared(
         _close(got.coverage, want.coverage, f"{where}: coverage")
 
 
-def check_engine(engine: Engine, spark: bool = False) -> None:
-    """:func:`assert_declared` on generated portfolios, with no warning of a slow path."""
-    scorer = declared_scorer()
+def check_engine(
+    engine: Engine,
+    spark: bool = False,
+    scorer: Scorer | None = None,
+    expected: Reference = reference,
+) -> None:
+    """:func:`assert_declared` on generated portfolios, with no warning of a slow path:
+    the declared test factors (:func:`declared_scorer`), or ``scorer``'s against
+    ``expected``."""
+    scorer = scorer or declared_scorer()
 
     @settings(
         max_examples=EXAMPLES[engine.name],
@@ -141,7 +162,7 @@ def check_engine(engine: Engine, spark: bool = False) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error", SlowPathWarning)
             results = engine(portfolio, scorer)
-        assert_declared(portfolio, results, by_score_many(portfolio, scorer), engine)
+        assert_declared(portfolio, results, by_score_many(portfolio, scorer), engine, expected)
 
     check()
 

@@ -99,6 +99,7 @@ __all__ = [
     "lit",
     "microseconds_between",
     "number_property",
+    "tenure_days",
     "utc_day",
     "when",
 ]
@@ -123,6 +124,7 @@ _READABLE: Final[Mapping[str, EventField]] = {
 ``customer_id`` (a factor's inputs depend on the events, never on who the customer is)."""
 AS_OF: Final = "as_of"
 EXPECTED: Final = "expected"
+TENURE: Final = "tenure_days"
 PROPERTIES: Final = "properties"
 
 
@@ -165,6 +167,10 @@ inputs: Final = _Inputs()
 expected: Final = Ref(EXPECTED)
 """The factor's expectation for the customer's segment (prorated for a young customer
 when the factor sets ``prorate``); only for a factor with an ``expectation``."""
+tenure_days: Final = Ref(TENURE)
+"""The customer's age at ``as_of`` in days, ``(as_of - created_at)`` in exact
+microseconds divided by 86,400,000,000 (as proration reads it); null when its creation
+is unknown. In a score or value expression."""
 
 
 class _Numbers(string.Formatter):
@@ -224,7 +230,9 @@ class DeclaredFactor(Factor):
 
     def compute(self, inputs: Mapping[str, float], ctx: FactorContext) -> FactorResult:
         compiled = _compiled(type(self))
-        score, value = compiled.score(*(inputs[name] for name in self.inputs), ctx.expected)
+        score, value = compiled.score(
+            *(inputs[name] for name in self.inputs), ctx.expected, ctx.tenure_days
+        )
         shown = ctx.expected if self.expectation is not None else self.expected_value
         numbers = {
             **inputs,
@@ -360,11 +368,20 @@ def _check_factor_expression(cls: type[DeclaredFactor], label: str, expr: Expr) 
                     f"{where} reads expected, but the factor has no expectation"
                 )
             continue
+        if ref.name == TENURE and ref.type == "float":
+            continue
         if ref.type != "float" or ref.name not in cls.aggregates:
             raise ConfigurationError(
                 f"{where} reads {ref.name!r}, which is not one of its aggregates "
-                f"({', '.join(cls.aggregates)}) or expected"
+                f"({', '.join(cls.aggregates)}), expected or tenure_days"
             )
+
+
+def reads_tenure(declared: DeclaredFactor | type[DeclaredFactor]) -> bool:
+    """Whether the score or value of ``declared`` reads :data:`tenure_days` (an engine
+    then carries the customer's age beside the inputs)."""
+    exprs = [declared.score] + ([] if declared.value is None else [declared.value])
+    return any(ref.name == TENURE for expr in exprs for ref in _refs(expr))
 
 
 def _nodes(expr: Expr) -> Iterable[Expr]:
@@ -492,7 +509,7 @@ class _Compiled:
     def __init__(self, cls: type[DeclaredFactor]) -> None:
         self.accumulator = _accumulator(cls)
         never_null = [n for n, a in cls.aggregates.items() if not a.nullable]
-        names = [*cls.aggregates, EXPECTED]
+        names = [*cls.aggregates, EXPECTED, TENURE]
         value = cls.value if cls.value is not None else lit(None)
         self.score: Callable[..., tuple[Any, ...]] = to_python(
             [{"score": cls.score, "value": value}], names, never_null=never_null

@@ -126,8 +126,16 @@ class Factor:
     """The weight used unless the scorer is configured otherwise."""
     expectation: ClassVar[str | None] = None
     """The key of the segment expectation the factor compares with, if any."""
+    expectation_default: ClassVar[float | None] = None
+    """The expectation of a segment that has no value under :attr:`expectation` (one a
+    plugin registered without knowing this factor); ``None``: every segment must have
+    one. The scorer's expectations (and so its fingerprint) hold the values filled in."""
     prorate: ClassVar[bool] = False
     """Prorate the expectation for customers younger than :attr:`window_days`."""
+    parameters: ClassVar[Mapping[str, Any] | None] = None
+    """For a factor made from parameters (a factor type, ``customer_health.builtin.
+    types``): its type and parameters, as a model file writes them (texts, numbers,
+    booleans and lists of texts). They are part of the scorer's fingerprint."""
     inputs: ClassVar[tuple[str, ...]] = ()
     """Names of the per-customer aggregates :meth:`aggregate` returns; empty for a
     factor that only implements :meth:`evaluate`."""
@@ -278,6 +286,17 @@ class Factor:
             raise ConfigurationError(
                 f"factor {cls.name!r} has expectation {cls.expectation!r}; it must be the "
                 "non-empty key of a segment expectation, or None"
+            )
+        default = cls.expectation_default
+        if default is not None and (
+            cls.expectation is None
+            or not is_number(default)
+            or not math.isfinite(default)
+            or default <= 0
+        ):
+            raise ConfigurationError(
+                f"factor {cls.name!r} has expectation_default {default!r}; it must be a number "
+                "> 0 (as every expectation), for a factor with an expectation"
             )
         if cls.prorate and (window is None or cls.expectation is None):
             raise ConfigurationError(

@@ -31,6 +31,7 @@ from .exceptions import (
 )
 from .factors import Factor, FactorContext, FactorResult
 from .model import (
+    MODEL_NAME,
     ActiveFactor,
     ResolvedModel,
     ScorerConfig,
@@ -39,9 +40,14 @@ from .model import (
     check_created,
     checked,
     declared_kinds,
+    expectations_with_defaults,
+    given_expectations,
+    model_label,
+    model_text,
     parse_thresholds,
+    read_model_file,
 )
-from .models import Customer, Event, HealthScore
+from .models import MODEL_VERSION, Customer, Event, HealthScore
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
@@ -114,6 +120,16 @@ class Scorer:
         the event and the closest known kind, so that a typo (``"logon"``) does not pass
         silently; ``"keep"`` accepts it like any custom kind (stored, and read by factors
         of every kind).
+    :param expectations: expectations by segment, over those the plugins register (a
+        value given replaces the registered one; a segment no plugin registers is added,
+        and needs every expectation of the factors in use).
+    :param model_name: the model's name, carried in :attr:`config` and written to a model
+        file (default: ``"customer-health"``, the library's model).
+    :param model_version: the model's version (text, at most 16 characters; default: the
+        library's, :data:`~customer_health.MODEL_VERSION`).
+
+    A scorer's whole configuration reads from a model file (:meth:`from_file`) and writes
+    to one (:meth:`to_file`).
     """
 
     def __init__(
@@ -129,7 +145,12 @@ class Scorer:
         plugin_manager: PluginManager | None = None,
         event_kinds: Iterable[str] | None = None,
         unknown_kinds: UnknownKinds = "error",
+        expectations: Mapping[str, Mapping[str, float]] | None = None,
+        model_name: str = MODEL_NAME,
+        model_version: str = MODEL_VERSION,
     ) -> None:
+        self._label = model_label(model_name, model_version)
+        self._expectations = given_expectations(expectations)
         pm = plugin_manager or get_plugin_manager(
             plugins=plugins, block=block_plugins, allow=allow_plugins, entry_points=entry_points
         )
@@ -151,22 +172,73 @@ class Scorer:
         """Set up the factors ``selected`` with ``weights`` and ``thresholds`` (checked)."""
         resolved_weights = self._weights(selected, weights)
         self.thresholds: Thresholds = parse_thresholds(thresholds)
+        chosen = [self.registry.factors[name] for name in selected]
+        registered = {name: dict(values) for name, values in self.registry.segments.items()}
+        for segment, values in self._expectations.items():
+            registered.setdefault(segment, {}).update(values)
+        segments = expectations_with_defaults(registered, chosen)
         self.config = ScorerConfig(
+            model_name=self._label[0],
+            model_version=self._label[1],
             factors=tuple(sorted(selected)),
             weights=resolved_weights,
             thresholds=self.thresholds,
-            expectations={name: dict(exp) for name, exp in self.registry.segments.items()},
+            expectations=segments,
+            parameters={
+                factor.name: dict(factor.parameters)
+                for factor in chosen
+                if factor.parameters is not None
+            },
         )
         self.fingerprint: str = self.config.fingerprint
         self.model: ResolvedModel = ResolvedModel(
             factors=tuple(self._activate(name, resolved_weights[name]) for name in selected),
             thresholds=self.thresholds,
-            segments=self.registry.segments,
+            segments=segments,
             fingerprint=self.fingerprint,
             declared_kinds=(*self.registry.event_kinds, *self.event_kinds),
             unknown_kinds=self.unknown_kinds,
+            model_version=self._label[1],
         )
         """The resolved model every engine scores with (:mod:`customer_health.model`)."""
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        plugins: Iterable[object] = (),
+        **options: Any,
+    ) -> Scorer:
+        """The scorer a model file describes (``docs/model.md``, "Model files"): its
+        name and version, thresholds, factors in order with their weights (factor types
+        made from their parameters) and segments' expectations.
+
+        :param path: the TOML file.
+        :param plugins: extra plugin objects, as for :class:`Scorer`; installed plugins
+            load as usual, and the file picks among their factors.
+        :param options: the other plugin and event-kind arguments of :class:`Scorer`
+            (``entry_points``, ``block_plugins``, ``event_kinds``, ...), not those the
+            file sets.
+        :raises ConfigurationError: naming the file and the entry that is wrong.
+        """
+        spec = read_model_file(path)
+        given = spec.scorer_options()
+        clash = sorted(set(options) & set(given))
+        if clash:
+            raise ConfigurationError(
+                f"Scorer.from_file() got {', '.join(clash)}, which the model file sets; edit "
+                "the file, or call reconfigured() on the scorer"
+            )
+        return cls(plugins=[*plugins, spec], **given, **options)
+
+    def to_file(self, path: str | os.PathLike[str]) -> None:
+        """Write this scorer's model file: what :meth:`from_file` reads back to the same
+        configuration and :attr:`fingerprint` (given the same installed plugins)."""
+        factors = {name: self.registry.factors[name] for name in self.factors}
+        text = model_text(self.config, self.factors, factors)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
 
     def reconfigured(
         self,

@@ -34,6 +34,7 @@ from typing import Any, TypedDict, Unpack
 from ._event_schema import INSTANT_FIELDS
 from ._format import is_number
 from ._inputs import resolve_as_of, validate_customer, validate_events
+from .declare import DeclaredFactor
 from .exceptions import (
     ConfigurationError,
     CustomerHealthError,
@@ -41,6 +42,7 @@ from .exceptions import (
     InvalidCustomerError,
 )
 from .factors import Factor, FactorContext, FactorResult
+from .model import expectations_with_defaults
 from .models import BUILTIN_KINDS, Customer, Event, FactorScore, to_utc
 from .plugins import RegisterExpectations, RegisterFactor, RegisterSegment, hookimpl
 from .plugins.manager import BUILTIN_PLUGIN, PluginManager
@@ -239,7 +241,8 @@ def check_factor(
       only :data:`NOISE_KIND` when ``factor.kinds`` is ``None``; pass ``()`` to skip);
     - not depend on the order of the events (reversed and shuffled with a fixed seed);
     - where it has a fast form (``factor.inputs``): ``aggregate`` returns a finite
-      number for each of its ``inputs``, and ``compute(aggregate(...))`` equals
+      number for each of its ``inputs`` (or None, for a declared factor's least or
+      greatest value of no events), and ``compute(aggregate(...))`` equals
       ``evaluate(...)``;
     - give each customer, when the engine scores all the customers at once (the batch
       form of a fast factor), what ``evaluate`` gives it alone, in either event order.
@@ -287,18 +290,26 @@ def _resolve(
 ) -> tuple[Factor, Mapping[str, Mapping[str, float]]]:
     if isinstance(factor, str):
         scorer = scorer or make_scorer()
-        return scorer.factor(factor), scorer.registry.segments
+        return scorer.factor(factor), scorer.model.segments
     if not isinstance(factor, Factor):
         raise TypeError(f"check_factor() needs a Factor or a factor name, not {factor!r}")
     if scorer is None:
-        return factor, BUILTIN_SEGMENTS
+        return factor, expectations_with_defaults(BUILTIN_SEGMENTS, [factor])
     registered = scorer.factor(factor.name)
     if type(registered) is not type(factor):
         raise ConfigurationError(
             f"the scorer's factor {factor.name!r} is a {type(registered).__qualname__}, "
             f"not a {type(factor).__qualname__}"
         )
-    return factor, scorer.registry.segments
+    return factor, scorer.model.segments
+
+
+def _nullable_inputs(factor: Factor) -> frozenset[str]:
+    """The inputs that are None without events: a declared factor's least and greatest
+    values (``min``, ``max``); a hand-written factor's inputs are numbers."""
+    if not isinstance(factor, DeclaredFactor):
+        return frozenset()
+    return frozenset(name for name, aggregate in factor.aggregates.items() if aggregate.nullable)
 
 
 def _noise_kinds(factor: Factor, other_kinds: Iterable[str] | None) -> tuple[str, ...]:
@@ -436,15 +447,21 @@ class _Contract:
         raw = self._call("aggregate", label, lambda: self.factor.aggregate(selected, self.as_of))
         if not isinstance(raw, Mapping):
             raise self.fail(f"aggregate() {label} returned {raw!r}; expected a mapping")
+        nullable = _nullable_inputs(self.factor)
         for name in self.factor.inputs:
             value: Any = raw.get(name)
+            if value is None and name in nullable:
+                continue
             if not (is_number(value) and math.isfinite(value)):
                 raise self.fail(
                     f"aggregate() {label} returned input {name!r} = {value!r}; "
                     f"expected a finite number for each of {self.factor.inputs}"
                 )
-        # Other engines hand compute() the declared inputs only, as floats.
-        inputs = {name: float(raw[name]) for name in self.factor.inputs}
+        # Other engines hand compute() the declared inputs only, as floats (or None: a
+        # declared least or greatest value of no events).
+        inputs: dict[str, Any] = {
+            name: None if raw[name] is None else float(raw[name]) for name in self.factor.inputs
+        }
         return self._valid(
             self._call("compute", label, lambda: self.factor.compute(inputs, self.ctx)),
             f"compute() {label}",

@@ -26,6 +26,14 @@ def test_declared_factors_are_exact_on_spark(engine: Engine) -> None:
     check_engine(engine, spark=True)
 
 
+def test_factor_types_are_exact_on_spark(engine: Engine) -> None:
+    """The factor types (recency, rate, share, trend), configured: the reference's scores
+    and values on PySpark frames and in Spark SQL, with no slow path."""
+    from ..test_factor_types import reference, types_scorer
+
+    check_engine(engine, spark=True, scorer=types_scorer(), expected=reference)
+
+
 def test_no_python_runs_in_the_spark_plan_of_declared_factors(spark: Any) -> None:
     """The plan of ``score_frame`` with the declared test factors runs no Python (no UDF,
     no Arrow map): a hand-written factor without a frame form would."""

@@ -53,10 +53,14 @@ def _expected_text(numbers: Mapping[str, Any]) -> str:
     )
 
 
+def _capped(ratio: Expr) -> Expr:
+    """``100 * min(1, ratio)``."""
+    return 100.0 * when((ratio < 1.0, ratio), otherwise=1.0)
+
+
 def _usage_score(value: Expr) -> Expr:
     """``100 * min(1, value / expected)``; never no data."""
-    ratio = value / expected
-    return 100.0 * when((ratio < 1.0, ratio), otherwise=1.0)
+    return _capped(value / expected)
 
 
 class _Usage(DeclaredFactor):

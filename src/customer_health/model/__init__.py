@@ -12,21 +12,26 @@ then scoring them through this interface (``docs/architecture.md``).
 from __future__ import annotations
 
 from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, status_cutoff
+from ._file import ModelFile, given_expectations, model_label, model_text, read_model_file
 from ._kinds import REMEDY, EventKinds, UnknownKinds, declared_kinds
 from ._resolved import (
+    MODEL_NAME,
     ResolvedModel,
     ScorerConfig,
     Thresholds,
     check_created,
+    expectations_with_defaults,
     factor_context,
     parse_thresholds,
     tenure,
 )
 
 __all__ = [
+    "MODEL_NAME",
     "REMEDY",
     "ActiveFactor",
     "EventKinds",
+    "ModelFile",
     "ResolvedModel",
     "ScorerConfig",
     "Thresholds",
@@ -35,10 +40,15 @@ __all__ = [
     "checked",
     "declared_kinds",
     "empty_inputs",
+    "expectations_with_defaults",
     "factor_context",
     "factor_error",
+    "given_expectations",
     "guard",
+    "model_label",
+    "model_text",
     "parse_thresholds",
+    "read_model_file",
     "status_cutoff",
     "tenure",
 ]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Self
+from typing import Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -38,7 +38,7 @@ from ..exceptions import (
     UnknownFactorError,
     UnknownSegmentError,
 )
-from ..factors import FactorContext, FactorResult
+from ..factors import Factor, FactorContext, FactorResult
 from ..models import (
     MODEL_VERSION,
     Customer,
@@ -52,10 +52,12 @@ from ._factors import ActiveFactor
 from ._kinds import EventKinds, UnknownKinds
 
 __all__ = [
+    "MODEL_NAME",
     "ResolvedModel",
     "ScorerConfig",
     "Thresholds",
     "check_created",
+    "expectations_with_defaults",
     "factor_context",
     "parse_thresholds",
     "tenure",
@@ -105,26 +107,56 @@ def _proration(
     return to_python([rule(window)], _score.PRORATION_INPUTS, never_null=["expected"])
 
 
+MODEL_NAME: Final = "customer-health"
+"""The name of the library's own model (``[model] name`` of a model file)."""
+_LEFT_OUT_AT_DEFAULT: Final = ("model_name", "parameters")
+
+
 class ScorerConfig(BaseModel):
     """A scorer's resolved configuration; its :attr:`fingerprint` is stored with scores."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model_version: str = MODEL_VERSION
+    model_name: str = MODEL_NAME
+    """The model's name (a model file's ``[model] name``)."""
     factors: tuple[str, ...]
     """The factor names, sorted."""
     weights: dict[str, float]
     thresholds: Thresholds
     expectations: dict[str, dict[str, float]]
     """Every segment's expectations."""
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """The parameters of each factor in use made from a factor type
+    (:attr:`~customer_health.Factor.parameters`), by name."""
 
     @property
     def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of this configuration."""
-        canonical = json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
-        )
+        """sha256 of the canonical JSON of this configuration. The model's name and the
+        factors' parameters are left out while they have their defaults (the library's
+        model, no factor type), so that the default model keeps its fingerprint."""
+        dumped = self.model_dump(mode="json")
+        for name in _LEFT_OUT_AT_DEFAULT:
+            if dumped[name] == type(self).model_fields[name].get_default(call_default_factory=True):
+                del dumped[name]
+        canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def expectations_with_defaults(
+    segments: Mapping[str, Mapping[str, float]], factors: Iterable[Factor]
+) -> dict[str, dict[str, float]]:
+    """Every segment's expectations, with the :attr:`~customer_health.Factor.
+    expectation_default` of each of ``factors`` where the segment has no value of its
+    own (a value a segment has is kept)."""
+    filled = {name: dict(values) for name, values in segments.items()}
+    for factor in factors:
+        key, default = factor.expectation, factor.expectation_default
+        if key is None or default is None:
+            continue
+        for values in filled.values():
+            values.setdefault(key, float(default))
+    return filled
 
 
 def parse_thresholds(value: Thresholds | Mapping[str, float] | None) -> Thresholds:
@@ -165,6 +197,8 @@ class ResolvedModel:
     and those the factors in use read."""
     unknown_kinds: UnknownKinds = "error"
     """What becomes of events of unknown kinds: an error, or kept."""
+    model_version: str = MODEL_VERSION
+    """The model's version, carried by every score."""
     total_weight: float = field(init=False)
     """The sum of the weights, in scoring order (so that full coverage is exactly 1)."""
     kinds: EventKinds = field(init=False)
@@ -286,7 +320,7 @@ class ResolvedModel:
                 "status": _STATUSES[status],  # type: ignore[index]
                 "coverage": coverage,
                 "factors": parts,
-                "model_version": MODEL_VERSION,
+                "model_version": self.model_version,
                 "fingerprint": self.fingerprint,
             },
         )

@@ -17,7 +17,7 @@ import narwhals.stable.v2 as nw
 
 from ..._expr import OPERATIONS, Binary, Call, Expr, IsNull, Lit, Not, Ref, When, visit
 from ..._time import DAY_US
-from ...declare import AS_OF, EXPECTED, DeclaredFactor, properties_read
+from ...declare import AS_OF, EXPECTED, TENURE, DeclaredFactor, properties_read
 
 PREFIX = "_ch_"
 """The prefix of the columns :func:`with_stages` adds, one per named expression."""
@@ -168,11 +168,15 @@ def declared_inputs(
 
 
 def declared_score(
-    declared: DeclaredFactor, columns: Mapping[str, Any], expected: Any, spark: bool = False
+    declared: DeclaredFactor,
+    columns: Mapping[str, Any],
+    expected: Any,
+    tenure: Any,
+    spark: bool = False,
 ) -> tuple[Any, Any]:
-    """A declared factor's score and value over its inputs' ``columns`` and ``expected``
-    (narwhals expressions)."""
-    given = {**columns, EXPECTED: expected}
+    """A declared factor's score and value over its inputs' ``columns``, ``expected``
+    and the customers' ``tenure`` in days (narwhals expressions)."""
+    given = {**columns, EXPECTED: expected, TENURE: tenure}
     value = declared.value
     return (
         to_narwhals(declared.score, given, spark),

@@ -172,7 +172,9 @@ def _factor_columns(
     given = None if expected is None else nw.col("expected")
     scored: tuple[Any, Any] | None
     if isinstance(factor, DeclaredFactor):
-        scored = guard(active, "frame_score", declared_score, factor, columns, given)
+        frame = frame.with_columns(_ch_tenure=people.get_column("tenure_days"))
+        tenure = nw.col("_ch_tenure")
+        scored = guard(active, "frame_score", declared_score, factor, columns, given, tenure)
     else:
         scored = guard(active, "frame_score", factor.frame_score, columns, given)
     if scored is None:

@@ -578,7 +578,10 @@ def _factor(
     columns = {key: nw.col(key) for key in factor.inputs}
     scores: tuple[Any, Any] | None
     if isinstance(factor, DeclaredFactor):
-        scores = guard(active, "frame_score", declared_score, factor, columns, expected, True)
+        tenure = nw.col("_tenure_days")
+        scores = guard(
+            active, "frame_score", declared_score, factor, columns, expected, tenure, True
+        )
     else:
         scores = guard(active, "frame_score", factor.frame_score, columns, expected)
     if scores is None:

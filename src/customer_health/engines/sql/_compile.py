@@ -35,7 +35,7 @@ from ..._expr import (
 )
 from ..._sql_events import SQLEvents
 from ..._time import DAY_US
-from ...declare import AS_OF, EXPECTED, DeclaredFactor
+from ...declare import AS_OF, EXPECTED, TENURE, DeclaredFactor
 
 
 def to_sql(
@@ -128,11 +128,11 @@ def declared_inputs(declared: DeclaredFactor, events: SQLEvents) -> dict[str, An
 
 
 def declared_score(
-    declared: DeclaredFactor, inputs: Mapping[str, Any], expected: Any
+    declared: DeclaredFactor, inputs: Mapping[str, Any], expected: Any, tenure: Any
 ) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
-    """A declared factor's score and value over its ``inputs`` (double columns) and
-    ``expected``."""
-    columns = {**inputs, EXPECTED: expected}
+    """A declared factor's score and value over its ``inputs`` (double columns),
+    ``expected`` and the customer's ``tenure`` in days (None where no factor reads it)."""
+    columns = {**inputs, EXPECTED: expected, TENURE: tenure}
     value = declared.value
     return (
         to_sql(declared.score, columns),

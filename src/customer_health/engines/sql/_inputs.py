@@ -90,11 +90,12 @@ def sql_form(active: ActiveFactor, events: SQLEvents) -> Mapping[str, Any] | Non
 
 
 def sql_score_form(
-    active: ActiveFactor, inputs: Mapping[str, Any], expected: Any | None
+    active: ActiveFactor, inputs: Mapping[str, Any], expected: Any | None, tenure: Any | None
 ) -> tuple[Any, Any] | None:
-    """The factor's score and value in SQL: compiled from a declared factor, else its
-    own :meth:`~customer_health.Factor.sql_score` (None: it has none)."""
+    """The factor's score and value in SQL: compiled from a declared factor (``tenure``:
+    the customer's age in days, for one that reads it), else its own
+    :meth:`~customer_health.Factor.sql_score` (None: it has none)."""
     factor = active.factor
     if isinstance(factor, DeclaredFactor):
-        return declared_score(factor, inputs, expected)
+        return declared_score(factor, inputs, expected, tenure)
     return factor.sql_score(inputs, expected)

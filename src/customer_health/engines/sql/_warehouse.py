@@ -37,6 +37,7 @@ from ..._expr import NUMBER
 from ..._sql_events import NUMBER_PROPERTY, SQLEvents
 from ..._time import DAY_US, micros
 from ..._version import installed_version
+from ...declare import DeclaredFactor, reads_tenure
 from ...exceptions import ConfigurationError
 from ...model import _score, empty_inputs, guard
 from ...models import MODEL_VERSION
@@ -105,6 +106,8 @@ _READS = {"events": 2, "customers": 1}
 """How many times the query reads each table: the events with an ``event_id`` and
 those without one are read apart (:meth:`_Query._events`)."""
 _INSTANTS = frozenset(INSTANT_FIELDS)
+_TENURE = "ch_tenure_days"
+"""The customer's age at as_of in days, in ``ch_prepared`` when a factor reads it."""
 _SQL_TYPES: Mapping[FieldType, Any] = {
     "id": sa.String(),
     "label": sa.String(),
@@ -221,6 +224,10 @@ class _Query:
         self.dialect = dialect
         self.now = sa.literal(micros(as_of), sa.BigInteger())
         self.active: tuple[ActiveFactor, ...] = model.factors
+        self._reads_tenure = any(
+            isinstance(a.factor, DeclaredFactor) and reads_tenure(a.factor) for a in self.active
+        )
+        """Whether a factor's score reads the customer's age: ``ch_prepared`` carries it."""
         self.columns = _Columns()
         self.conditions: list[sa.ColumnElement[bool]] = []
         self.aggregates: list[tuple[ActiveFactor, Mapping[str, sa.ColumnElement[Any]]]] = []
@@ -394,6 +401,8 @@ class _Query:
                 base = expectations.c[active.expectation]
                 expected = self._expected(active, base, tenure)
                 columns.append(expected.label(_input(active, "expected")))
+        if self._reads_tenure:
+            columns.append(tenure.label(_TENURE))
         joined = customers.outerjoin(expectations, customers.c.segment == expectations.c.segment)
         for table in inputs:
             joined = joined.outerjoin(table, customers.c.customer_id == table.c.customer_id)
@@ -418,7 +427,8 @@ class _Query:
             expected = None
             if active.expectation is not None:
                 expected = prepared.c[_input(active, "expected")]
-            scored = guard(active, "sql_score", sql_score_form, active, inputs, expected)
+            tenure = prepared.c[_TENURE] if self._reads_tenure else None
+            scored = guard(active, "sql_score", sql_score_form, active, inputs, expected, tenure)
             if scored is None:
                 raise _no_sql_form(active, "sql_score")
             score, value = scored
