@@ -502,11 +502,16 @@ def default_scorer() -> Scorer:
 
 
 def scorer_with_kinds(
-    event_kinds: Iterable[str] = (), unknown_kinds: UnknownKinds = "error"
+    event_kinds: Iterable[str] = (),
+    unknown_kinds: UnknownKinds = "error",
+    model: str | os.PathLike[str] | None = None,
 ) -> Scorer:
-    """The default scorer with the event kinds settings of a command or the service:
-    :func:`default_scorer` itself (built once) when no kind is declared and unknown kinds
-    are an error, else a scorer of the defaults and installed plugins with those."""
+    """The scorer of a command or the service: the model file ``model`` if one is given
+    (:meth:`Scorer.from_file`), else the default model and installed plugins, with the
+    event kinds settings; :func:`default_scorer` itself (built once) when nothing is
+    set."""
+    if model is not None:
+        return Scorer.from_file(model, event_kinds=event_kinds, unknown_kinds=unknown_kinds)
     if not event_kinds and unknown_kinds == "error":
         return default_scorer()
     return Scorer(event_kinds=event_kinds, unknown_kinds=unknown_kinds)

@@ -109,7 +109,9 @@ def _backtest(args: argparse.Namespace, out: TextIO) -> int:
                 people, happened = stored_frames(store)
             shown.phase(f"checking {happened.height:,} events")
             with notes_of_warnings():
-                result = backtest(people, happened, outcomes.frame, **options)
+                result = backtest(
+                    people, happened, outcomes.frame, scorer=where.scorer(), **options
+                )
         else:
             shown.phase(f"reading {where.customers.name} and {where.events.name}")
             customers, events = where.read()

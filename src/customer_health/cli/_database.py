@@ -15,15 +15,19 @@ if TYPE_CHECKING:
     import polars as pl
     import sqlalchemy as sa
 
+    from ..scoring import Scorer
     from ..storage.sqlalchemy import SQLAlchemyStore
 
 __all__ = ["open_store", "stored_frames"]
 
 
 @contextmanager
-def open_store(url: str, feature: str, *, must_exist: bool = True) -> Iterator[SQLAlchemyStore]:
-    """The store at ``url``, closed at the end; a database error inside the block
-    becomes a :class:`CommandError` naming the database (password hidden).
+def open_store(
+    url: str, feature: str, *, must_exist: bool = True, scorer: Scorer | None = None
+) -> Iterator[SQLAlchemyStore]:
+    """The store at ``url`` (scoring with ``scorer``, default the store's), closed at the
+    end; a database error inside the block becomes a :class:`CommandError` naming the
+    database (password hidden).
 
     With ``must_exist``, a SQLite file that does not exist is an error rather than a
     new, empty database (SQLite would create it).
@@ -52,7 +56,7 @@ def open_store(url: str, feature: str, *, must_exist: bool = True) -> Iterator[S
     ):
         raise CommandError(f"database {shown}: no such file {database!r}")
     try:
-        store = SQLAlchemyStore(parsed)
+        store = SQLAlchemyStore(parsed, scorer=scorer)
     except ImportError as exc:  # the database's driver
         extra = "postgres" if parsed.get_backend_name() == "postgresql" else "sqlalchemy"
         raise MissingExtraError(exc.name or str(exc), extra, feature) from exc

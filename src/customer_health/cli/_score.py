@@ -175,7 +175,8 @@ def _from_files(
 def _from_database(
     database: Database, instant: datetime, shown: Progress
 ) -> tuple[pl.DataFrame, Mapping[str, float]]:
-    with open_store(database.url, "customer-health score --database-url") as store:
+    feature = "customer-health score --database-url"
+    with open_store(database.url, feature, scorer=database.scorer()) as store:
         shown.phase("scoring in the database")
         scores = store.recalculate(as_of=instant, save=False)
         factors, weights = store.scorer.factors, store.scorer.weights
@@ -288,7 +289,8 @@ def _explain(args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(where, Files):
         health = _explain_files(where, args.customer_id, instant)
     else:
-        with open_store(where.url, "customer-health explain --database-url") as store:
+        feature = "customer-health explain --database-url"
+        with open_store(where.url, feature, scorer=where.scorer()) as store:
             health = store.health(args.customer_id, as_of=instant)
     _print_explanation(health, out)
     return EXIT_OK

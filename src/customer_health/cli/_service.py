@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ._common import DATABASE_ENV, EXIT_OK, add_command, database_url, require_extra
 from ._database import open_store
-from ._sources import add_kind_options, event_kinds
+from ._sources import add_kind_options, add_model_option, event_kinds
 
 if TYPE_CHECKING:
     from ..service import Settings
@@ -30,6 +30,8 @@ def _settings(args: argparse.Namespace, **given: Any) -> Settings:
 
     if args.database_url:
         given["database_url"] = args.database_url
+    if getattr(args, "model", None) is not None:
+        given["model"] = args.model
     return Settings(**given)
 
 
@@ -78,6 +80,7 @@ customer-health serve --database-url sqlite:///demo.db --sample 500
         help="do not rescore in this process (run 'customer-health worker' instead)",
     )
     add_kind_options(serve)  # CUSTOMER_HEALTH_EVENT_KINDS, CUSTOMER_HEALTH_UNKNOWN_KINDS=keep
+    add_model_option(serve)  # CUSTOMER_HEALTH_MODEL
     serve.set_defaults(handler=_serve)
 
 
@@ -147,6 +150,7 @@ customer-health worker --database-url postgresql+psycopg://localhost/db
     work.add_argument(
         "--interval", type=float, metavar="S", help="seconds between looks at the queue"
     )
+    add_model_option(work)  # CUSTOMER_HEALTH_MODEL
     work.set_defaults(handler=_worker)
 
 

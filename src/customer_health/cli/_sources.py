@@ -31,6 +31,7 @@ __all__ = [
     "Database",
     "Files",
     "add_kind_options",
+    "add_model_option",
     "add_source_options",
     "as_of",
     "as_of_dates",
@@ -63,6 +64,17 @@ def add_kind_options(parser: argparse.ArgumentParser) -> None:
         "--keep-unknown-kinds",
         action="store_true",
         help="accept events of every kind (unknown ones are read like any custom kind)",
+    )
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model FILE``: the model file the scorer reads."""
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="score with the model in FILE (TOML: factors, weights, expectations, "
+        "thresholds; see docs/model.md); default: the library's model and installed plugins",
     )
 
 
@@ -103,6 +115,7 @@ def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) 
         help="read your column YOURS as OURS (such as ts=occurred_at); repeat for more",
     )
     add_kind_options(parser)
+    add_model_option(parser)
     database = parser.add_argument_group("or reading a database")
     database.add_argument(
         "--database-url",
@@ -149,12 +162,17 @@ class Files:
     """Kinds accepted besides the known ones (``--event-kind``)."""
     keep_unknown_kinds: bool = False
     """Whether events of every kind are accepted (``--keep-unknown-kinds``)."""
+    model: Path | None = None
+    """The model file (``--model``), if one."""
 
     def scorer(self) -> Scorer:
-        """The scorer for these files: the default one, unless kinds are declared or kept."""
+        """The scorer for these files: the default one, unless kinds are declared or kept,
+        or a model file is given."""
         from ..scoring import scorer_with_kinds
 
-        return scorer_with_kinds(self.event_kinds, "keep" if self.keep_unknown_kinds else "error")
+        return scorer_with_kinds(
+            self.event_kinds, "keep" if self.keep_unknown_kinds else "error", self.model
+        )
 
     def read(self) -> tuple[Loaded, Loaded]:
         """Both files, read and renamed (see :meth:`renamed`)."""
@@ -207,6 +225,16 @@ class Database:
     """Customers and events in the SQL store."""
 
     url: str
+    model: Path | None = None
+    """The model file (``--model``), if one: the store's scorer."""
+
+    def scorer(self) -> Scorer | None:
+        """The scorer of the model file, or None (the store's default)."""
+        if self.model is None:
+            return None
+        from ..scoring import Scorer
+
+        return Scorer.from_file(self.model)
 
 
 def source(args: argparse.Namespace) -> Files | Database:
@@ -227,6 +255,7 @@ def source(args: argparse.Namespace) -> Files | Database:
             _columns(args.column),
             event_kinds(args),
             args.keep_unknown_kinds,
+            args.model,
         )
     for option, value in (
         ("--input-format", args.input_format),
@@ -243,7 +272,7 @@ def source(args: argparse.Namespace) -> Files | Database:
             "nothing to read: give --customers FILE and --events FILE, or --database-url URL "
             f"(or set {DATABASE_ENV})"
         )
-    return Database(url)
+    return Database(url, args.model)
 
 
 def _columns(given: list[str]) -> dict[str, str]:

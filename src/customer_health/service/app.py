@@ -44,7 +44,7 @@ def make_store(settings: Settings) -> SQLAlchemyStore:
         options |= {"pool_size": settings.pool_size, "max_overflow": settings.pool_size}
     return SQLAlchemyStore(
         create_engine(url, **options),
-        scorer=scorer_with_kinds(settings.event_kinds, settings.unknown_kinds),
+        scorer=scorer_with_kinds(settings.event_kinds, settings.unknown_kinds, settings.model),
         max_age=timedelta(hours=settings.max_age_hours),
         batch_size=settings.rescore_batch,
         retry_delay=timedelta(seconds=settings.retry_delay),

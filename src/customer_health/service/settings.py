@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     event_kinds: Annotated[tuple[str, ...], NoDecode] = ()
     """Event kinds to accept besides the known ones (the built-in kinds, those the
     factors in use read and those plugins declare), as a comma-separated list."""
+    model: Path | None = None
+    """A model file (TOML, ``docs/model.md``): the scorer's whole configuration, for the
+    service and its worker; default: the library's model and the installed plugins."""
     unknown_kinds: Literal["error", "keep"] = "error"
     """What becomes of an event of a kind that is not known: ``error`` answers 422
     naming it (and the closest known kind); ``keep`` stores it like any custom kind."""
