@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,10 @@ def test_a_model_file_sets_the_whole_configuration(tmp_path: Path) -> None:
         },
     }
     result = scorer.score({"id": "c", "segment": "nonprofit"}, [], as_of=AS_OF)
-    assert result.model_version == "2026.12"
+    assert (result.model_name, result.model_version) == ("acme", "2026.12")
     assert result.fingerprint == scorer.fingerprint
+    default = Scorer(entry_points=False).score({"id": "c", "segment": "smb"}, [], as_of=AS_OF)
+    assert (default.model_name, default.model_version) == ("customer-health", MODEL_VERSION)
 
 
 def test_a_model_file_round_trips_to_the_same_fingerprint(tmp_path: Path) -> None:
@@ -228,6 +231,30 @@ def test_a_missing_file_and_options_the_file_sets_are_errors(tmp_path: Path) -> 
         Scorer.from_file(tmp_path / "absent.toml")
     with pytest.raises(ConfigurationError, match=r"got weights, which the model file sets"):
         Scorer.from_file(written(tmp_path), weights={"api_usage": 1.0})
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file", "postgresql"], indirect=True)
+def test_the_store_keeps_each_scores_model(
+    backend: Any, make_store: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Scores saved by a model file's scorer come back with its name and version (on
+    PostgreSQL through COPY); a default scorer's with the library's."""
+    acme = Scorer.from_file(written(tmp_path), entry_points=False)
+    customer = {"id": "c", "segment": "enterprise"}
+    login = {"customer_id": "c", "kind": "login", "occurred_at": AS_OF - timedelta(days=2)}
+    store = make_store(scorer=acme)
+    store.add_customers([customer])
+    store.record_many([login])
+    store.recalculate(as_of=AS_OF)
+    saved = store.latest_score("c")
+    assert (saved.model_name, saved.model_version) == ("acme", "2026.12")
+    assert saved.fingerprint == acme.fingerprint
+    make_store().recalculate(as_of=AS_OF + timedelta(days=1))
+    history = make_store().history("c")
+    assert [(h.model_name, h.model_version) for h in history] == [
+        ("acme", "2026.12"),
+        ("customer-health", MODEL_VERSION),
+    ]
 
 
 def test_expectations_replace_and_add_segments() -> None:

@@ -55,8 +55,11 @@ __all__ = [
     "BUILTIN_KINDS",
     "MAX_ID_LENGTH",
     "MAX_JSON_LENGTH",
+    "MAX_MODEL_NAME_LENGTH",
+    "MAX_MODEL_VERSION_LENGTH",
     "MAX_QUANTITY",
     "MAX_TEXT_LENGTH",
+    "MODEL_NAME",
     "MODEL_VERSION",
     "ApiCallEvent",
     "CustomEvent",
@@ -77,6 +80,11 @@ _M = TypeVar("_M", bound=BaseModel)
 
 MODEL_VERSION = "1"
 """The version of the default scoring model (``scoring-model.md``) this release computes."""
+MODEL_NAME = "customer-health"
+"""The name of the library's own model (a model file's ``[model] name``)."""
+MAX_MODEL_NAME_LENGTH = 64
+MAX_MODEL_VERSION_LENGTH = 16
+"""The longest model name and version: what the store's columns hold."""
 
 
 MAX_ID_LENGTH = 255
@@ -431,6 +439,9 @@ class HealthScore(BaseModel):
     coverage: Annotated[float, Field(ge=0, le=1)]
     """The share of the configured weight carried by factors with data."""
     factors: tuple[FactorScore, ...]
+    model_name: str = MODEL_NAME
+    """The name of the model that computed the score (``Scorer(model_name=...)``, a
+    model file's ``[model] name``)."""
     model_version: str = MODEL_VERSION
     fingerprint: str
     """A stable hash of the configuration (weights, thresholds, expectations, factors)."""

@@ -31,7 +31,6 @@ from .exceptions import (
 )
 from .factors import Factor, FactorContext, FactorResult
 from .model import (
-    MODEL_NAME,
     ActiveFactor,
     ResolvedModel,
     ScorerConfig,
@@ -47,7 +46,7 @@ from .model import (
     parse_thresholds,
     read_model_file,
 )
-from .models import MODEL_VERSION, Customer, Event, HealthScore
+from .models import MODEL_NAME, MODEL_VERSION, Customer, Event, HealthScore
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
@@ -198,6 +197,7 @@ class Scorer:
             fingerprint=self.fingerprint,
             declared_kinds=(*self.registry.event_kinds, *self.event_kinds),
             unknown_kinds=self.unknown_kinds,
+            model_name=self._label[0],
             model_version=self._label[1],
         )
         """The resolved model every engine scores with (:mod:`customer_health.model`)."""

@@ -15,7 +15,6 @@ from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, 
 from ._file import ModelFile, given_expectations, model_label, model_text, read_model_file
 from ._kinds import REMEDY, EventKinds, UnknownKinds, declared_kinds
 from ._resolved import (
-    MODEL_NAME,
     ResolvedModel,
     ScorerConfig,
     Thresholds,
@@ -27,7 +26,6 @@ from ._resolved import (
 )
 
 __all__ = [
-    "MODEL_NAME",
     "REMEDY",
     "ActiveFactor",
     "EventKinds",

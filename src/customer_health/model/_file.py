@@ -42,26 +42,26 @@ from .._hooks import RegisterFactor, hookimpl
 from ..builtin.types import FACTOR_TYPES
 from ..exceptions import ConfigurationError
 from ..factors import Factor
-from ..models import MODEL_VERSION
-from ._resolved import MODEL_NAME, ScorerConfig
+from ..models import MAX_MODEL_NAME_LENGTH, MAX_MODEL_VERSION_LENGTH, MODEL_NAME, MODEL_VERSION
+from ._resolved import ScorerConfig
 
 __all__ = ["ModelFile", "given_expectations", "model_label", "model_text", "read_model_file"]
 
 _SECTIONS: Final = ("model", "thresholds", "factors", "segments")
-_VERSION_LENGTH: Final = 16
-"""The longest model version: what the store's ``model_version`` column holds."""
 
 
 def model_label(name: Any, version: Any) -> tuple[str, str]:
-    """The model's name and version, checked: non-empty texts, the version at most 16
-    characters."""
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"model name {name!r}; it must be a non-empty text")
-    if not isinstance(version, str) or not version.strip() or len(version) > _VERSION_LENGTH:
-        raise ConfigurationError(
-            f"model version {version!r}; it must be a non-empty text of at most "
-            f"{_VERSION_LENGTH} characters"
-        )
+    """The model's name and version, checked: non-empty texts of at most 64 and 16
+    characters (what the store holds)."""
+    for label, value, longest in (
+        ("name", name, MAX_MODEL_NAME_LENGTH),
+        ("version", version, MAX_MODEL_VERSION_LENGTH),
+    ):
+        if not isinstance(value, str) or not value.strip() or len(value) > longest:
+            raise ConfigurationError(
+                f"model {label} {value!r}; it must be a non-empty text of at most {longest} "
+                "characters"
+            )
     return name, version
 
 

@@ -40,6 +40,7 @@ from ..exceptions import (
 )
 from ..factors import Factor, FactorContext, FactorResult
 from ..models import (
+    MODEL_NAME,
     MODEL_VERSION,
     Customer,
     FactorScore,
@@ -52,7 +53,6 @@ from ._factors import ActiveFactor
 from ._kinds import EventKinds, UnknownKinds
 
 __all__ = [
-    "MODEL_NAME",
     "ResolvedModel",
     "ScorerConfig",
     "Thresholds",
@@ -107,8 +107,6 @@ def _proration(
     return to_python([rule(window)], _score.PRORATION_INPUTS, never_null=["expected"])
 
 
-MODEL_NAME: Final = "customer-health"
-"""The name of the library's own model (``[model] name`` of a model file)."""
 _LEFT_OUT_AT_DEFAULT: Final = ("model_name", "parameters")
 
 
@@ -197,6 +195,8 @@ class ResolvedModel:
     and those the factors in use read."""
     unknown_kinds: UnknownKinds = "error"
     """What becomes of events of unknown kinds: an error, or kept."""
+    model_name: str = MODEL_NAME
+    """The model's name, carried by every score."""
     model_version: str = MODEL_VERSION
     """The model's version, carried by every score."""
     total_weight: float = field(init=False)
@@ -320,6 +320,7 @@ class ResolvedModel:
                 "status": _STATUSES[status],  # type: ignore[index]
                 "coverage": coverage,
                 "factors": parts,
+                "model_name": self.model_name,
                 "model_version": self.model_version,
                 "fingerprint": self.fingerprint,
             },

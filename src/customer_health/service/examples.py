@@ -96,6 +96,7 @@ HEALTH_SCORE: dict[str, Any] = {
     "status": "at_risk",
     "coverage": 1.0,
     "factors": _FACTORS,
+    "model_name": "customer-health",
     "model_version": "1",
     "fingerprint": "74ef5f3876751f8556eaca003e6d253ca11599ff662be4a853aaabc8e235c1b7",
 }

@@ -168,6 +168,7 @@ def save_scores(connection: sa.Connection, computed: Sequence[HealthScore], now:
             # the breakdown, with no dump needed.
             "factors": [dict(f.__dict__) for f in s.factors],
             "model_version": s.model_version,
+            "model_name": s.model_name,
             "fingerprint": s.fingerprint,
             "computed_at": now,
         }
@@ -246,7 +247,7 @@ def _save_by_copy(
     with raw.cursor() as cursor:
         with cursor.copy(
             "COPY ch_scores (id, customer_id, as_of, score, status, coverage, factors, "
-            "model_version, fingerprint, computed_at) FROM STDIN"
+            "model_version, model_name, fingerprint, computed_at) FROM STDIN"
         ) as copy:
             for score_id, s in zip(ids, computed, strict=True):
                 copy.write_row(
@@ -259,6 +260,7 @@ def _save_by_copy(
                         s.coverage,
                         _FACTORS_JSON.dump_json(s.factors).decode(),
                         s.model_version,
+                        s.model_name,
                         s.fingerprint,
                         computed_at,
                     )
@@ -288,6 +290,7 @@ _SCORE_FIELDS = (
     "coverage",
     "factors",
     "model_version",
+    "model_name",
     "fingerprint",
 )
 

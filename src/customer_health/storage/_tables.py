@@ -23,7 +23,7 @@ from .._event_schema import EVENT_FIELDS as SCHEMA
 from .._event_schema import EventField, FieldType, field
 from .._json import canonical_json
 from .._time import instant, micros
-from ..models import MAX_TEXT_LENGTH
+from ..models import MAX_TEXT_LENGTH, MODEL_NAME
 
 __all__ = [
     "EVENT_FIELDS",
@@ -151,6 +151,7 @@ scores = sa.Table(
     sa.Column("coverage", sa.Float(), nullable=False),
     sa.Column("factors", CanonicalJSON(), nullable=False),
     sa.Column("model_version", sa.String(16), nullable=False),
+    sa.Column("model_name", sa.String(64), server_default=MODEL_NAME, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("computed_at", Instant(), nullable=False),
     sa.Index("ix_ch_scores_customer_as_of", "customer_id", "as_of"),
