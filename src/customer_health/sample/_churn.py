@@ -78,6 +78,13 @@ class ChurnSimulation:
     """The last instant simulated: events and churn are known up to it."""
     churn_effects: Mapping[str, float] = field(default_factory=lambda: dict(CHURN_EFFECTS))
     """The planted truth, as :data:`CHURN_EFFECTS`."""
+    fading: float = 0.0
+    """The share of churning customers whose activity faded before they left."""
+    fade_days: float = 60.0
+    """How long before leaving a fading customer's activity starts to fade."""
+    faded: Any = None
+    """The ids of the customers whose activity faded (a polars Series; empty without
+    ``fading``)."""
 
     @property
     def strong(self) -> tuple[str, ...]:
@@ -96,6 +103,8 @@ def simulate_churn(
     months: int = 15,
     end: datetime | date | str = DEFAULT_AS_OF,
     seed: int = 0,
+    fading: float = 0.0,
+    fade_days: float = 60.0,
 ) -> ChurnSimulation:
     """Simulate a portfolio over ``months`` months in which churn has a known cause.
 
@@ -110,10 +119,30 @@ def simulate_churn(
     ``payment_timeliness``). About 3% of the customers churn each month. A fifth of
     the customers are created during the period. Deterministic for a seed (and a numpy
     version); two thousand customers over 15 months make about half a million events.
+
+    ``fading`` (0 to 1) is the share of churning customers who fade out before they
+    leave, as customers often do: over the ``fade_days`` before a fading customer's
+    churn date, each of its events is kept with a chance that falls in a straight line
+    from 1 to 0, so that its activity declines month on month (what a trend factor
+    sees) and its last event comes days before it leaves (what a recency factor sees).
+    Which customers fade, and which of their events are dropped, is drawn apart from
+    everything else: at the default 0 the simulation is what it was, draw for draw, and
+    with ``fading`` the other customers' events are the same as without it.
     """
     for label, value, low in (("n_customers", n_customers, 1), ("months", months, 5)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InvalidInputError(f"{label}={value!r}; it must be an integer >= {low}")
+    if isinstance(fading, bool) or not isinstance(fading, int | float) or not 0 <= fading <= 1:
+        raise InvalidInputError(f"fading={fading!r}; it must be a number from 0 to 1")
+    if (
+        isinstance(fade_days, bool)
+        or not isinstance(fade_days, int | float)
+        or not 1 <= fade_days <= PERIOD_DAYS * months
+    ):
+        raise InvalidInputError(
+            f"fade_days={fade_days!r}; it must be a number of days from 1 to the "
+            f"{PERIOD_DAYS * months} simulated"
+        )
     _numpy()
     try:
         import polars as pl
@@ -135,10 +164,21 @@ def simulate_churn(
     churn_us = _churn(rng, levels, created_us, months, month_us)
     ids = _labels("c", np.arange(n_customers), max(6, len(str(n_customers - 1))))
     kinds = _simulated_events(rng, levels, segment, months, month_us)
+    # Fading draws from a stream of its own, so that the rest is drawn as without it.
+    fades = np.random.default_rng([seed, 1])
+    churned = np.flatnonzero(churn_us <= months * month_us)
+    fade = np.zeros(n_customers, dtype=bool)
+    if fading:
+        fade[churned[fades.random(churned.size) < fading]] = True
+    fade_us = int(fade_days * DAY_US)
     rows = []
     for kind, columns in kinds.items():
         owner, at = columns.pop("owner"), columns["occurred_at"]
         alive = (at > created_us[owner]) & (at <= churn_us[owner]) & (at <= months * month_us)
+        if fading:
+            # kept with a chance falling from 1 at fade_days before churning to 0 at it
+            left = (churn_us[owner] - at) / fade_us
+            alive &= ~fade[owner] | (left >= 1) | (fades.random(at.size) < left)
         frame = {"customer_id": owner[alive], "kind": kind}
         frame.update({name: values[alive] for name, values in columns.items()})
         rows.append(pl.DataFrame(frame))
@@ -152,7 +192,6 @@ def simulate_churn(
         )
         .select(*(name for name in EVENT_COLUMNS if name != "event_id"))
     )
-    churned = np.flatnonzero(churn_us <= months * month_us)
     outcomes = pl.DataFrame(
         {"customer_id": ids[churned], "churned_at": base + churn_us[churned].astype("m8[us]")}
     ).sort("churned_at", "customer_id")
@@ -166,7 +205,16 @@ def simulate_churn(
     dates = tuple(
         (start + timedelta(days=PERIOD_DAYS * k)).replace(tzinfo=UTC) for k in range(3, months)
     )
-    return ChurnSimulation(customers, events, outcomes, dates, last.replace(tzinfo=UTC))
+    return ChurnSimulation(
+        customers,
+        events,
+        outcomes,
+        dates,
+        last.replace(tzinfo=UTC),
+        fading=float(fading),
+        fade_days=float(fade_days),
+        faded=pl.Series("id", ids[fade], dtype=pl.String),
+    )
 
 
 def _levels(rng: Generator, n: int, months: int) -> NDArray[Any]:
