@@ -42,6 +42,30 @@ def test_backtest_prints_the_measures(
     assert "login_frequency" in out
 
 
+def test_backtest_with_a_model_file(
+    files: tuple[list[str], sample.ChurnSimulation],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--model FILE``: the factors the file lists, a factor type among them."""
+    options, sim = files
+    model = tmp_path / "model.toml"
+    model.write_text(
+        '[factors.login_frequency]\nweight = 0.5\n\n[factors.activity_trend]\ntype = "trend"\n'
+        'kinds = ["login", "feature_used"]\nweight = 0.5\n',
+        encoding="utf-8",
+    )
+    dates = ",".join(d.date().isoformat() for d in sim.as_of_dates[-3:])
+    code = main(
+        ["backtest", *options, "--as-of", dates, "--horizon", "30",
+         "--observed-until", sim.end.isoformat(), "--model", str(model)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "activity_trend" in out
+    assert "api_usage" not in out
+
+
 @pytest.mark.parametrize(
     ("extra", "message", "code"),
     [
