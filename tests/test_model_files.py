@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customer_health import MODEL_VERSION, ConfigurationError, Scorer
 
@@ -270,3 +272,125 @@ def test_expectations_replace_and_add_segments() -> None:
         Scorer(entry_points=False, expectations={"nonprofit": {"tickets_90d": 1.0}})
     with pytest.raises(ConfigurationError, match=r"expectation 'tickets_90d' of segment 'smb'"):
         Scorer(entry_points=False, expectations={"smb": {"tickets_90d": 0}})
+
+
+KINDS = st.lists(
+    st.sampled_from(
+        ["login", "api_call", "feature_used", "payment", "support_ticket", "nps_response"]
+    ),
+    min_size=1,
+    max_size=3,
+    unique=True,
+)
+DAYS = st.floats(0.5, 400, allow_nan=False).map(lambda d: round(d, 3))
+POSITIVE = st.floats(1e-6, 1e6, allow_nan=False, allow_infinity=False)
+WEIGHT = st.floats(0.01, 10, allow_nan=False)
+
+
+@st.composite
+def made_factors(draw: st.DrawFn) -> list[Any]:
+    """Factors of every type with drawn parameters, under distinct names."""
+    from customer_health.builtin.types import rate, recency, share, tenure, trend
+
+    found: list[Any] = []
+    for number in range(draw(st.integers(1, 4))):
+        name = f"made_{number}"
+        kinds = draw(KINDS)
+        kind = draw(st.sampled_from(["recency", "rate", "share", "trend", "tenure"]))
+        weight = draw(WEIGHT)
+        if kind == "recency":
+            zero_at = draw(st.floats(1.01, 20, allow_nan=False))
+            found.append(
+                recency(name, kinds=kinds, expected=draw(POSITIVE), zero_at=zero_at, weight=weight)
+            )
+        elif kind == "rate":
+            prorate = draw(st.booleans())
+            found.append(
+                rate(
+                    name,
+                    kinds=kinds,
+                    window_days=draw(DAYS),
+                    expected=draw(POSITIVE),
+                    prorate=prorate,
+                    weight=weight,
+                )
+            )
+        elif kind == "share":
+            among = sorted({*kinds, *draw(KINDS)})
+            found.append(
+                share(
+                    name,
+                    kinds=kinds,
+                    among=among,
+                    window_days=draw(DAYS),
+                    expected=draw(st.floats(1e-6, 0.99)),
+                    weight=weight,
+                )
+            )
+        elif kind == "trend":
+            found.append(trend(name, kinds=kinds, window_days=draw(DAYS), weight=weight))
+        else:
+            found.append(tenure(name, expected=draw(POSITIVE), weight=weight))
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    factors=made_factors(),
+    weights=st.lists(WEIGHT, min_size=5, max_size=5),  # two weights, an expectation
+    healthy=st.floats(40.0, 100.0, allow_nan=False),
+    at_risk=st.floats(0.0, 40.0, allow_nan=False),
+    expectation=POSITIVE,
+    name=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=64).filter(
+        str.strip
+    ),
+    version=st.text(min_size=1, max_size=16).filter(str.strip),
+)
+def test_any_model_round_trips_to_the_same_fingerprint(
+    factors: list[Any],
+    weights: list[float],
+    healthy: float,
+    at_risk: float,
+    expectation: float,
+    name: str,
+    version: str,
+) -> None:
+    """Drawn factor types, weights, thresholds, expectations and texts (quotes, escapes,
+    any character): the file written reads back to the same configuration."""
+    import tempfile
+
+    import customer_health
+
+    class Plugin:
+        @customer_health.hookimpl
+        def register_factors(self, register: Any) -> None:
+            for factor in factors:
+                register(factor)
+
+    builtin = (
+        "api_usage",
+        "login_frequency",
+        "payment_timeliness",
+        "feature_adoption",
+        "support_tickets",
+    )
+    scorer = Scorer(
+        entry_points=False,
+        plugins=[Plugin()],
+        weights=dict(zip(builtin[:2], weights[:2], strict=True)),
+        thresholds={"healthy": healthy, "at_risk": at_risk},
+        expectations={
+            "smb": {"api_calls_30d": expectation},
+            "new segment": {"api_calls_30d": 1.0, "login_days_30d": weights[4]},
+        },
+        model_name=name,
+        model_version=version,
+        factors=[*builtin[:2], *(f.name for f in factors)],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.toml"
+        scorer.to_file(path)
+        again = Scorer.from_file(path, entry_points=False)
+    assert again.config == scorer.config
+    assert again.fingerprint == scorer.fingerprint
+    assert again.factors == scorer.factors
