@@ -216,8 +216,9 @@ def test_the_same_model_in_code_has_the_same_fingerprint(tmp_path: Path) -> None
         ("[factors.x]\ntype = 'trend'\nkinds = 'login'\n", r"\[factors.x\]: factor 'x' has kinds"),
         ("[factors.api_usage]\nwindow_days = 3\n", r"has \['window_days'\] but no type"),
         ("[factors.api_usage]\n[segments.smb]\napi_calls_30d = -1\n", r"\[segments\]: .* > 0"),
-        ("[factors.api_usage]\nweight = -1\n", r"weight"),
-        ("[factors.nope]\n", r"nope"),
+        ("[factors.api_usage]\nweight = -1\n", r"^model file .*model.toml': .*weight"),
+        ("[factors.nope]\n", r"^model file .*model.toml': .*'nope'"),
+        ("[factors.api_usage]\n[thresholds]\nhealthy = 101\n", r"^model file .*: .*healthy"),
         ("[factors.api_usage\n", r"is not TOML"),
     ],
 )

@@ -230,7 +230,10 @@ class Scorer:
                 f"Scorer.from_file() got {', '.join(clash)}, which the model file sets; edit "
                 "the file, or call reconfigured() on the scorer"
             )
-        return cls(plugins=[*plugins, spec], **given, **options)
+        try:
+            return cls(plugins=[*plugins, spec], **given, **options)
+        except ConfigurationError as exc:  # a weight, threshold or factor the file names
+            raise type(exc)(f"{spec.where}: {exc}") from exc
 
     def to_file(self, path: str | os.PathLike[str]) -> None:
         """Write this scorer's model file: what :meth:`from_file` reads back to the same
