@@ -18,7 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._format import is_number
 from .exceptions import ConfigurationError
 
-__all__ = ["BUILTIN_SEGMENTS", "SegmentExpectations", "check_expectations"]
+__all__ = [
+    "BUILTIN_SEGMENTS",
+    "SegmentExpectations",
+    "check_expectations",
+    "checked_expectations",
+]
 
 
 class SegmentExpectations(BaseModel):
@@ -49,25 +54,31 @@ def check_expectations(segment: Any, expectations: Any, plugin: str) -> dict[str
 
     Every expectation must be a finite number > 0.
     """
+    return checked_expectations(segment, expectations, f"plugin {plugin!r}")
+
+
+def checked_expectations(segment: Any, expectations: Any, who: str) -> dict[str, float]:
+    """:func:`check_expectations` of expectations ``who`` gave (``"plugin 'x'"``,
+    ``"expectations="``), as the messages name it."""
     if not isinstance(segment, str) or not segment:
         raise ConfigurationError(
-            f"plugin {plugin!r} registered segment {segment!r}; a segment is a non-empty string"
+            f"{who} registered segment {segment!r}; a segment is a non-empty string"
         )
     if not isinstance(expectations, Mapping):
         raise ConfigurationError(
-            f"plugin {plugin!r} gave segment {segment!r} expectations {expectations!r}; "
+            f"{who} gave segment {segment!r} expectations {expectations!r}; "
             "expected a mapping of names to numbers"
         )
     checked: dict[str, float] = {}
     for key, value in expectations.items():
         if not isinstance(key, str) or not key:
             raise ConfigurationError(
-                f"plugin {plugin!r} gave segment {segment!r} an expectation named {key!r}; "
+                f"{who} gave segment {segment!r} an expectation named {key!r}; "
                 "names are non-empty strings"
             )
         if not is_number(value) or not math.isfinite(value) or value <= 0:
             raise ConfigurationError(
-                f"plugin {plugin!r} set expectation {key!r} of segment {segment!r} to "
+                f"{who} set expectation {key!r} of segment {segment!r} to "
                 f"{value!r}; every expectation must be a number > 0"
             )
         checked[key] = float(value)

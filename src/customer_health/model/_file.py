@@ -30,19 +30,18 @@ holds texts, numbers, booleans and lists of texts alone.
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .._format import is_number
 from .._hooks import RegisterFactor, hookimpl
 from ..builtin.types import FACTOR_TYPES
 from ..exceptions import ConfigurationError
 from ..factors import Factor
 from ..models import MAX_MODEL_NAME_LENGTH, MAX_MODEL_VERSION_LENGTH, MODEL_NAME, MODEL_VERSION
+from ..segments import checked_expectations
 from ._resolved import ScorerConfig
 
 __all__ = ["ModelFile", "given_expectations", "model_label", "model_text", "read_model_file"]
@@ -68,8 +67,7 @@ def model_label(name: Any, version: Any) -> tuple[str, str]:
 def given_expectations(
     expectations: Mapping[str, Mapping[str, float]] | None,
 ) -> dict[str, dict[str, float]]:
-    """``expectations=`` by segment, checked: names are non-empty texts, values numbers
-    > 0 (as a plugin's)."""
+    """``expectations=`` by segment, checked as a plugin's are."""
     if expectations is None:
         return {}
     if not isinstance(expectations, Mapping):
@@ -77,27 +75,10 @@ def given_expectations(
             f"expectations={expectations!r}; expected a mapping of segments to mappings of "
             "expectation names to numbers"
         )
-    checked: dict[str, dict[str, float]] = {}
-    for segment, values in expectations.items():
-        if not isinstance(segment, str) or not segment:
-            raise ConfigurationError(f"expectations name segment {segment!r}; a segment is text")
-        if not isinstance(values, Mapping):
-            raise ConfigurationError(
-                f"expectations of segment {segment!r} are {values!r}; expected a mapping of "
-                "names to numbers"
-            )
-        for key, value in values.items():
-            if not isinstance(key, str) or not key:
-                raise ConfigurationError(
-                    f"segment {segment!r} has an expectation named {key!r}; names are text"
-                )
-            if not is_number(value) or not math.isfinite(value) or value <= 0:
-                raise ConfigurationError(
-                    f"expectation {key!r} of segment {segment!r} is {value!r}; every "
-                    "expectation must be a number > 0"
-                )
-        checked[segment] = {key: float(value) for key, value in values.items()}
-    return checked
+    return {
+        segment: checked_expectations(segment, values, "expectations=")
+        for segment, values in expectations.items()
+    }
 
 
 @dataclass(frozen=True)
