@@ -170,8 +170,8 @@ class DeclaredPlugin:
 
 
 def declared_scorer() -> Scorer:
-    """The built-in model and the declared test factors (no installed plugin)."""
-    return Scorer(entry_points=False, plugins=[DeclaredPlugin()])
+    """Model v1 and the declared test factors (no installed plugin)."""
+    return Scorer(entry_points=False, plugins=[DeclaredPlugin()], model="v1")
 
 
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)

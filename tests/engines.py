@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 from customer_health import CustomerNotCreatedError, CustomersLeftOutWarning, HealthScore, Scorer
 
 from .frames.conftest import BACKENDS as FRAME_BACKENDS
-from .reference import micros, reference_score
+from .reference import WEIGHTS_V1, micros, reference_score
 from .strategies import Portfolio
 
 TOL = 1e-9
@@ -122,9 +122,16 @@ class Engine:
 
 @cache
 def builtin_scorer() -> Scorer:
-    """The engines' scorer unless they are given one: the built-in model, no installed
-    plugin."""
+    """The engines' scorer unless they are given one: the default model (v2), no
+    installed plugin."""
     return Scorer(entry_points=False)
+
+
+@cache
+def v1_scorer() -> Scorer:
+    """Model v1, no installed plugin: the scorer of the fixed portfolios, whose cases
+    (scores a microsecond from a threshold) are worked out in v1's weights."""
+    return Scorer(entry_points=False, model="v1")
 
 
 # -- the common shape ---------------------------------------------------------------------
@@ -492,7 +499,7 @@ def assert_shared_event_ids(results: Results, engine: Engine) -> None:
     """Every customer of :func:`shared_event_id_portfolio` is scored as the reference
     does and counts 5 API calls and one login day: no copy counted twice, no other
     customer's event counted."""
-    assert_matches_reference(fixed_portfolio(), results, engine, only=SHARING)
+    assert_matches_reference(fixed_portfolio(), results, engine, only=SHARING, weights=WEIGHTS_V1)
     for cid in SHARING:
         outcome = results.outcomes[cid]
         assert outcome.factors["api_usage"].value == 5, (engine, cid, outcome)
@@ -562,7 +569,7 @@ def assert_thresholds(results: Results, engine: Engine) -> None:
     status of its score rounded to 9 places, and its score unrounded (below the threshold
     when the exact score is)."""
     ids = [threshold_id(t, late) for t in THRESHOLD_LATENESS for late in THRESHOLD_MICROS]
-    assert_matches_reference(fixed_portfolio(), results, engine, only=ids)
+    assert_matches_reference(fixed_portfolio(), results, engine, only=ids, weights=WEIGHTS_V1)
     for threshold in THRESHOLD_LATENESS:
         for late, below in THRESHOLD_MICROS.items():
             cid = threshold_id(threshold, late)
@@ -608,7 +615,7 @@ def assert_young(results: Results, engine: Engine) -> None:
     ones younger than a day exactly as the one a day old: proration counts at least one
     day."""
     ids = [young_id(hours) for hours in YOUNG_HOURS]
-    assert_matches_reference(fixed_portfolio(), results, engine, only=ids)
+    assert_matches_reference(fixed_portfolio(), results, engine, only=ids, weights=WEIGHTS_V1)
     day_old = results.outcomes[young_id(24)]
     for hours in YOUNG_HOURS:
         outcome = results.outcomes[young_id(hours)]
@@ -623,7 +630,8 @@ def assert_young(results: Results, engine: Engine) -> None:
 
 
 def fixed_portfolio() -> Portfolio:
-    """The fixed portfolios in one, for one engine call (a Spark job takes seconds)."""
+    """The fixed portfolios in one, for one engine call (a Spark job takes seconds), to
+    score with :func:`v1_scorer`."""
     parts = [shared_event_id_portfolio(), threshold_portfolio(), young_portfolio()]
     assert len({part.as_of for part in parts}) == 1
     return Portfolio(

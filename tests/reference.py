@@ -1,4 +1,5 @@
-"""An independent implementation of the default model, written from the model document.
+"""An independent implementation of the default model (v2) and of model v1, written from
+the model document.
 
 It shares no code with the library: plain dicts in, plain dicts out, integer
 microseconds for time. Tests compare every scoring path with it.
@@ -17,13 +18,17 @@ SEGMENTS = {
     "smb": {"api": 500, "login": 15, "features": 5, "tickets": 4},
     "startup": {"api": 200, "login": 10, "features": 3, "tickets": 3},
 }
-WEIGHTS = {
+WEIGHTS_V1 = {
     "api_usage": 0.25,
     "login_frequency": 0.20,
     "payment_timeliness": 0.25,
     "feature_adoption": 0.15,
     "support_tickets": 0.15,
 }
+WEIGHTS = {**WEIGHTS_V1, "last_seen": 0.20, "activity_trend": 0.10}
+"""Model v2's: v1's, and last_seen and activity_trend."""
+LAST_SEEN_DAYS = 7.0
+"""last_seen's expectation in every built-in segment; its score is 0 from 52 times it."""
 PRIORITY = {"low": 0.5, "normal": 1.0, "high": 2.0, "urgent": 3.0}
 
 
@@ -58,7 +63,10 @@ def reference_score(
     healthy: float = 70.0,
     at_risk: float = 40.0,
 ) -> dict[str, Any]:
-    """Score one customer; returns score, status, coverage and per-factor score/value/expected."""
+    """Score one customer; returns score, status, coverage and per-factor score/value/expected.
+
+    The factors are those ``weights`` weighs: model v2's by default, v1's with
+    :data:`WEIGHTS_V1`."""
     weights = weights or WEIGHTS
     now = micros(as_of)
     cid = str(customer["id"])
@@ -128,6 +136,31 @@ def reference_score(
     expected_tickets = seg["tickets"]
     ticket_score = 100.0 if load <= expected_tickets else 100 * expected_tickets / load
     results["support_tickets"] = (ticket_score, load, expected_tickets)
+
+    # model v2: usage events (logins, features used, API calls) up to as_of
+    usage = ("login", "feature_used", "api_call")
+    ages = [now - micros(e["occurred_at"]) for e in mine if e["kind"] in usage]
+    if ages:
+        since = min(ages) / US_PER_DAY
+        zero = 52 * LAST_SEEN_DAYS
+        if since <= LAST_SEEN_DAYS:
+            recency = 100.0
+        elif since < zero:
+            recency = 100 * (zero - since) / (zero - LAST_SEEN_DAYS)
+        else:
+            recency = 0.0
+        results["last_seen"] = (recency, since, LAST_SEEN_DAYS)
+    else:
+        results["last_seen"] = (None, None, LAST_SEEN_DAYS)
+    month = 30 * US_PER_DAY
+    current = sum(1 for age in ages if age < month)
+    previous = sum(1 for age in ages if month <= age < 2 * month)
+    if previous:
+        results["activity_trend"] = (100 * min(1, current / previous), current / previous, None)
+    elif current:
+        results["activity_trend"] = (100.0, None, None)
+    else:
+        results["activity_trend"] = (None, None, None)
 
     with_data = {n: r for n, r in results.items() if r[0] is not None and n in weights}
     total_w = sum(weights.values())

@@ -21,7 +21,13 @@ from customer_health.builtin.factors import BUILTIN_FACTORS, ApiUsage
 from customer_health.declare import count
 
 from .declared import own_engine_methods
-from .engines import MAIN_ENGINES, Engine, assert_shared_event_ids, fixed_portfolio, open_engine
+from .engines import (
+    MAIN_ENGINES,
+    Engine,
+    assert_shared_event_ids,
+    fixed_portfolio,
+    open_engine,
+)
 
 
 def test_the_builtin_factors_are_declarations_alone() -> None:
@@ -40,10 +46,12 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 def check_engine_compiles_the_declaration(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine matches the reference with ``api_usage`` as declared, and not with its
     aggregate changed: it runs the declaration, not a form of its own."""
-    assert_shared_event_ids(engine(fixed_portfolio(), Scorer(entry_points=False)), engine)
+    assert_shared_event_ids(
+        engine(fixed_portfolio(), Scorer(entry_points=False, model="v1")), engine
+    )
     monkeypatch.setattr(ApiUsage, "aggregates", {"calls": count()})
     monkeypatch.setattr(declare, "_COMPILED", weakref.WeakKeyDictionary())  # compiled again
-    results = engine(fixed_portfolio(), Scorer(entry_points=False))
+    results = engine(fixed_portfolio(), Scorer(entry_points=False, model="v1"))
     with pytest.raises(AssertionError):
         assert_shared_event_ids(results, engine)
     assert {o.factors["api_usage"].value for o in results.outcomes.values()} <= {0.0, 1.0, 2.0}

@@ -129,4 +129,6 @@ def test_the_service_and_its_worker_read_the_model(
     assert Settings().model is None
     for command in ("serve", "worker"):
         args = _parser().parse_args([command, "--model", str(model)])
-        assert _settings(args).model == model
+        assert _settings(args).model == str(model)
+        args = _parser().parse_args([command, "--model", "v1"])
+        assert _settings(args).model == "v1"

@@ -14,6 +14,7 @@ import pytest
 
 import customer_health
 from customer_health import (
+    MODEL_VERSION,
     ConfigurationError,
     HealthScore,
     HealthScores,
@@ -83,7 +84,7 @@ def test_html_shows_the_score_badge_and_details() -> None:
     assert ">healthy</span>" in html
     assert "coverage 50%" in html
     assert "as of 2026-06-30 00:00:00 UTC" in html
-    assert "model 1" in html
+    assert f"model {MODEL_VERSION}" in html
     assert "f1ngerprint" in html
 
 
@@ -153,7 +154,7 @@ def test_rich_shows_the_score_its_factors_and_bars() -> None:
     )
     text = _console_text(health)
     assert re.search(r"acme\s+84\.00\s+healthy", text)
-    assert "coverage 50% \u00b7 as of 2026-06-30 00:00:00 UTC \u00b7 model 1" in text
+    assert f"coverage 50% \u00b7 as of 2026-06-30 00:00:00 UTC \u00b7 model {MODEL_VERSION}" in text
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     # A bar is 10 cells wide: 100 fills all ten, 50 fills five, no data none.
     assert "\u2588" * 10 in lines["api_usage"]

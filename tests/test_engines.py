@@ -28,7 +28,9 @@ from .engines import (
     half_way_portfolio,
     half_way_scorer,
     open_engine,
+    v1_scorer,
 )
+from .reference import WEIGHTS_V1
 from .strategies import Portfolio, portfolios
 
 EXAMPLES = {
@@ -75,12 +77,12 @@ def test_every_engine_matches_the_reference(engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def fixed(engine: Engine) -> Results:
     """The engine's results on the fixed portfolios (one call for both)."""
-    return engine(fixed_portfolio())
+    return engine(fixed_portfolio(), v1_scorer())
 
 
 def test_the_fixed_portfolios_match_the_reference(engine: Engine, fixed: Results) -> None:
     """Every customer of the fixed portfolios is scored, as the reference scores it."""
-    assert_matches_reference(fixed_portfolio(), fixed, engine)
+    assert_matches_reference(fixed_portfolio(), fixed, engine, weights=WEIGHTS_V1)
 
 
 def test_an_event_id_shared_by_customers_is_one_event_per_customer(

@@ -32,6 +32,7 @@ AGE_DAYS = {"startup": 45.0}
 """The one segment with its own ``age`` expectation: the others take 30 days."""
 AGE_DEFAULT = 30.0
 NPS_RATE = 2.0
+ANY_DAYS = 5.0
 TICKET_SHARE = 0.25
 
 
@@ -50,6 +51,9 @@ def made() -> list[customer_health.DeclaredFactor]:
         trend("login_trend", kinds=["login"], window_days=15),
         trend("usage_trend", kinds=["api_call", "feature_used"], window_days=45),
         tenure("age", expected=AGE_DEFAULT),
+        # without kinds: events of every kind
+        recency("last_event", expected=ANY_DAYS, zero_at=3.0, label="any"),
+        trend("any_trend", window_days=20),
     ]
 
 
@@ -70,15 +74,15 @@ class TypesPlugin:
 
 
 def types_scorer() -> Scorer:
-    """The built-in model and the factors of :func:`made`."""
-    return Scorer(entry_points=False, plugins=[TypesPlugin()])
+    """Model v1 and the factors of :func:`made`."""
+    return Scorer(entry_points=False, plugins=[TypesPlugin()], model="v1")
 
 
 def types_scorer_with_last_seen() -> Scorer:
     """:func:`types_scorer` with the declared test factors too."""
     from .declared import DeclaredPlugin
 
-    return Scorer(entry_points=False, plugins=[TypesPlugin(), DeclaredPlugin()])
+    return Scorer(entry_points=False, plugins=[TypesPlugin(), DeclaredPlugin()], model="v1")
 
 
 def reference(
@@ -141,6 +145,27 @@ def reference(
             out[name] = (100.0 * min(1.0, current / previous), current / previous)
         else:
             out[name] = (100.0 if current else None, None)
+
+    everything = [now - micros(e["occurred_at"]) for e in mine]
+    if everything:
+        since = min(everything) / DAY_US
+        far = 3 * ANY_DAYS
+        if since <= ANY_DAYS:
+            score = 100.0
+        elif since < far:
+            score = 100.0 * (far - since) / (far - ANY_DAYS)
+        else:
+            score = 0.0
+        out["last_event"] = (score, since)
+    else:
+        out["last_event"] = (None, None)
+    width = 20 * DAY_US
+    current = sum(1 for age in everything if age < width)
+    previous = sum(1 for age in everything if width <= age < 2 * width)
+    if previous:
+        out["any_trend"] = (100.0 * min(1.0, current / previous), current / previous)
+    else:
+        out["any_trend"] = (100.0 if current else None, None)
 
     created = customer.get("created_at")
     if created is None:
@@ -263,6 +288,9 @@ def test_explanations_name_the_kinds_and_the_numbers() -> None:
             r"counts kinds \['payment'\] that are not among \['login'\]",
         ),
         (lambda: trend("t", kinds=["login"], window_days=-1), r"window_days -1; it must be > 0"),
+        (lambda: recency("r", label=" "), r"label ' '; it must be a non-empty printable text"),
+        (lambda: trend("t", label="a\nb"), r"label 'a\\nb'; it must be a non-empty printable"),
+        (lambda: trend("t", label=3), r"label 3; it must be a non-empty printable text"),
     ],
 )
 def test_bad_parameters_are_errors_naming_them(make: Any, message: str) -> None:

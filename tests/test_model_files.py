@@ -66,11 +66,11 @@ def written(tmp_path: Path, text: str = MODEL, name: str = "model.toml") -> Path
 
 
 def fingerprint_of_v1() -> str:
-    """The default model's fingerprint as it was before model files: sha256 of the
-    canonical JSON of its version, factors, weights, thresholds and expectations."""
-    scorer = Scorer(entry_points=False)
+    """Model v1's fingerprint as it was before model files: sha256 of the canonical JSON
+    of its version, factors, weights, thresholds and expectations."""
+    scorer = Scorer(entry_points=False, model="v1")
     config = {
-        "model_version": MODEL_VERSION,
+        "model_version": "1",
         "factors": sorted(scorer.factors),
         "weights": dict(scorer.weights),
         "thresholds": {"healthy": 70.0, "at_risk": 40.0},
@@ -82,8 +82,8 @@ def fingerprint_of_v1() -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_the_default_model_keeps_its_fingerprint_and_round_trips(tmp_path: Path) -> None:
-    scorer = Scorer(entry_points=False)
+def test_model_v1_keeps_its_fingerprint_and_round_trips(tmp_path: Path) -> None:
+    scorer = Scorer(entry_points=False, model="v1")
     assert scorer.fingerprint == fingerprint_of_v1()
     path = tmp_path / "v1.toml"
     scorer.to_file(path)
@@ -286,6 +286,10 @@ KINDS = st.lists(
 DAYS = st.floats(0.5, 400, allow_nan=False).map(lambda d: round(d, 3))
 POSITIVE = st.floats(1e-6, 1e6, allow_nan=False, allow_infinity=False)
 WEIGHT = st.floats(0.01, 10, allow_nan=False)
+LABEL = st.text(
+    st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), min_size=1
+).filter(str.strip)
+"""A label of recency and trend: printable, quotes, braces and backslashes included."""
 
 
 @st.composite
@@ -299,10 +303,19 @@ def made_factors(draw: st.DrawFn) -> list[Any]:
         kinds = draw(KINDS)
         kind = draw(st.sampled_from(["recency", "rate", "share", "trend", "tenure"]))
         weight = draw(WEIGHT)
+        every = draw(st.booleans())  # recency and trend: kinds, or every kind
+        label = draw(st.none() | LABEL)
         if kind == "recency":
             zero_at = draw(st.floats(1.01, 20, allow_nan=False))
             found.append(
-                recency(name, kinds=kinds, expected=draw(POSITIVE), zero_at=zero_at, weight=weight)
+                recency(
+                    name,
+                    kinds=None if every else kinds,
+                    expected=draw(POSITIVE),
+                    zero_at=zero_at,
+                    label=label,
+                    weight=weight,
+                )
             )
         elif kind == "rate":
             prorate = draw(st.booleans())
@@ -329,7 +342,15 @@ def made_factors(draw: st.DrawFn) -> list[Any]:
                 )
             )
         elif kind == "trend":
-            found.append(trend(name, kinds=kinds, window_days=draw(DAYS), weight=weight))
+            found.append(
+                trend(
+                    name,
+                    kinds=None if every else kinds,
+                    window_days=draw(DAYS),
+                    label=label,
+                    weight=weight,
+                )
+            )
         else:
             found.append(tenure(name, expected=draw(POSITIVE), weight=weight))
     return found

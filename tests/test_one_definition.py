@@ -69,8 +69,8 @@ def test_every_engine_runs_the_one_definition(
     """The engine matches the reference with the definition as it is, and not with a term
     of it left out: it computes what the definition says, not a copy of its own."""
     name, changed, check = VARIANTS[variant]
-    check(engine(fixed_portfolio(), Scorer(entry_points=False)), engine)
+    check(engine(fixed_portfolio(), Scorer(entry_points=False, model="v1")), engine)
     monkeypatch.setattr(_score, name, changed)
-    results = engine(fixed_portfolio(), Scorer(entry_points=False))
+    results = engine(fixed_portfolio(), Scorer(entry_points=False, model="v1"))
     with pytest.raises(AssertionError):
         check(results, engine)

@@ -38,8 +38,8 @@ def data() -> sample.SampleData:
 
 @pytest.fixture(scope="module")
 def scorer() -> Scorer:
-    """A scorer with the default model and no installed plugins."""
-    return Scorer(entry_points=False)
+    """Model v1, no installed plugins: what the independent engine below computes."""
+    return Scorer(entry_points=False, model="v1")
 
 
 def _days(n: float) -> timedelta:

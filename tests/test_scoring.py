@@ -100,7 +100,8 @@ def test_payment_without_invoices_is_no_data(as_of: datetime) -> None:
     assert part.score is None
     assert part.value is None
     assert part.contribution == 0
-    assert result.coverage == pytest.approx(0.75)
+    # model v2's last_seen (0.20) and activity_trend (0.10) have no data either
+    assert result.coverage == pytest.approx(0.75 / 1.30)
     # usage factors score 0 with no events, tickets 100
     assert result.score == pytest.approx(0.15 * 100 / 0.75)
     assert result.status is HealthStatus.CRITICAL
@@ -358,6 +359,8 @@ def test_custom_thresholds_and_weights_change_the_result(as_of: datetime) -> Non
                         "payment_timeliness",
                         "feature_adoption",
                         "support_tickets",
+                        "last_seen",
+                        "activity_trend",
                     ],
                     0,
                 )
@@ -366,7 +369,10 @@ def test_custom_thresholds_and_weights_change_the_result(as_of: datetime) -> Non
         ),
         ({"weights": {"nps": 1}}, "unknown factor 'nps'"),
         ({"factors": ["api_usage"], "weights": {"login_frequency": 1}}, "not among the selected"),
-        ({"factors": ["api_usage", "bogus"]}, "unknown factor 'bogus'; known factors: api_usage"),
+        (
+            {"factors": ["api_usage", "bogus"]},
+            "unknown factor 'bogus'; known factors: activity_trend, api_usage",
+        ),
         ({"factors": []}, "no factors to score with"),
         ({"factors": "api_usage"}, "is a string"),
         ({"thresholds": {"healthy": 40, "at_risk": 70}}, "thresholds out of order"),
@@ -408,8 +414,10 @@ def test_scorer_describes_its_configuration() -> None:
         "payment_timeliness",
         "feature_adoption",
         "support_tickets",
+        "last_seen",
+        "activity_trend",
     )
-    assert sum(scorer.weights.values()) == pytest.approx(1.0)
+    assert sum(scorer.weights.values()) == pytest.approx(1.30)
     assert set(scorer.segments) == {"enterprise", "smb", "startup"}
     assert scorer.factor("api_usage").name == "api_usage"
     assert "api_usage" in repr(scorer)
@@ -417,7 +425,7 @@ def test_scorer_describes_its_configuration() -> None:
 
 def test_combine_builds_a_score_from_factor_results(as_of: datetime) -> None:
     """Scorer.combine turns per-factor results computed elsewhere into the same HealthScore."""
-    scorer = Scorer()
+    scorer = Scorer(model="v1")
     customer = customer_health.Customer(id="c1", segment="smb")
     direct = scorer.score(customer, [ev("api_call", as_of, quantity=100)], as_of=as_of)
     results = {}
@@ -437,7 +445,7 @@ def test_explain_lists_every_factor(as_of: datetime) -> None:
     text = customer_health.score(SMB, [ev("api_call", as_of)], as_of=as_of).explain()
     lines = text.splitlines()
     assert lines[0].startswith("c1: ")
-    assert len(lines) == 6
+    assert len(lines) == 1 + len(Scorer().factors)
     assert "no data" in text
     with pytest.raises(KeyError, match="no factor 'nps'"):
         customer_health.score(SMB, [], as_of=as_of).factor("nps")
@@ -452,6 +460,7 @@ def test_segments_are_typed_expectations() -> None:
         "login_days_30d": 15,
         "features_30d": 5,
         "tickets_90d": 4,
+        "last_seen": 7.0,  # model v2's default
     }
     with pytest.raises(ValueError, match="greater than 0"):
         customer_health.SegmentExpectations(segment="x", expectations={"api_calls_30d": 0})

@@ -60,8 +60,8 @@ def worked_example(as_of: datetime) -> list[dict[str, Any]]:
 
 
 def test_worked_example_scores_78_75_healthy(as_of: datetime) -> None:
-    """The model's worked example gives 78.75, healthy, coverage 1.0, factor by factor."""
-    result = customer_health.score(
+    """Model v1's worked example gives 78.75, healthy, coverage 1.0, factor by factor."""
+    result = customer_health.Scorer(model="v1").score(
         {"id": "acme", "segment": "smb", "created_at": "2020-01-01"},
         worked_example(as_of),
         as_of=as_of,
@@ -102,3 +102,24 @@ def test_worked_example_scores_78_75_healthy(as_of: datetime) -> None:
     )
     assert result.model_version == "1"
     assert len(result.fingerprint) == 64
+
+
+def test_worked_example_in_model_v2(as_of: datetime) -> None:
+    """Model v2 (the default) on the same events: v1's five factors as before, and the
+    last usage event (an API call at as_of) 0 days ago, 20 usage events in the last 30
+    days and none in the 30 before, so last_seen and activity_trend score 100:
+    (78.75 + 0.2 * 100 + 0.1 * 100) / 1.3 = 83.653846..., healthy."""
+    result = customer_health.score(
+        {"id": "acme", "segment": "smb", "created_at": "2020-01-01"},
+        worked_example(as_of),
+        as_of=as_of,
+    )
+    assert result.model_version == "2"
+    assert result.score == pytest.approx(108.75 / 1.3, abs=1e-9)
+    assert result.status is HealthStatus.HEALTHY
+    last_seen, trend = result.factor("last_seen"), result.factor("activity_trend")
+    assert (last_seen.score, last_seen.value, last_seen.expected) == (100.0, 0.0, 7.0)
+    assert (trend.score, trend.value, trend.expected) == (100.0, None, None)
+    assert last_seen.explanation == "last usage event 0 days ago; expected within 7"
+    assert trend.explanation == "20 usage events in the last 30 days, 0 in the 30 days before"
+    assert result.factor("api_usage").contribution == pytest.approx(0.25 * 80 / 1.3, abs=1e-9)

@@ -48,6 +48,7 @@ from .exceptions import (
     MissingExtraError,
     PluginError,
     PluginLoadError,
+    ShadowedFactorWarning,
     SlowPathWarning,
     UnknownCustomerError,
     UnknownEventKindError,
@@ -55,6 +56,7 @@ from .exceptions import (
     UnknownSegmentError,
 )
 from .factors import Accumulator, Factor, FactorContext, FactorResult
+from .model import MODELS
 from .models import (
     BUILTIN_KINDS,
     MAX_ID_LENGTH,
@@ -86,6 +88,7 @@ __all__ = [
     "MAX_JSON_LENGTH",
     "MAX_QUANTITY",
     "MAX_TEXT_LENGTH",
+    "MODELS",
     "MODEL_NAME",
     "MODEL_VERSION",
     "SQL_DIALECTS",
@@ -129,6 +132,7 @@ __all__ = [
     "Scorer",
     "ScorerConfig",
     "SegmentExpectations",
+    "ShadowedFactorWarning",
     "SlowPathWarning",
     "SupportTicketEvent",
     "Thresholds",

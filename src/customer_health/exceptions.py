@@ -164,5 +164,10 @@ class CustomersLeftOutWarning(UserWarning):
     """Customers created after ``as_of`` were left out of a frame's scores."""
 
 
+class ShadowedFactorWarning(UserWarning):
+    """A plugin registers a factor under the name of one of the built-in model's own
+    (``last_seen``, ``activity_trend``): the plugin's is scored in its place."""
+
+
 class SlowPathWarning(UserWarning):
     """A factor without a frame form is scored one customer at a time (slowly)."""

@@ -78,8 +78,9 @@ __all__ = [
 
 _M = TypeVar("_M", bound=BaseModel)
 
-MODEL_VERSION = "1"
-"""The version of the default scoring model (``scoring-model.md``) this release computes."""
+MODEL_VERSION = "2"
+"""The version of the default scoring model this release computes (``docs/model.md``):
+model v2; ``Scorer(model="v1")`` keeps model v1 (``scoring-model.md``)."""
 MODEL_NAME = "customer-health"
 """The name of the library's own model (a model file's ``[model] name``)."""
 MAX_MODEL_NAME_LENGTH = 64

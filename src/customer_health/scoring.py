@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
@@ -26,16 +27,20 @@ from .exceptions import (
     ConfigurationError,
     InvalidCustomerError,
     MissingExtraError,
+    ShadowedFactorWarning,
     UnknownCustomerError,
     UnknownFactorError,
 )
 from .factors import Factor, FactorContext, FactorResult
 from .model import (
+    MODELS,
     ActiveFactor,
+    ModelFile,
     ResolvedModel,
     ScorerConfig,
     Thresholds,
     UnknownKinds,
+    builtin_model,
     check_created,
     checked,
     declared_kinds,
@@ -46,10 +51,11 @@ from .model import (
     parse_thresholds,
     read_model_file,
 )
-from .models import MODEL_NAME, MODEL_VERSION, Customer, Event, HealthScore
+from .models import Customer, Event, HealthScore
 from .plugins.manager import (
     ALLOW_ENV,
     BLOCK_ENV,
+    BUILTIN_PLUGIN,
     PluginManager,
     Registry,
     collect,
@@ -65,6 +71,7 @@ __all__ = [
     "UnknownKinds",
     "score",
     "score_frame",
+    "scorer_of",
     "scorer_with_kinds",
 ]
 
@@ -122,10 +129,15 @@ class Scorer:
     :param expectations: expectations by segment, over those the plugins register (a
         value given replaces the registered one; a segment no plugin registers is added,
         and needs every expectation of the factors in use).
+    :param model: the model to start from: a built-in one by name, ``"v2"`` (the
+        default, :data:`~customer_health.MODEL_VERSION`) or ``"v1"`` (``docs/model.md``;
+        :data:`~customer_health.MODELS` names them), or a model file as
+        :func:`customer_health.model.read_model_file` reads it (what :meth:`from_file`
+        does); the other arguments adjust it.
     :param model_name: the model's name, carried in :attr:`config` and written to a model
         file (default: ``"customer-health"``, the library's model).
     :param model_version: the model's version (text, at most 16 characters; default: the
-        library's, :data:`~customer_health.MODEL_VERSION`).
+        version of ``model``).
 
     A scorer's whole configuration reads from a model file (:meth:`from_file`) and writes
     to one (:meth:`to_file`).
@@ -145,22 +157,61 @@ class Scorer:
         event_kinds: Iterable[str] | None = None,
         unknown_kinds: UnknownKinds = "error",
         expectations: Mapping[str, Mapping[str, float]] | None = None,
-        model_name: str = MODEL_NAME,
-        model_version: str = MODEL_VERSION,
+        model: str | ModelFile | None = None,
+        model_name: str | None = None,
+        model_version: str | None = None,
     ) -> None:
-        self._label = model_label(model_name, model_version)
-        self._expectations = given_expectations(expectations)
+        spec = model if isinstance(model, ModelFile) else builtin_model(model)
+        self._label = model_label(
+            spec.name if model_name is None else model_name,
+            spec.version if model_version is None else model_version,
+        )
+        self._expectations = given_expectations(spec.expectations)
+        for segment, values in given_expectations(expectations).items():
+            self._expectations.setdefault(segment, {}).update(values)
         pm = plugin_manager or get_plugin_manager(
             plugins=plugins, block=block_plugins, allow=allow_plugins, entry_points=entry_points
         )
-        self.registry: Registry = collect(pm)
-        """What the plugins registered."""
+        registry = collect(pm)
+        if spec.made and (not spec.builtin or pm.has_plugin(BUILTIN_PLUGIN)):
+            registry = registry.with_factors(self._own_factors(spec, registry), spec.plugin)
+        self.registry: Registry = registry
+        """What the plugins registered (and the model's own factors)."""
         self.event_kinds: tuple[str, ...] = declared_kinds(event_kinds)
         """The event kinds this scorer was asked to accept (``event_kinds=``)."""
         self.unknown_kinds: UnknownKinds = unknown_kinds
         """What becomes of events of unknown kinds (``unknown_kinds=``; checked with the
         model)."""
-        self._configure(self._select(factors), weights or {}, thresholds)
+        selected = self._select(spec.factors if factors is None else factors)
+        model_weights = {name: value for name, value in spec.weights.items() if name in selected}
+        self._configure(
+            selected,
+            {**model_weights, **(weights or {})},
+            spec.thresholds if thresholds is None else thresholds,
+        )
+
+    @staticmethod
+    def _own_factors(spec: ModelFile, registry: Registry) -> list[Factor]:
+        """The factors ``spec`` makes, but for a built-in model's that a plugin registers
+        a factor of the same name for: the plugin's is scored in its place, with a
+        :class:`ShadowedFactorWarning` (a plugin written before the model had the name
+        keeps working). A model file's factor named like a plugin's is an error."""
+        if not spec.builtin:
+            return list(spec.made)
+        own = []
+        for factor in spec.made:
+            plugin = registry.factor_plugins.get(factor.name)
+            if plugin is None:
+                own.append(factor)
+                continue
+            warnings.warn(
+                f"plugin {plugin!r} registers a factor called {factor.name!r}, as {spec.where} "
+                "does: the plugin's is scored in its place; rename it to "
+                f"score both, or choose another model (Scorer(model=...))",
+                ShadowedFactorWarning,
+                stacklevel=4,
+            )
+        return own
 
     def _configure(
         self,
@@ -223,15 +274,16 @@ class Scorer:
         :raises ConfigurationError: naming the file and the entry that is wrong.
         """
         spec = read_model_file(path)
-        given = spec.scorer_options()
-        clash = sorted(set(options) & set(given))
+        clash = sorted(set(options) & set(spec.scorer_options()))
+        if "model" in options:
+            clash = sorted({*clash, "model"})
         if clash:
             raise ConfigurationError(
                 f"Scorer.from_file() got {', '.join(clash)}, which the model file sets; edit "
                 "the file, or call reconfigured() on the scorer"
             )
         try:
-            return cls(plugins=[*plugins, spec], **given, **options)
+            return cls(model=spec, plugins=plugins, **options)
         except ConfigurationError as exc:  # a weight, threshold or factor the file names
             raise type(exc)(f"{spec.where}: {exc}") from exc
 
@@ -504,17 +556,27 @@ def default_scorer() -> Scorer:
     return _default_scorer(os.environ.get(BLOCK_ENV), os.environ.get(ALLOW_ENV))
 
 
+def scorer_of(model: str | os.PathLike[str], **options: Any) -> Scorer:
+    """The scorer of ``model``: a built-in model's name (:data:`~customer_health.MODELS`),
+    else a model file's path (``./v1`` reads a file called ``v1``); ``options`` are the
+    plugin and event-kind arguments of :class:`Scorer`."""
+    if isinstance(model, str) and model in MODELS:
+        return Scorer(model=model, **options)
+    return Scorer.from_file(model, **options)
+
+
 def scorer_with_kinds(
     event_kinds: Iterable[str] = (),
     unknown_kinds: UnknownKinds = "error",
     model: str | os.PathLike[str] | None = None,
 ) -> Scorer:
-    """The scorer of a command or the service: the model file ``model`` if one is given
-    (:meth:`Scorer.from_file`), else the default model and installed plugins, with the
-    event kinds settings; :func:`default_scorer` itself (built once) when nothing is
-    set."""
+    """The scorer of a command or the service: ``model`` if one is given, a built-in
+    model's name (:data:`~customer_health.MODELS`) or else a model file's path
+    (:meth:`Scorer.from_file`; ``./v1`` reads a file called ``v1``), else the default
+    model, with the installed plugins and the event kinds settings;
+    :func:`default_scorer` itself (built once) when nothing is set."""
     if model is not None:
-        return Scorer.from_file(model, event_kinds=event_kinds, unknown_kinds=unknown_kinds)
+        return scorer_of(model, event_kinds=event_kinds, unknown_kinds=unknown_kinds)
     if not event_kinds and unknown_kinds == "error":
         return default_scorer()
     return Scorer(event_kinds=event_kinds, unknown_kinds=unknown_kinds)

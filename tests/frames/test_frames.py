@@ -35,13 +35,15 @@ FACTORS = (
     "feature_adoption",
     "support_tickets",
 )
+V2_FACTORS = (*FACTORS, "last_seen", "activity_trend")
+"""The default model's factors: v1's and model v2's own."""
 OUTPUT_COLUMNS = {
     "customer_id",
     "score",
     "status",
     "coverage",
-    *FACTORS,
-    *(f"{name}_value" for name in FACTORS),
+    *V2_FACTORS,
+    *(f"{name}_value" for name in V2_FACTORS),
 }
 EVENT_SCHEMA = {
     "customer_id": "str",
@@ -242,8 +244,8 @@ def test_output_columns_and_value_types(backend: Backend) -> None:
 
 
 def test_worked_example_in_a_frame(backend: Backend) -> None:
-    """The model's worked example gives 78.75 healthy; a customer with no events 20 critical."""
-    rows = scored(backend, *frames(backend, PEOPLE, all_events()))
+    """Model v1's worked example gives 78.75 healthy; a customer with no events 20 critical."""
+    rows = scored(backend, *frames(backend, PEOPLE, all_events()), scorer=Scorer(model="v1"))
     acme, zed, _ = rows
     assert acme["score"] == pytest.approx(78.75, abs=TOL)
     assert acme["status"] == "healthy"

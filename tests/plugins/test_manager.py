@@ -30,6 +30,8 @@ from customer_health.segments import BUILTIN_SEGMENTS
 from .helpers import NpsScore, write_dist_info, write_plugin_module
 
 BUILTIN_NAMES = [factor.name for factor in BUILTIN_FACTORS]
+DEFAULT_NAMES = [*BUILTIN_NAMES, "last_seen", "activity_trend"]
+"""The default model's factors (v2): the built-in plugin's, then the model's own."""
 
 FakeEntryPoints = Callable[..., None]
 
@@ -128,7 +130,7 @@ def test_builtin_plugin_is_registered_without_a_builtin_entry_point(
     fake_entry_points()
     pm = get_plugin_manager()
     assert pm.get_plugin(BUILTIN_PLUGIN) is builtin_plugin
-    assert list(Scorer().factors) == BUILTIN_NAMES
+    assert list(Scorer().factors) == DEFAULT_NAMES
 
 
 def test_fake_entry_point_loads_a_plugin_module(
@@ -139,7 +141,7 @@ def test_fake_entry_point_loads_a_plugin_module(
     write_plugin_module(plugin_dir, module_name)
     fake_entry_points(extra=module_name)
     scorer = Scorer()
-    assert scorer.factors == (*BUILTIN_NAMES, module_name)
+    assert scorer.factors == (*DEFAULT_NAMES, module_name)
     assert scorer.registry.factor_plugins[module_name] == "extra"
     assert [info.name for info in scorer.registry.plugins] == ["builtin", "extra"]
 
@@ -167,7 +169,7 @@ def test_block_by_environment_variable(
     write_plugin_module(plugin_dir, module_name)
     fake_entry_points(extra=module_name, broken="no_such_module_anywhere")
     monkeypatch.setenv(BLOCK_ENV, " extra , broken,")
-    assert Scorer().factors == tuple(BUILTIN_NAMES)
+    assert Scorer().factors == tuple(DEFAULT_NAMES)
     assert module_name not in sys.modules
 
 
@@ -177,7 +179,7 @@ def test_block_by_argument(
     """An entry point named in block_plugins= is neither loaded nor imported."""
     write_plugin_module(plugin_dir, module_name)
     fake_entry_points(extra=module_name, broken="no_such_module_anywhere")
-    assert Scorer(block_plugins=["extra", "broken"]).factors == tuple(BUILTIN_NAMES)
+    assert Scorer(block_plugins=["extra", "broken"]).factors == tuple(DEFAULT_NAMES)
     assert module_name not in sys.modules
 
 
@@ -191,7 +193,7 @@ def test_block_argument_adds_to_the_environment_variable(
     write_plugin_module(plugin_dir, module_name)
     fake_entry_points(extra=module_name, broken="no_such_module_anywhere")
     monkeypatch.setenv(BLOCK_ENV, "broken")
-    assert Scorer(block_plugins=["extra"]).factors == tuple(BUILTIN_NAMES)
+    assert Scorer(block_plugins=["extra"]).factors == tuple(DEFAULT_NAMES)
 
 
 def test_allow_by_environment_variable(
@@ -204,7 +206,7 @@ def test_allow_by_environment_variable(
     write_plugin_module(plugin_dir, "allowed_one")
     fake_entry_points(one="allowed_one", other="no_such_module_anywhere")
     monkeypatch.setenv(ALLOW_ENV, "one")
-    assert Scorer().factors == (*BUILTIN_NAMES, "allowed_one")
+    assert Scorer().factors == (*DEFAULT_NAMES, "allowed_one")
 
 
 def test_allow_by_argument(plugin_dir: Path, fake_entry_points: FakeEntryPoints) -> None:
@@ -212,7 +214,7 @@ def test_allow_by_argument(plugin_dir: Path, fake_entry_points: FakeEntryPoints)
     still there."""
     write_plugin_module(plugin_dir, "allowed_two")
     fake_entry_points(two="allowed_two", other="no_such_module_anywhere")
-    assert Scorer(allow_plugins=["two"]).factors == (*BUILTIN_NAMES, "allowed_two")
+    assert Scorer(allow_plugins=["two"]).factors == (*DEFAULT_NAMES, "allowed_two")
 
 
 def test_allow_argument_overrides_the_environment_variable(
@@ -225,7 +227,7 @@ def test_allow_argument_overrides_the_environment_variable(
     write_plugin_module(plugin_dir, "allowed_three")
     fake_entry_points(three="allowed_three")
     monkeypatch.setenv(ALLOW_ENV, "three")
-    assert Scorer(allow_plugins=[]).factors == tuple(BUILTIN_NAMES)
+    assert Scorer(allow_plugins=[]).factors == tuple(DEFAULT_NAMES)
 
 
 def test_allowed_builtin_entry_point_is_loaded_from_its_entry_point(
@@ -331,7 +333,7 @@ def test_the_same_plugin_object_twice_is_registered_once() -> None:
     """Passing the built-in module again (under another name) adds nothing and is no error."""
     pm = testing.plugin_manager(builtin_plugin)
     assert pm.list_name_plugin() == [(BUILTIN_PLUGIN, builtin_plugin)]
-    assert list(Scorer(plugins=[builtin_plugin], entry_points=False).factors) == BUILTIN_NAMES
+    assert list(Scorer(plugins=[builtin_plugin], entry_points=False).factors) == DEFAULT_NAMES
 
 
 def test_hook_without_register_argument_is_called() -> None:

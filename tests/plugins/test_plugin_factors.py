@@ -63,7 +63,12 @@ def test_plugin_factor_reads_attributes_expectations_and_as_of() -> None:
     ((_, ctx),) = recorder.calls
     assert ctx.customer.attributes == {"plan": "pro", "seats": 12}
     assert ctx.segment == "smb"
-    assert dict(ctx.expectations) == {**BUILTIN_SEGMENTS["smb"], "nps_target": 7.0}
+    # model v2's last_seen expects an event within 7 days in every segment
+    assert dict(ctx.expectations) == {
+        **BUILTIN_SEGMENTS["smb"],
+        "last_seen": 7.0,
+        "nps_target": 7.0,
+    }
     assert ctx.expected == 7.0
     assert ctx.prorated is False
     assert ctx.as_of == AS_OF
@@ -298,4 +303,5 @@ def test_plugin_factor_without_data_has_no_contribution() -> None:
         "no NPS responses in 90 days",
     )
     total = sum(scorer.weights.values())
-    assert health.coverage == pytest.approx((total - 0.5 - 0.25) / total)
+    # without events, nps, payment_timeliness, last_seen and activity_trend have no data
+    assert health.coverage == pytest.approx((total - 0.5 - 0.25 - 0.2 - 0.1) / total)

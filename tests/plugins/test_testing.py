@@ -33,6 +33,7 @@ from customer_health.plugins.manager import ALLOW_ENV, BLOCK_ENV, BUILTIN_PLUGIN
 from .helpers import AS_OF, DAY, NPS_TARGETS, US, NpsScore, SeatUsage, generated, nps_event
 
 BUILTIN_NAMES = tuple(factor.name for factor in BUILTIN_FACTORS)
+DEFAULT_NAMES = (*BUILTIN_NAMES, "last_seen", "activity_trend")
 SEEDS = range(8)
 
 
@@ -75,7 +76,7 @@ def test_plugin_manager_loads_no_entry_points_and_ignores_the_environment(
     extra = testing.make_plugin(NpsScore(), name="extra")
     pm = testing.plugin_manager(extra)
     assert [name for name, _ in pm.list_name_plugin()] == [BUILTIN_PLUGIN, "extra"]
-    assert testing.make_scorer().factors == BUILTIN_NAMES
+    assert testing.make_scorer().factors == DEFAULT_NAMES
 
 
 def test_plugin_manager_without_builtin() -> None:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+import customer_health
 from customer_health import sample
 
 from ..backends import NOW
@@ -97,7 +98,7 @@ def test_health_breakdown_now_and_in_the_past(portfolio: TestClient) -> None:
     cid = portfolio.get("/api/customers").json()["items"][0]["id"]
     health = portfolio.get(f"/api/customers/{cid}/health").json()
     assert {f["name"] for f in health["factors"]} >= {"api_usage", "support_tickets"}
-    assert health["model_version"] == "1"
+    assert health["model_version"] == customer_health.MODEL_VERSION
     assert all(f["explanation"] for f in health["factors"])
     store = portfolio.app.state.store  # type: ignore[attr-defined]
     then = NOW - timedelta(days=20)

@@ -51,23 +51,26 @@ RECENCY_ZERO_AT: Final = 4.0
 def recency(
     name: str,
     *,
-    kinds: Iterable[str],
+    kinds: Iterable[str] | None = None,
     expectation: str | None = None,
     expected: float | None = None,
     zero_at: float = RECENCY_ZERO_AT,
+    label: str | None = None,
     weight: float = 1.0,
 ) -> DeclaredFactor:
-    """Days since the customer's last event of ``kinds`` (any time up to ``as_of``),
-    against the segment's expectation ``E`` (days): 100 within ``E``, falling in a
-    straight line to 0 at ``zero_at * E``; no such event ever: no data."""
-    chosen = _kinds(name, "kinds", kinds)
+    """Days since the customer's last event of ``kinds`` (any time up to ``as_of``; of
+    any kind without ``kinds``), against the segment's expectation ``E`` (days): 100
+    within ``E``, falling in a straight line to 0 at ``zero_at * E``; no such event
+    ever: no data. ``label`` names the events in texts (``"usage"``: "last usage
+    event"; default: the kinds)."""
+    chosen = _any_kinds(name, kinds)
     if not is_number(zero_at) or not math.isfinite(zero_at) or zero_at <= 1:
         raise ConfigurationError(
             f"recency factor {name!r} has zero_at {zero_at!r}; it must be a number > 1"
         )
     since = inputs.since
     far = float(zero_at) * _expectation
-    what = _listed(chosen)
+    what = _named(name, chosen, label)
     return _made(
         {
             "type": "recency",
@@ -75,6 +78,7 @@ def recency(
             "expectation": expectation,
             "expected": expected,
             "zero_at": zero_at,
+            "label": label,
         },
         name,
         weight,
@@ -82,7 +86,7 @@ def recency(
         window_days=None,
         expectation=expectation or name,
         expectation_default=expected,
-        description=f"Days since the last {what} event against the segment's expectation.",
+        description=f"Days since the last {what}event against the segment's expectation.",
         aggregates={"since": days_between(as_of, event.occurred_at).min()},
         score=when(
             (since <= _expectation, 100.0),
@@ -90,8 +94,8 @@ def recency(
             (since.is_not_null(), 0.0),
         ),
         value=since,
-        explanation=f"last {_text(what)} event {{since}} days ago; expected within {{expected}}",
-        no_data=f"no {_text(what)} event yet",
+        explanation=f"last {_text(what)}event {{since}} days ago; expected within {{expected}}",
+        no_data=f"no {_text(what)}event yet",
     )
 
 
@@ -198,16 +202,19 @@ def share(
 def trend(
     name: str,
     *,
-    kinds: Iterable[str],
+    kinds: Iterable[str] | None = None,
     window_days: float = 30,
+    label: str | None = None,
     weight: float = 1.0,
 ) -> DeclaredFactor:
     """The customer's events of ``kinds`` in the last ``window_days`` against the
-    ``window_days`` before: ``100 * min(1, current / previous)``, so that a customer
-    whose activity halves scores 50 whatever the segment expects; none before and some
-    now: 100; none in either window: no data. The value is ``current / previous``
-    (none when ``previous`` is 0)."""
-    chosen = _kinds(name, "kinds", kinds)
+    ``window_days`` before (events of any kind without ``kinds``):
+    ``100 * min(1, current / previous)``, so that a customer whose activity halves
+    scores 50 whatever the segment expects; none before and some now: 100; none in
+    either window: no data. The value is ``current / previous`` (none when ``previous``
+    is 0). ``label`` names the events in texts, as for :func:`recency`."""
+    chosen = _any_kinds(name, kinds)
+    what = _named(name, chosen, label)
     days = _number(window_days)
     if not is_number(window_days) or not math.isfinite(window_days) or window_days <= 0:
         raise ConfigurationError(
@@ -217,13 +224,14 @@ def trend(
     recent = microseconds_between(as_of, event.occurred_at) < width
     ratio = inputs.current / inputs.previous
     return _made(
-        {"type": "trend", "kinds": chosen, "window_days": window_days},
+        {"type": "trend", "kinds": chosen, "window_days": window_days, "label": label},
         name,
         weight,
         kinds=chosen,
         window_days=2 * window_days,
         description=(
-            f"Events of {_listed(chosen)} in the last {days} days against the {days} days before."
+            f"Events of {_listed(chosen) if chosen else 'any kind'} in the last {days} days "
+            f"against the {days} days before."
         ),
         aggregates={"current": count(where=recent), "previous": count(where=~recent)},
         score=when(
@@ -232,10 +240,10 @@ def trend(
         ),
         value=when((inputs.previous > 0.0, ratio)),
         explanation=(
-            f"{{current}} {_text(_listed(chosen))} events in the last {days} days, "
+            f"{{current}} {_text(what)}events in the last {days} days, "
             f"{{previous}} in the {days} days before"
         ),
-        no_data=f"no {_text(_listed(chosen))} event in {_number(2 * window_days)} days",
+        no_data=f"no {_text(what)}event in {_number(2 * window_days)} days",
     )
 
 
@@ -302,8 +310,25 @@ def _kinds(name: str, label: str, kinds: Iterable[str]) -> frozenset[str]:
     return chosen
 
 
+def _any_kinds(name: str, kinds: Iterable[str] | None) -> frozenset[str] | None:
+    """``kinds`` checked as :func:`_kinds` does; None (every kind) stays None."""
+    return None if kinds is None else _kinds(name, "kinds", kinds)
+
+
 def _listed(kinds: frozenset[str]) -> str:
     return " or ".join(sorted(kinds))
+
+
+def _named(name: str, kinds: frozenset[str] | None, label: str | None) -> str:
+    """What comes before "event" in a text: ``label`` (``"usage "``), else the kinds
+    (``"api_call or login "``), or nothing for every kind."""
+    if label is not None:
+        if not isinstance(label, str) or not label.strip() or not label.isprintable():
+            raise ConfigurationError(
+                f"factor {name!r} has label {label!r}; it must be a non-empty printable text"
+            )
+        return label + " "
+    return "" if kinds is None else _listed(kinds) + " "
 
 
 def _text(text: str) -> str:

@@ -68,13 +68,13 @@ def add_kind_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
-    """``--model FILE``: the model file the scorer reads."""
+    """``--model MODEL``: a built-in model's name, or the model file the scorer reads."""
     parser.add_argument(
         "--model",
-        type=Path,
-        metavar="FILE",
-        help="score with the model in FILE (TOML: factors, weights, expectations, "
-        "thresholds; see docs/model.md); default: the library's model and installed plugins",
+        metavar="MODEL",
+        help="score with a built-in model (v1, or v2, the default) or the model in a file "
+        "(TOML: factors, weights, expectations, thresholds; see docs/model.md; ./v1 reads a "
+        "file called v1); with either, the installed plugins' factors take part",
     )
 
 
@@ -162,8 +162,8 @@ class Files:
     """Kinds accepted besides the known ones (``--event-kind``)."""
     keep_unknown_kinds: bool = False
     """Whether events of every kind are accepted (``--keep-unknown-kinds``)."""
-    model: Path | None = None
-    """The model file (``--model``), if one."""
+    model: str | None = None
+    """The model (``--model``): a built-in one's name or a model file, if one."""
 
     def scorer(self) -> Scorer:
         """The scorer for these files: the default one, unless kinds are declared or kept,
@@ -225,16 +225,16 @@ class Database:
     """Customers and events in the SQL store."""
 
     url: str
-    model: Path | None = None
-    """The model file (``--model``), if one: the store's scorer."""
+    model: str | None = None
+    """The model (``--model``), if one: the store's scorer."""
 
     def scorer(self) -> Scorer | None:
-        """The scorer of the model file, or None (the store's default)."""
+        """The scorer of the model, or None (the store's default)."""
         if self.model is None:
             return None
-        from ..scoring import Scorer
+        from ..scoring import scorer_of
 
-        return Scorer.from_file(self.model)
+        return scorer_of(self.model)
 
 
 def source(args: argparse.Namespace) -> Files | Database:

@@ -11,6 +11,7 @@ then scoring them through this interface (``docs/architecture.md``).
 
 from __future__ import annotations
 
+from ._builtin import DEFAULT_MODEL, MODELS, builtin_model
 from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, status_cutoff
 from ._file import ModelFile, given_expectations, model_label, model_text, read_model_file
 from ._kinds import REMEDY, EventKinds, UnknownKinds, declared_kinds
@@ -26,6 +27,8 @@ from ._resolved import (
 )
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
     "REMEDY",
     "ActiveFactor",
     "EventKinds",
@@ -34,6 +37,7 @@ __all__ = [
     "ScorerConfig",
     "Thresholds",
     "UnknownKinds",
+    "builtin_model",
     "check_created",
     "checked",
     "declared_kinds",

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from .._format import is_number
 from ..builtin.factors import BUILTIN_FACTORS
+from ..builtin.v2 import V2_FACTORS
 from ..exceptions import FactorError
 from ..factors import Factor, FactorContext, FactorResult
 
@@ -67,8 +68,14 @@ class ActiveFactor:
             expectation=factor.expectation,
             prorate=factor.prorate,
             where=f"factor {name!r} (plugin {plugin!r})",
-            trusted=type(factor) in BUILTIN_FACTORS,
+            trusted=type(factor) in _TRUSTED,
         )
+
+
+_TRUSTED: frozenset[type[Factor]] = frozenset(
+    {*BUILTIN_FACTORS, *(type(factor) for factor in V2_FACTORS)}
+)
+"""The library's own factors: the built-in plugin's and model v2's."""
 
 
 def guard(

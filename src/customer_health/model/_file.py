@@ -36,11 +36,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .._hooks import RegisterFactor, hookimpl
 from ..builtin.types import FACTOR_TYPES
 from ..exceptions import ConfigurationError
 from ..factors import Factor
 from ..models import MAX_MODEL_NAME_LENGTH, MAX_MODEL_VERSION_LENGTH, MODEL_NAME, MODEL_VERSION
+from ..plugins.manager import BUILTIN_PLUGIN
 from ..segments import checked_expectations
 from ._resolved import ScorerConfig
 
@@ -83,31 +83,31 @@ def given_expectations(
 
 @dataclass(frozen=True)
 class ModelFile:
-    """What a model file says, checked: the keyword arguments of a
-    :class:`~customer_health.Scorer`, and the factors it makes from factor types (which
-    :meth:`register_factors` registers, as a plugin)."""
+    """A model, checked: what a model file says, or a built-in model
+    (:func:`~customer_health.model.builtin_model`). The keyword arguments of a
+    :class:`~customer_health.Scorer`, and the factors the model makes from factor types
+    (:attr:`made`), which the scorer registers as a plugin's, under :attr:`plugin`."""
 
     name: str
     version: str
-    factors: tuple[str, ...]
+    factors: tuple[str, ...] | None
+    """The factors in scoring order; None for every registered factor."""
     weights: dict[str, float]
     thresholds: dict[str, float] | None
     expectations: dict[str, dict[str, float]]
     made: tuple[Factor, ...] = field(default=())
     where: str = "model file"
+    builtin: bool = False
+    """A built-in model: its factors are the built-in plugin's, and go with it when it is
+    blocked."""
 
     @property
-    def __name__(self) -> str:
-        return self.where
-
-    @hookimpl
-    def register_factors(self, register: RegisterFactor) -> None:
-        """Register the factors the file makes from factor types."""
-        for factor in self.made:
-            register(factor)
+    def plugin(self) -> str:
+        """The plugin name the :attr:`made` factors are registered under."""
+        return BUILTIN_PLUGIN if self.builtin else self.where
 
     def scorer_options(self) -> dict[str, Any]:
-        """The keyword arguments of the scorer this file describes (not its plugins)."""
+        """The keyword arguments of the scorer this model describes (not its plugins)."""
         return {
             "factors": self.factors,
             "weights": self.weights,

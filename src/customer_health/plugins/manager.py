@@ -8,6 +8,7 @@ hooks and returns a :class:`Registry`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -197,6 +198,25 @@ class Registry:
     event_kinds: Mapping[str, str] = field(default_factory=dict)
     """The event kinds plugins declared (``register_event_kinds``), each with the
     plugin that declared it first."""
+
+    def with_factors(self, factors: Iterable[Factor], plugin: str) -> Registry:
+        """This registry and ``factors`` (a model's own: :class:`~customer_health.
+        model.ModelFile`), registered by ``plugin`` and checked as a plugin's factors
+        are, after the factors ``plugin`` registered already (else after all)."""
+        known = dict(self.factors)
+        owners = dict(self.factor_plugins)
+        register = _factor_registrar(plugin, known, owners)
+        for factor in factors:
+            register(factor)
+        added = [name for name in known if name not in self.factors]
+        before = [name for name in self.factors if self.factor_plugins[name] == plugin]
+        cut = list(self.factors).index(before[-1]) + 1 if before else len(self.factors)
+        order = [*list(self.factors)[:cut], *added, *list(self.factors)[cut:]]
+        return dataclasses.replace(
+            self,
+            factors={name: known[name] for name in order},
+            factor_plugins={name: owners[name] for name in order},
+        )
 
 
 def _impls(hook: Any) -> list[Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -38,9 +37,10 @@ class Settings(BaseSettings):
     event_kinds: Annotated[tuple[str, ...], NoDecode] = ()
     """Event kinds to accept besides the known ones (the built-in kinds, those the
     factors in use read and those plugins declare), as a comma-separated list."""
-    model: Path | None = None
-    """A model file (TOML, ``docs/model.md``): the scorer's whole configuration, for the
-    service and its worker; default: the library's model and the installed plugins."""
+    model: str | None = None
+    """A built-in model's name (``v1``; default ``v2``) or a model file (TOML,
+    ``docs/model.md``): the scorer's whole configuration, for the service and its
+    worker; the installed plugins' factors take part."""
     unknown_kinds: Literal["error", "keep"] = "error"
     """What becomes of an event of a kind that is not known: ``error`` answers 422
     naming it (and the closest known kind); ``keep`` stores it like any custom kind."""
