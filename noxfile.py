@@ -40,6 +40,7 @@ EXTRAS = sorted(set(PYPROJECT["project"].get("optional-dependencies", {})) - SEP
 
 TEST_DEPS = [
     "pytest>=8",
+    "pytest-xdist>=3.6",
     "hypothesis>=6.100",
     "coverage[toml]>=7.5",
     "uv",
@@ -49,12 +50,17 @@ TEST_DEPS = [
     "ipykernel>=6.29",
     "import-linter~=2.17",
 ]
-"""uv is there for tests that build virtual environments (the third-party plugin); httpx2
+"""pytest-xdist runs the suite on every core (``-n auto``; coverage measures its workers,
+``patch = ["subprocess"]`` in pyproject.toml); uv is there for tests that build virtual
+environments (the third-party plugin); httpx2
 for the service tests (Starlette's test client and the process tests); nbclient, nbformat
 and ipykernel to execute the example notebook (tests/test_notebook.py); import-linter for
 the test that the layer contracts catch an upward import (tests/test_architecture.py)."""
 FUZZ_DEPS = ["pytest>=8", "hypothesis>=6.100", "schemathesis>=4,<5", "httpx2"]
 """For the API fuzz session: schemathesis drives the service in process (ASGI)."""
+XDIST = ["-n", "auto"]
+"""pytest-xdist's workers: one per core (the suite keeps its tests apart: a PostgreSQL
+schema, a temporary folder and a free port each)."""
 RUFF = "ruff~=0.17.6"
 IMPORT_LINTER = "import-linter~=2.17"
 MYPY = "mypy~=2.4.1"
@@ -136,7 +142,7 @@ def tests(session: nox.Session) -> None:
     """
     session.install(*_project(), *TEST_DEPS)
     session.run("coverage", "erase")
-    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "run", "-m", "pytest", *XDIST, *session.posargs)
     if PYPROJECT.get("tool", {}).get("coverage", {}).get("run", {}).get("parallel"):
         session.run("coverage", "combine", "--quiet")
     if session.posargs:
@@ -149,7 +155,7 @@ def tests(session: nox.Session) -> None:
 def tests_core(session: nox.Session) -> None:
     """The suite without the slow tests (those building wheels and venvs), no coverage."""
     session.install(*_project(), *TEST_DEPS)
-    session.run("pytest", "-m", "not slow", *session.posargs)
+    session.run("pytest", *XDIST, "-m", "not slow", *session.posargs)
 
 
 @nox.session(python=PYTHON)

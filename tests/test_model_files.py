@@ -287,7 +287,8 @@ DAYS = st.floats(0.5, 400, allow_nan=False).map(lambda d: round(d, 3))
 POSITIVE = st.floats(1e-6, 1e6, allow_nan=False, allow_infinity=False)
 WEIGHT = st.floats(0.01, 10, allow_nan=False)
 LABEL = st.text(
-    st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), min_size=1
+    st.characters(codec="utf-8", categories=["L", "N", "P", "S"], include_characters=" "),
+    min_size=1,
 ).filter(str.strip)
 """A label of recency and trend: printable, quotes, braces and backslashes included."""
 

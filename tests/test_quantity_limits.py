@@ -26,6 +26,7 @@ from customer_health import (
     score,
 )
 
+from ._ids import stable_repr
 from .engines import MAIN_ENGINES, Engine, builtin_scorer, open_engine
 from .frames.conftest import BACKENDS, duckdb_connection, make_backend
 from .strategies import Portfolio
@@ -167,7 +168,7 @@ def test_python_integers_beyond_64_bits_in_frames_are_refused(quantity: int) -> 
         assert_names(caught.value, quantity)
 
 
-@pytest.mark.parametrize("events", NOT_EVENTS, ids=repr)
+@pytest.mark.parametrize("events", NOT_EVENTS, ids=stable_repr)
 def test_events_that_are_no_iterable_are_refused_on_every_entry_point(events: Any) -> None:
     """``events=None`` (or a number) is an InvalidEventError saying what events must be,
     from score, score_many, score_frame and the store, never a TypeError."""
@@ -185,7 +186,7 @@ def test_events_that_are_no_iterable_are_refused_on_every_entry_point(events: An
         scorer.score_frame(pl.DataFrame(CUSTOMERS), events, as_of=AS_OF)
 
 
-@pytest.mark.parametrize("events", NOT_EVENTS, ids=repr)
+@pytest.mark.parametrize("events", NOT_EVENTS, ids=stable_repr)
 def test_the_store_refuses_events_that_are_no_iterable(events: Any) -> None:
     """``record_many(None)`` is an InvalidEventError, and nothing is stored."""
     pytest.importorskip("sqlalchemy")

@@ -29,6 +29,7 @@ from customer_health import (
 from customer_health.plugins import NAME
 from customer_health.plugins.manager import get_plugin_manager
 
+from .._ids import stable_repr
 from .helpers import AS_OF, NPS_TARGETS, NpsScore, nps_event
 
 SMB = {"id": "c1", "segment": "smb"}
@@ -168,7 +169,7 @@ def test_expectations_for_an_unknown_segment_list_the_known_ones() -> None:
 BAD_EXPECTATIONS = [0, -1, -0.5, math.nan, math.inf, True, False, "5", None]
 
 
-@pytest.mark.parametrize("value", BAD_EXPECTATIONS, ids=repr)
+@pytest.mark.parametrize("value", BAD_EXPECTATIONS, ids=stable_repr)
 def test_bad_expectation_in_a_new_segment_names_the_value(value: Any) -> None:
     """An expectation that is not a finite number > 0 (zero, negative, NaN, a bool, a
     string) in register_segments is a configuration error naming plugin, key and value."""
@@ -181,7 +182,7 @@ def test_bad_expectation_in_a_new_segment_names_the_value(value: Any) -> None:
         testing.make_scorer(plugin)
 
 
-@pytest.mark.parametrize("value", BAD_EXPECTATIONS, ids=repr)
+@pytest.mark.parametrize("value", BAD_EXPECTATIONS, ids=stable_repr)
 def test_bad_expectation_added_to_a_segment_names_the_value(value: Any) -> None:
     """The same holds for expectations added through register_expectations."""
     plugin = testing.make_plugin(expectations={"smb": {"nps_target": value}}, name="bad")
@@ -244,7 +245,7 @@ def test_builtin_segment_lacking_a_plugin_expectation_is_named() -> None:
 # -- what a plugin registers ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("thing", ["api_usage", 42, object, NpsScore.compute], ids=repr)
+@pytest.mark.parametrize("thing", ["api_usage", 42, object, NpsScore.compute], ids=stable_repr)
 def test_registering_a_non_factor_is_named(thing: Any) -> None:
     """Registering something that is not a Factor (instance or class) names the plugin
     and the object."""
@@ -299,7 +300,7 @@ BAD_DEFINITIONS = [
 ]
 
 
-@pytest.mark.parametrize(("attributes", "message"), BAD_DEFINITIONS, ids=repr)
+@pytest.mark.parametrize(("attributes", "message"), BAD_DEFINITIONS, ids=stable_repr)
 @pytest.mark.parametrize("as_class", [True, False], ids=["class", "instance"])
 def test_bad_factor_definition_is_named(
     attributes: dict[str, Any], message: str, as_class: bool
@@ -390,7 +391,7 @@ def test_factor_raising_is_a_factor_error_naming_plugin_factor_and_customer(many
         (FactorResult(50.0, None), r"returned explanation None; expected a line of text"),  # type: ignore[arg-type]
         (FactorResult(50.0, "  "), r"returned explanation '  '; expected a line of text"),
     ],
-    ids=repr,
+    ids=stable_repr,
 )
 @pytest.mark.parametrize("many", [False, True], ids=["score", "score_many"])
 def test_bad_factor_result_is_a_factor_error_naming_the_factor(
