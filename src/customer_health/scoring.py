@@ -209,7 +209,7 @@ class Scorer:
                 "does: the plugin's is scored in its place; rename it to "
                 f"score both, or choose another model (Scorer(model=...))",
                 ShadowedFactorWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         return own
 
