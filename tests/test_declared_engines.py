@@ -39,8 +39,8 @@ EXAMPLES = {
     "store-postgresql": 15,
     "sql-duckdb": 20,
     "sql-postgresql": 15,
-    "spark-frame": 5,
-    "spark-sql": 6,
+    "spark-frame": 3,  # about 12 s each (tests/spark/test_engines.py)
+    "spark-sql": 8,
 }
 
 ANSWERS = st.one_of(
