@@ -15,7 +15,19 @@ from typing import Any, Final
 
 import narwhals.stable.v2 as nw
 
-from ..._expr import OPERATIONS, Binary, Call, Expr, IsNull, Lit, Not, Ref, When, visit
+from ..._expr import (
+    OPERATIONS,
+    Binary,
+    Call,
+    Expr,
+    IsNull,
+    Lit,
+    Not,
+    Ref,
+    When,
+    to_python,
+    visit,
+)
 from ..._time import DAY_US
 from ...declare import AS_OF, EXPECTED, TENURE, DeclaredFactor, properties_read
 
@@ -78,11 +90,26 @@ def to_narwhals(expr: Expr, columns: Mapping[str, Any], spark: bool = False) -> 
                 chained = children[-1]
                 for index in reversed(range(len(cases))):
                     condition, value = children[2 * index], children[2 * index + 1]
-                    chained = nw.when(condition).then(value).otherwise(chained)
+                    met = _fixed(cases[index][0])
+                    if met is None:  # depends on the row
+                        chained = nw.when(condition).then(value).otherwise(chained)
+                    elif met:
+                        chained = value
                 return chained
         raise TypeError(f"not an expression node: {expr!r}")
 
     return visit(expr, node)
+
+
+def _fixed(condition: Expr) -> bool | None:
+    """Whether a condition that reads no column is met (a null one is not), or None for
+    one that reads a column. A case with a fixed condition is decided here, not left to
+    the frame: polars 2.1 returns a single row, not broadcast, for a ``when`` whose
+    condition is a false literal and whose other branches fold to literals."""
+    if visit(condition, lambda node, below: isinstance(node, Ref | Call) or any(below)):
+        return None
+    (value,) = to_python([{"met": condition}], [])()
+    return bool(value)
 
 
 def _epoch_us(instant: Expr, columns: Mapping[str, Any], spark: bool) -> Any:
