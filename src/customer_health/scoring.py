@@ -33,6 +33,7 @@ from .exceptions import (
 )
 from .factors import Factor, FactorContext, FactorResult
 from .model import (
+    MODEL_OPTIONS,
     MODELS,
     ActiveFactor,
     ModelFile,
@@ -274,9 +275,7 @@ class Scorer:
         :raises ConfigurationError: naming the file and the entry that is wrong.
         """
         spec = read_model_file(path)
-        clash = sorted(set(options) & set(spec.scorer_options()))
-        if "model" in options:
-            clash = sorted({*clash, "model"})
+        clash = sorted(set(options) & MODEL_OPTIONS)
         if clash:
             raise ConfigurationError(
                 f"Scorer.from_file() got {', '.join(clash)}, which the model file sets; edit "

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from ._builtin import DEFAULT_MODEL, MODELS, builtin_model
 from ._factors import ActiveFactor, checked, empty_inputs, factor_error, guard, status_cutoff
-from ._file import ModelFile, given_expectations, model_label, model_text, read_model_file
+from ._file import (
+    MODEL_OPTIONS,
+    ModelFile,
+    given_expectations,
+    model_label,
+    model_text,
+    read_model_file,
+)
 from ._kinds import REMEDY, EventKinds, UnknownKinds, declared_kinds
 from ._resolved import (
     ResolvedModel,
@@ -29,6 +36,7 @@ from ._resolved import (
 __all__ = [
     "DEFAULT_MODEL",
     "MODELS",
+    "MODEL_OPTIONS",
     "REMEDY",
     "ActiveFactor",
     "EventKinds",

@@ -15,34 +15,30 @@ from typing import Final
 
 from ..builtin.v2 import V2_FACTORS
 from ..exceptions import ConfigurationError
+from ..factors import Factor
 from ..models import MODEL_NAME
 from ._file import ModelFile
 
 __all__ = ["DEFAULT_MODEL", "MODELS", "builtin_model"]
 
-_MODELS: Final = {
-    "v1": ModelFile(
+
+def _builtin(version: str, made: tuple[Factor, ...] = ()) -> ModelFile:
+    """Built-in model ``v<version>``: every registered factor with its default weight, the
+    registered segments and the default thresholds, and the factors it ``made``."""
+    return ModelFile(
         name=MODEL_NAME,
-        version="1",
+        version=version,
         factors=None,
         weights={},
         thresholds=None,
         expectations={},
-        where="model 'v1'",
+        made=made,
+        where=f"model 'v{version}'",
         builtin=True,
-    ),
-    "v2": ModelFile(
-        name=MODEL_NAME,
-        version="2",
-        factors=None,
-        weights={},
-        thresholds=None,
-        expectations={},
-        made=V2_FACTORS,
-        where="model 'v2'",
-        builtin=True,
-    ),
-}
+    )
+
+
+_MODELS: Final = {"v1": _builtin("1"), "v2": _builtin("2", V2_FACTORS)}
 
 MODELS: Final = tuple(_MODELS)
 """The built-in models' names, oldest first: ``Scorer(model=...)``, ``--model``."""

@@ -44,7 +44,14 @@ from ..plugins.manager import BUILTIN_PLUGIN
 from ..segments import checked_expectations
 from ._resolved import ScorerConfig
 
-__all__ = ["ModelFile", "given_expectations", "model_label", "model_text", "read_model_file"]
+__all__ = [
+    "MODEL_OPTIONS",
+    "ModelFile",
+    "given_expectations",
+    "model_label",
+    "model_text",
+    "read_model_file",
+]
 
 _SECTIONS: Final = ("model", "thresholds", "factors", "segments")
 
@@ -106,16 +113,12 @@ class ModelFile:
         """The plugin name the :attr:`made` factors are registered under."""
         return BUILTIN_PLUGIN if self.builtin else self.where
 
-    def scorer_options(self) -> dict[str, Any]:
-        """The keyword arguments of the scorer this model describes (not its plugins)."""
-        return {
-            "factors": self.factors,
-            "weights": self.weights,
-            "thresholds": self.thresholds,
-            "expectations": self.expectations,
-            "model_name": self.name,
-            "model_version": self.version,
-        }
+
+MODEL_OPTIONS: Final = frozenset(
+    {"model", "factors", "weights", "thresholds", "expectations", "model_name", "model_version"}
+)
+"""The arguments of :class:`~customer_health.Scorer` a model sets (its plugin and
+event-kind arguments are the caller's)."""
 
 
 def read_model_file(path: str | os.PathLike[str]) -> ModelFile:
