@@ -32,7 +32,9 @@ AGE_DAYS = {"startup": 45.0}
 """The one segment with its own ``age`` expectation: the others take 30 days."""
 AGE_DEFAULT = 30.0
 NPS_RATE = 2.0
-ANY_DAYS = 5.0
+ANY_DAYS = 20.0
+"""last_event's expectation; with zero_at 10 its line runs to 200 days, through the
+30, 90 and 180 days before as_of at which generated portfolios place events."""
 TICKET_SHARE = 0.25
 
 
@@ -52,7 +54,7 @@ def made() -> list[customer_health.DeclaredFactor]:
         trend("usage_trend", kinds=["api_call", "feature_used"], window_days=45),
         tenure("age", expected=AGE_DEFAULT),
         # without kinds: events of every kind
-        recency("last_event", expected=ANY_DAYS, zero_at=3.0, label="any"),
+        recency("last_event", expected=ANY_DAYS, zero_at=10.0, label="any"),
         trend("any_trend", window_days=20),
     ]
 
@@ -95,25 +97,35 @@ def reference(
     mine = _dedupe([e for e in events if str(e["customer_id"]) == cid])
     mine = [e for e in mine if micros(e["occurred_at"]) <= now]
 
-    def ages(kinds: set[str]) -> list[int]:
-        """How long before as_of each event of ``kinds`` happened, in microseconds."""
-        return [now - micros(e["occurred_at"]) for e in mine if e["kind"] in kinds]
+    def ages(kinds: set[str] | None) -> list[int]:
+        """How long before as_of each event of ``kinds`` (of every kind for None)
+        happened, in microseconds."""
+        return [now - micros(e["occurred_at"]) for e in mine if kinds is None or e["kind"] in kinds]
+
+    def recency(
+        seen: list[int], expected: float, zero_at: float
+    ) -> tuple[float | None, float | None]:
+        if not seen:
+            return (None, None)
+        since = min(seen) / DAY_US
+        far = zero_at * expected
+        if since <= expected:
+            return (100.0, since)
+        if since < far:
+            return (100.0 * (far - since) / (far - expected), since)
+        return (0.0, since)
+
+    def trend(seen: list[int], days: float) -> tuple[float | None, float | None]:
+        width = days * DAY_US
+        current = sum(1 for age in seen if age < width)
+        previous = sum(1 for age in seen if width <= age < 2 * width)
+        if previous:
+            return (100.0 * min(1.0, current / previous), current / previous)
+        return (100.0 if current else None, None)
 
     out: dict[str, tuple[float | None, float | None]] = {}
     expected = LAST_ACTIVE_DAYS.get(customer["segment"], LAST_ACTIVE_DEFAULT)
-    seen = ages({"login", "feature_used"})
-    if seen:
-        since = min(seen) / DAY_US
-        far = 4 * expected
-        if since <= expected:
-            score = 100.0
-        elif since < far:
-            score = 100.0 * (far - since) / (far - expected)
-        else:
-            score = 0.0
-        out["last_active"] = (score, since)
-    else:
-        out["last_active"] = (None, None)
+    out["last_active"] = recency(ages({"login", "feature_used"}), expected, 4)
 
     answers = sum(1 for age in ages({"nps_response"}) if age < 90 * DAY_US)
     target = NPS_RATE
@@ -134,38 +146,10 @@ def reference(
     else:
         out["ticket_share"] = (None, None)
 
-    for name, kinds, days in (
-        ("login_trend", {"login"}, 15),
-        ("usage_trend", {"api_call", "feature_used"}, 45),
-    ):
-        width = days * DAY_US
-        current = sum(1 for age in ages(kinds) if age < width)
-        previous = sum(1 for age in ages(kinds) if width <= age < 2 * width)
-        if previous:
-            out[name] = (100.0 * min(1.0, current / previous), current / previous)
-        else:
-            out[name] = (100.0 if current else None, None)
-
-    everything = [now - micros(e["occurred_at"]) for e in mine]
-    if everything:
-        since = min(everything) / DAY_US
-        far = 3 * ANY_DAYS
-        if since <= ANY_DAYS:
-            score = 100.0
-        elif since < far:
-            score = 100.0 * (far - since) / (far - ANY_DAYS)
-        else:
-            score = 0.0
-        out["last_event"] = (score, since)
-    else:
-        out["last_event"] = (None, None)
-    width = 20 * DAY_US
-    current = sum(1 for age in everything if age < width)
-    previous = sum(1 for age in everything if width <= age < 2 * width)
-    if previous:
-        out["any_trend"] = (100.0 * min(1.0, current / previous), current / previous)
-    else:
-        out["any_trend"] = (100.0 if current else None, None)
+    out["login_trend"] = trend(ages({"login"}), 15)
+    out["usage_trend"] = trend(ages({"api_call", "feature_used"}), 45)
+    out["last_event"] = recency(ages(None), ANY_DAYS, 10)
+    out["any_trend"] = trend(ages(None), 20)
 
     created = customer.get("created_at")
     if created is None:
