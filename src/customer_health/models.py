@@ -20,6 +20,7 @@ and the service hold the same limits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -342,8 +343,10 @@ class CustomEvent(_EventBase):
         return value
 
 
-def _event_tag(value: Any) -> str:
-    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+def event_tag(value: Any) -> str:
+    """The tag of ``value`` in the :data:`Event` union: its kind if built in, else
+    ``"custom"`` (a mapping's ``kind`` key; a model's ``kind`` attribute)."""
+    kind = value.get("kind") if isinstance(value, Mapping) else getattr(value, "kind", None)
     # Not a string (a list, an object): "custom", whose validation then says what is wrong.
     return kind if isinstance(kind, str) and kind in BUILTIN_KINDS else "custom"
 
@@ -355,7 +358,7 @@ Event: TypeAlias = Annotated[
     | Annotated[PaymentEvent, Tag("payment")]
     | Annotated[SupportTicketEvent, Tag("support_ticket")]
     | Annotated[CustomEvent, Tag("custom")],
-    Discriminator(_event_tag),
+    Discriminator(event_tag),
 ]
 """Any event: a discriminated union on ``kind``; unknown kinds become :class:`CustomEvent`."""
 

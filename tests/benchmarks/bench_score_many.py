@@ -205,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--model", default=None, help="the built-in model to score with (default: the default, v2)"
+    )
     _timing.add_arguments(parser)
     parser.add_argument(
         "--profile",
@@ -233,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_of = sample.DEFAULT_AS_OF
     ids = [c.id for c in customers]
     print(f"  built in {time.perf_counter() - start:.1f} s", flush=True)
-    scorer = Scorer()
+    scorer = Scorer(model=args.model)
 
     if args.profile:
         events: Sequence[Any] = {"models": models, "dicts": dicts, "json": decoded}[args.profile]
@@ -268,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs=args.repeat,
     )
     print(
-        f"\n{n:,} events, {len(customers):,} customers, "
+        f"\n{n:,} events, {len(customers):,} customers, model {scorer.config.model_version}, "
         f"{_timing.describe(args.warmup, args.repeat)}:"
     )
     for label, timing in timed.items():

@@ -26,7 +26,7 @@ from ..models import (
     Label,
     Text,
     UtcDatetime,
-    _event_tag,
+    event_tag,
     trusted,
 )
 from ..storage.models import ScoringState
@@ -91,7 +91,7 @@ else:
             operator.or_,
             (Annotated[model, Tag(_tag(event))] for model, event in _EVENT_OF.items()),
         ),
-        Discriminator(_event_tag),
+        Discriminator(event_tag),
     ]
 """An event in a request body: any event, its ``customer_id`` taken from the path."""
 
