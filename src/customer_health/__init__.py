@@ -30,6 +30,7 @@ from .analysis._backtest import (
     backtest,
     fit_weights,
 )
+from .analysis._fit import Gain, ModelFit, fit
 from .declare import DeclaredFactor
 from .exceptions import (
     ConfigurationError,
@@ -115,6 +116,7 @@ __all__ = [
     "FactorResult",
     "FactorScore",
     "FeatureUsedEvent",
+    "Gain",
     "HealthScore",
     "HealthScores",
     "HealthStatus",
@@ -125,6 +127,7 @@ __all__ = [
     "InvalidInputError",
     "LoginEvent",
     "MissingExtraError",
+    "ModelFit",
     "PaymentEvent",
     "PluginError",
     "PluginLoadError",
@@ -144,6 +147,7 @@ __all__ = [
     "backtest",
     "event_json_schema",
     "export_sql",
+    "fit",
     "fit_weights",
     "hookimpl",
     "score",

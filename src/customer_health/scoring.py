@@ -173,6 +173,7 @@ class Scorer:
         pm = plugin_manager or get_plugin_manager(
             plugins=plugins, block=block_plugins, allow=allow_plugins, entry_points=entry_points
         )
+        self._plugin_manager = pm
         registry = collect(pm)
         if spec.made and (not spec.builtin or pm.has_plugin(BUILTIN_PLUGIN)):
             registry = registry.with_factors(self._own_factors(spec, registry), spec.plugin)
