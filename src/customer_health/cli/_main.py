@@ -11,7 +11,7 @@ from typing import TextIO
 
 from .._terms import in_terms_of
 from ..exceptions import ConfigurationError, CustomerHealthError, MissingExtraError
-from ._backtest import add_backtest
+from ._backtest import add_backtest, add_fit
 from ._common import (
     EXIT_DATA,
     EXIT_FAILURE,
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         add_score,
         add_explain,
         add_backtest,
+        add_fit,
         add_export_sql,
         add_plugins,
         add_demo,

@@ -91,10 +91,11 @@ def event_kinds(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(kind for _, kind in _items(args.event_kind) if kind)
 
 
-def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) -> None:
+def add_source_options(parser: argparse.ArgumentParser, *, dates: bool | None = False) -> None:
     """``--customers``, ``--events``, ``--input-format``, ``--column``, the event kinds
     options, ``--database-url`` and ``--as-of`` (with ``dates``: repeatable, and each may
-    list several dates, comma-separated; :func:`as_of_dates` reads them)."""
+    list several dates, comma-separated; :func:`as_of_dates` reads them; with ``dates``
+    None, no ``--as-of``: the command names its dates otherwise)."""
     files = parser.add_argument_group("reading files")
     files.add_argument(
         "--customers", type=Path, metavar="FILE", help="customers: .csv, .parquet or .jsonl"
@@ -122,6 +123,8 @@ def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) 
         metavar="URL",
         help=f"the SQL store to read (default: {DATABASE_ENV}, when no files are given)",
     )
+    if dates is None:
+        return
     if dates:
         parser.add_argument(
             "--as-of",
@@ -139,14 +142,14 @@ def add_source_options(parser: argparse.ArgumentParser, *, dates: bool = False) 
         )
 
 
-def as_of_dates(given: list[str]) -> list[datetime]:
-    """The instants of a repeatable ``--as-of`` (each may list several, comma-separated),
+def as_of_dates(given: list[str], option: str = "--as-of") -> list[datetime]:
+    """The instants of a repeatable ``option`` (each may list several, comma-separated),
     in the order given; an empty item is an error, as is a bad date."""
     dates = []
     for text, item in _items(given):
         if not item:
-            raise UsageError(f"--as-of {text!r}: an empty date between commas")
-        dates.append(as_of(item))
+            raise UsageError(f"{option} {text!r}: an empty date between commas")
+        dates.append(as_of(item, option))
     return dates
 
 
@@ -295,13 +298,13 @@ def _columns(given: list[str]) -> dict[str, str]:
     return columns
 
 
-def as_of(text: str | None) -> datetime:
-    """``--as-of`` as an aware UTC datetime (now when not given)."""
+def as_of(text: str | None, option: str = "--as-of") -> datetime:
+    """``option`` (``--as-of``) as an aware UTC datetime (now when not given)."""
     try:
         return resolve_as_of(text)
     except InvalidInputError:
         raise UsageError(
-            f"--as-of {text!r} is not an ISO 8601 date or datetime (such as 2026-06-30 "
+            f"{option} {text!r} is not an ISO 8601 date or datetime (such as 2026-06-30 "
             "or 2026-06-30T09:00:00+02:00)"
         ) from None
 
