@@ -423,13 +423,25 @@ def fit(
 
     if progress is not None:
         progress(0, steps[1])
-    # 1. the candidates' values on the training dates: their expectations come from them
-    first = _scorer(start, made, {}, model_name, model_version)
-    values = run(first, customers, events, outcomes, train_dates, span, progress=step, **options)
-    _enough_churners(values.scores, first.factors)
-    segment_of = checked.people.select(pl.col("id").alias("customer_id"), "segment")
-    labelled = values.scores.join(segment_of, on="customer_id", how="left")
-    expectations, overall, unset = _expectations(labelled, made)
+    # 1. the values of the candidates that compare with an expectation, on the training
+    # dates: their expectations come from them (the start model's factors keep theirs)
+    expecting = [factor for factor in made if factor.expectation_default is not None]
+    candidates = len(start.factors) + len(made)
+    expectations: dict[str, dict[str, float]] = {}
+    overall: dict[str, float] = {}
+    unset: dict[str, str] = {}
+    if expecting:
+        names = [factor.name for factor in expecting]
+        first = _scorer(start, expecting, {}, model_name, model_version, factors=names)
+        values = run(
+            first, customers, events, outcomes, train_dates, span, progress=step, **options
+        )
+        _enough_churners(values.scores, candidates)
+        segment_of = checked.people.select(pl.col("id").alias("customer_id"), "segment")
+        labelled = values.scores.join(segment_of, on="customer_id", how="left")
+        expectations, overall, unset = _expectations(labelled, expecting)
+    else:
+        steps[1] -= len(train_dates)
     chosen = tuple(
         _expecting(factor, overall.get(factor.name)) for factor in made if factor.name not in unset
     )
@@ -449,6 +461,7 @@ def fit(
     )
     training = result.scores.filter(pl.col("as_of") <= train_dates[-1])
     checking = result.scores.filter(pl.col("as_of") >= check_dates[0])
+    _enough_churners(training, candidates)
     _enough_to_validate(checking)
     weights, constant = _fitted(training, candidate.factors)
     used = [name for name in candidate.factors if weights[name] > 0]
@@ -616,13 +629,13 @@ def _reads(
     return False
 
 
-def _enough_churners(table: pl.DataFrame, factors: Sequence[str]) -> None:
+def _enough_churners(table: pl.DataFrame, factors: int) -> None:
     churners = int(table.get_column("churned").sum())
-    needed = EVENTS_PER_FACTOR * len(factors)
+    needed = EVENTS_PER_FACTOR * factors
     if churners < needed:
         raise InvalidInputError(
             f"the training dates have {plural(churners, 'churner')} within the horizon; a "
-            f"fit of {plural(len(factors), 'candidate factor')} needs at least {needed:,} "
+            f"fit of {plural(factors, 'candidate factor')} needs at least {needed:,} "
             f"({EVENTS_PER_FACTOR} per factor): train on more dates or a longer horizon, "
             "or try fewer factor types (types=)"
         )
