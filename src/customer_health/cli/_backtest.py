@@ -218,11 +218,11 @@ def _on_history(args: argparse.Namespace, command: str, call: Callable[..., Any]
             "progress": scored,
         }
         if isinstance(where, Database):
-            from ._database import open_store, stored_frames
+            from ._database import open_store
 
             shown.phase("reading the database")
             with open_store(where.url, command) as store:
-                people, happened = stored_frames(store)
+                people, happened = store.frames()
             shown.phase(f"checking {happened.height:,} events")
             with notes_of_warnings():
                 return call(people, happened, outcomes.frame, where.scorer(), **options)

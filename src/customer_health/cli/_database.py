@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._event_schema import INSTANT_FIELDS
 from ..exceptions import MissingExtraError
 from ._common import CommandError, UsageError, require_extra
 
 if TYPE_CHECKING:
-    import polars as pl
     import sqlalchemy as sa
 
     from ..scoring import Scorer
     from ..storage.sqlalchemy import SQLAlchemyStore
 
-__all__ = ["open_store", "stored_frames"]
+__all__ = ["open_store"]
 
 
 @contextmanager
@@ -91,45 +89,3 @@ def _describe(exc: Exception) -> str:
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         message += "; create the tables with 'customer-health db upgrade'"
     return message
-
-
-def stored_frames(store: SQLAlchemyStore) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The store's customers and events as the frames ``score_frame`` reads.
-
-    Instants come back as aware UTC datetimes (stored as integer microseconds), and
-    the events are those stored: each ``event_id`` once already.
-    """
-    import polars as pl
-    import sqlalchemy as sa
-
-    from ..storage._tables import EVENT_FIELDS, customers, events
-
-    def read(query: sa.Select[Any], instants: tuple[str, ...]) -> pl.DataFrame:
-        with store.engine.connect() as connection:
-            result = connection.execute(query)
-            names = list(result.keys())
-            frame = pl.DataFrame(result.all(), schema=names, orient="row", infer_schema_length=None)
-        return frame.with_columns(
-            pl.from_epoch(pl.col(name).cast(pl.Int64), time_unit="us").dt.replace_time_zone("UTC")
-            for name in instants
-        )
-
-    people = read(
-        sa.select(
-            customers.c.id, customers.c.segment, customers.c.name,
-            sa.type_coerce(customers.c.created_at, sa.BigInteger()).label("created_at"),
-        ).order_by(customers.c.id),
-        ("created_at",),
-    )  # fmt: skip
-    times = INSTANT_FIELDS
-    columns: list[sa.ColumnElement[Any]] = [
-        sa.type_coerce(events.c[name], sa.BigInteger()).label(name)
-        if name in times
-        else events.c[name]
-        for name in EVENT_FIELDS
-        if name != "properties"
-    ]
-    # Custom events' properties as the JSON text stored (score_frame reads JSON text).
-    columns.append(sa.type_coerce(events.c.properties, sa.Text()).label("properties"))
-    happened = read(sa.select(*columns).order_by(events.c.seq), times)
-    return people, happened

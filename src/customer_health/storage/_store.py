@@ -18,6 +18,7 @@ from ..engines.objects import validated_events
 from ..exceptions import (
     ConfigurationError,
     CustomerExistsError,
+    MissingExtraError,
     UnknownCustomerError,
 )
 from ..model import check_created
@@ -361,6 +362,20 @@ class SQLAlchemyStore:
         with self._reading() as connection:
             _queries.customer(connection, customer_id)
             return _queries.customer_events(connection, customer_id, *_bounds(start, end))
+
+    def frames(self) -> tuple[Any, Any]:
+        """Every stored customer and event as polars DataFrames, the frames
+        :meth:`Scorer.score_frame`, :func:`~customer_health.backtest` and
+        :func:`~customer_health.fit` read (``customers, events = store.frames()``).
+        Instants are aware UTC datetimes; each ``event_id`` is there once, as stored.
+        Needs polars."""
+        try:
+            import polars  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingExtraError(exc.name or "polars", "polars", "frames()") from exc
+        from ._frames import stored_frames
+
+        return stored_frames(self.engine)
 
     def count_events(self, customer_id: str | None = None) -> int:
         """How many events are stored (for one customer, if given)."""
