@@ -83,7 +83,7 @@ def test_a_list_of_dicts_reads_as_in_a_mixed_list(items: list[dict[str, Any]]) -
     assert _outcome(items) == _outcome([*items, _GUARD])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(dict_events(), max_size=8))
 def test_dicts_validated_kind_by_kind_are_what_the_union_makes(items: list[dict[str, Any]]) -> None:
     # validate_events validates the dicts of each kind together, without the union's
@@ -98,7 +98,7 @@ def test_dicts_validated_kind_by_kind_are_what_the_union_makes(items: list[dict[
     assert sorted(map(repr, models)) == sorted(map(repr, union))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(dict_events(), max_size=6))
 def test_any_mapping_reads_as_a_dict_does(items: list[dict[str, Any]]) -> None:
     # A driver's rows are mappings but not dicts (SQLAlchemy's RowMapping): a login
