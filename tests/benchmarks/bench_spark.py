@@ -54,6 +54,8 @@ from bench_sql import check_values
 
 AS_OF = datetime(2026, 6, 30)
 TOLERANCE = 1e-9
+V1 = customer_health.Scorer(model="v1")
+"""Model v1, the model the hand-written queries compute: every side scores with it."""
 
 
 def _session(cores: int) -> Any:
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"each pair: {_timing.describe(args.warmup, args.repeat)}", flush=True)
 
     def polars() -> pl.DataFrame:
-        return customer_health.score_frame(customers, events, as_of=AS_OF)  # type: ignore[no-any-return]
+        return customer_health.score_frame(customers, events, as_of=AS_OF, scorer=V1)  # type: ignore[no-any-return]
 
     utc = pl.col(pl.Datetime).dt.replace_time_zone("UTC")
     with tempfile.TemporaryDirectory(prefix="customer-health-bench-spark-") as tmp:
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             label = f"Spark local[{cores}]"
 
             def run(people: Any = people, rows: Any = rows) -> Any:
-                return customer_health.score_frame(people, rows, as_of=AS_OF)
+                return customer_health.score_frame(people, rows, as_of=AS_OF, scorer=V1)
 
             def hand(people: Any = people, rows: Any = rows) -> Any:
                 return hand_written(people, rows, AS_OF)

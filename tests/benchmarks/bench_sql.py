@@ -54,6 +54,8 @@ import customer_health
 from customer_health import sample
 
 POSTGRES_ENV = "CUSTOMER_HEALTH_TEST_POSTGRES_URL"
+V1 = customer_health.Scorer(model="v1")
+"""Model v1, the model the hand-written queries compute: every side scores with it."""
 CUSTOMER_COLUMNS = ("id", "segment", "created_at")
 
 
@@ -256,17 +258,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ExitStack() as stack:
         loaded: dict[str, float] = {}
         sides: dict[str, Any] = {
-            labels["frame"]: lambda: customer_health.score_frame(customers, events, as_of=as_of)
+            labels["frame"]: lambda: customer_health.score_frame(
+                customers, events, as_of=as_of, scorer=V1
+            )
         }
         loaded[labels["duckdb"]], duck = stack.enter_context(duckdb_tables(customers, events))
-        duck_query = customer_health.export_sql("duckdb", as_of=as_of)
+        duck_query = customer_health.export_sql("duckdb", as_of=as_of, scorer=V1)
         sides[labels["duckdb"]] = lambda: duckdb_rows(duck, duck_query)
         sides[labels["duckdb_hand"]] = lambda: duckdb_rows(duck, hand)
         if not args.no_postgres:
             loaded[labels["postgres"]], pg = stack.enter_context(
                 postgres_tables(args.postgres_url, customers, events)
             )
-            pg_query = customer_health.export_sql("postgres", as_of=as_of)
+            pg_query = customer_health.export_sql("postgres", as_of=as_of, scorer=V1)
             sides[labels["postgres"]] = lambda: postgres_rows(pg, pg_query)
             sides[labels["postgres_hand"]] = lambda: postgres_rows(pg, hand)
         shown = ", ".join(f"{label[4:]} {seconds:.2f} s" for label, seconds in loaded.items())
