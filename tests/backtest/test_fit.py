@@ -107,18 +107,14 @@ def test_the_weights_are_non_negative_and_sum_to_exactly_one_in_scoring_order(
     assert set(fitted.candidates) <= set(fitted.weights) | left
 
 
-def test_expectations_are_the_median_of_the_customers_who_stayed(
-    sim: sample.ChurnSimulation, fitted: ModelFit
-) -> None:
-    name = next(n for n in fitted.candidates if n.startswith("recency_") and n in fitted.weights)
-    kind = name.removeprefix("recency_")
-    train = dates(sim)["train"]
-    # the reference: days since the last event of the kind, per customer alive and
-    # not churning within the horizon, at each training date, in plain Python
-    events = sim.events.filter(pl.col("kind") == kind).select("customer_id", "occurred_at")
-    last_by: dict[str, list[Any]] = {}
-    for cid, at in events.iter_rows():
-        last_by.setdefault(cid, []).append(at)
+def stayers_medians(sim: sample.ChurnSimulation, kinds: set[str], train: Any) -> dict[str, float]:
+    """The reference: per segment, the median days since the last event of ``kinds``
+    of the customers alive at each training date and not churning within the horizon,
+    in plain Python."""
+    events = sim.events.filter(pl.col("kind").is_in(sorted(kinds)))
+    seen_by: dict[str, list[Any]] = {}
+    for cid, at in events.select("customer_id", "occurred_at").iter_rows():
+        seen_by.setdefault(cid, []).append(at)
     churn = dict(sim.outcomes.iter_rows())
     segments = dict(sim.customers.select("id", "segment").iter_rows())
     created = dict(sim.customers.select("id", "created_at").iter_rows())
@@ -132,16 +128,51 @@ def test_expectations_are_the_median_of_the_customers_who_stayed(
                 continue
             if gone is not None and gone <= instant + timedelta(days=HORIZON):
                 continue  # churned within the horizon: not a customer who stayed
-            seen = [at for at in last_by.get(cid, []) if at <= instant]
+            seen = [at for at in seen_by.get(cid, []) if at <= instant]
             if seen:
-                days = (instant - max(seen)) / timedelta(days=1)
-                values.setdefault(segment, []).append(days)
+                values.setdefault(segment, []).append((instant - max(seen)) / timedelta(days=1))
     assert values
+    medians = {}
     for segment, found in values.items():
         found.sort()
         middle = len(found) // 2
         median = found[middle] if len(found) % 2 else (found[middle - 1] + found[middle]) / 2
-        assert fitted.expectations[segment][name] == max(1, math.ceil(median))
+        medians[segment] = max(1, math.ceil(median))
+    return medians
+
+
+def test_expectations_are_the_median_of_the_customers_who_stayed(
+    sim: sample.ChurnSimulation, fitted: ModelFit
+) -> None:
+    name = next(n for n in fitted.candidates if n.startswith("recency_") and n in fitted.weights)
+    expected = stayers_medians(sim, {name.removeprefix("recency_")}, dates(sim)["train"])
+    assert {segment: values[name] for segment, values in fitted.expectations.items()} == expected
+
+
+def test_the_start_model_s_factors_made_from_a_type_get_expectations_from_the_data_too(
+    sim: sample.ChurnSimulation,
+) -> None:
+    # model v2's last_seen is a recency over the usage kinds: its expectation is fitted;
+    # model v1's five keep theirs
+    found = fit(
+        sim.customers,
+        sim.events,
+        sim.outcomes,
+        observed_until=sim.end,
+        resamples=100,
+        types=(),
+        **dates(sim),
+    )
+    usage = {"login", "feature_used", "api_call"}
+    medians = stayers_medians(sim, usage, dates(sim)["train"])
+    assert found.candidates == tuple(Scorer().factors)
+    assert {segment: values["last_seen"] for segment, values in found.expectations.items()} == (
+        medians
+    )
+    if "last_seen" in found.weights:
+        for segment, value in medians.items():
+            assert found.scorer.config.expectations[segment]["last_seen"] == value
+    assert all(set(values) == {"last_seen"} for values in found.expectations.values())
 
 
 def test_the_model_file_round_trips_to_the_same_fingerprint(

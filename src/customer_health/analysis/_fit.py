@@ -58,6 +58,8 @@ RESAMPLES: Final = 1000
 CONFIDENCE: Final = 0.95
 """The level of the bootstrap intervals."""
 RATE_WINDOW_DAYS: Final = 30
+_EXPECTING: Final = frozenset({"recency", "rate", "tenure"})
+"""The factor types whose expectation :func:`fit` chooses from the data."""
 """The window of the ``rate`` and ``trend`` factors :func:`fit` tries."""
 
 _SHOWN = 5
@@ -368,10 +370,11 @@ def fit(
     :param model_name: the proposed model's name.
     :param model_version: its version.
 
-    The rest are those of :func:`~customer_health.backtest`. The candidates' own
-    expectations (recency, rate, tenure) are, per segment, the median value among the
-    customers who stayed on the training dates (rounded up to a whole number, at least
-    1); the start model's factors keep theirs. The weights are those of
+    The rest are those of :func:`~customer_health.backtest`. The expectations of the
+    factors made from the recency, rate and tenure types (the candidates, and the start
+    model's own, such as model v2's ``last_seen``) are, per segment, the median value
+    among the customers who stayed on the training dates (rounded up to a whole number,
+    at least 1); the start model's other factors keep theirs. The weights are those of
     :func:`~customer_health.fit_weights`' constrained logistic regression over every
     candidate; a factor with weight 0 is left out of the proposal and
     :attr:`ModelFit.left_out` says why. Too few churners for a stable fit
@@ -425,7 +428,12 @@ def fit(
         progress(0, steps[1])
     # 1. the values of the candidates that compare with an expectation, on the training
     # dates: their expectations come from them (the start model's factors keep theirs)
-    expecting = [factor for factor in made if factor.expectation_default is not None]
+    own = [
+        start.registry.factors[name]
+        for name in start.factors
+        if (start.registry.factors[name].parameters or {}).get("type") in _EXPECTING
+    ]
+    expecting = [*own, *(factor for factor in made if factor.expectation_default is not None)]
     candidates = len(start.factors) + len(made)
     expectations: dict[str, dict[str, float]] = {}
     overall: dict[str, float] = {}
@@ -443,10 +451,13 @@ def fit(
     else:
         steps[1] -= len(train_dates)
     chosen = tuple(
-        _expecting(factor, overall.get(factor.name)) for factor in made if factor.name not in unset
+        _expecting(factor, overall.get(factor.name))
+        for factor in (*own, *made)
+        if factor.name not in unset
     )
     left = [LeftOut(name, reason) for name, reason in skipped.items()]
-    left += [LeftOut(name, reason) for name, reason in unset.items()]
+    mine = {factor.name for factor in own}  # kept, with the start model's expectation
+    left += [LeftOut(name, reason) for name, reason in unset.items() if name not in mine]
     # 2. every date, with the chosen expectations
     candidate = _scorer(start, chosen, expectations, model_name, model_version)
     result = run(
@@ -592,7 +603,9 @@ def _scorer(
     own = tuple(
         start.registry.factors[n] for n in start.factors if start.registry.factors[n].parameters
     )
-    names = factors if factors is not None else [*start.factors, *(f.name for f in made)]
+    names = list(
+        dict.fromkeys(factors if factors is not None else [*start.factors, *(f.name for f in made)])
+    )
     every = {**{f.name: f for f in own}, **{f.name: f for f in made}}
     segments = {s: dict(v) for s, v in start.config.expectations.items()}
     for segment, values in expectations.items():
