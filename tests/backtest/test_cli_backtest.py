@@ -9,6 +9,8 @@ import pytest
 from customer_health import sample
 from customer_health.cli import EXIT_DATA, main
 
+from ._stored import stored
+
 pl = pytest.importorskip("polars")
 
 
@@ -96,17 +98,9 @@ def test_backtest_of_a_database_equals_the_backtest_of_its_files(
 ) -> None:
     """The same customers and events stored in the SQL store give the same report."""
     pytest.importorskip("sqlalchemy")
-    from customer_health.storage.sqlalchemy import SQLAlchemyStore
-
     options, sim = files
     url = f"sqlite:///{tmp_path}/store.db"
-    with SQLAlchemyStore(url) as store:
-        store.create_all()
-        store.add_customers(sim.customers.to_dicts())
-        store.record_many(
-            {name: value for name, value in row.items() if value is not None}
-            for row in sim.events.to_dicts()
-        )
+    stored(sim, url)
     dates = ",".join(d.date().isoformat() for d in sim.as_of_dates[-3:])
     common = ["--as-of", dates, "--horizon", "30", "--observed-until", sim.end.isoformat()]
     assert main(["backtest", *options, *common]) == 0

@@ -11,6 +11,8 @@ import pytest
 from customer_health import Scorer, fit, sample
 from customer_health.cli import EXIT_DATA, main
 
+from ._stored import stored
+
 pl = pytest.importorskip("polars")
 pytest.importorskip("scipy")
 
@@ -83,17 +85,9 @@ def test_fit_of_a_database_equals_the_fit_of_its_files(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("sqlalchemy")
-    from customer_health.storage.sqlalchemy import SQLAlchemyStore
-
     options, sim = files
     url = f"sqlite:///{tmp_path}/store.db"
-    with SQLAlchemyStore(url) as store:
-        store.create_all()
-        store.add_customers(sim.customers.to_dicts())
-        store.record_many(
-            {name: value for name, value in row.items() if value is not None}
-            for row in sim.events.to_dicts()
-        )
+    stored(sim, url)
     assert main(["fit", *options, *_flags(sim)]) == 0
     from_files = capsys.readouterr().out
     outcomes = options[options.index("--outcomes") + 1]

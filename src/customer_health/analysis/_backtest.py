@@ -558,20 +558,8 @@ def fit_weights(
     from ..scoring import default_scorer
     from ._backtest_frames import run
 
-    for module in ("numpy", "scipy"):
-        try:
-            __import__(module)
-        except ImportError:
-            raise MissingExtraError(module, "backtest", "fit_weights()") from None
+    train_dates, check_dates, span = out_of_time(train, validate, horizon, "fit_weights()")
     scorer = scorer or default_scorer()
-    train_dates, check_dates = _dates(train, "train"), _dates(validate, "validate")
-    span = _horizon(horizon)
-    if check_dates[0] < train_dates[-1] + span:
-        raise InvalidInputError(
-            f"validate= starts at {check_dates[0].isoformat()}Z, less than the horizon "
-            f"({plural(span / _DAY, 'day')}) after the last train date "
-            f"{train_dates[-1].isoformat()}Z: the periods would share churn; validate later"
-        )
     result = run(
         scorer,
         customers,
@@ -604,6 +592,31 @@ def fit_weights(
         constant_factors=constant,
         _original=dict(scorer.weights),
     )
+
+
+def out_of_time(
+    train: AsOf | Iterable[AsOf],
+    validate: AsOf | Iterable[AsOf],
+    horizon: timedelta | int | float,
+    feature: str,
+) -> tuple[list[datetime], list[datetime], timedelta]:
+    """The training and validation dates and the horizon of a fit, checked: numpy and
+    scipy installed (for ``feature``), and the first validation date at least a horizon
+    after the last training date, so that no churn labels both periods."""
+    for module in ("numpy", "scipy"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise MissingExtraError(module, "backtest", feature) from None
+    train_dates, check_dates = _dates(train, "train"), _dates(validate, "validate")
+    span = _horizon(horizon)
+    if check_dates[0] < train_dates[-1] + span:
+        raise InvalidInputError(
+            f"validate= starts at {check_dates[0].isoformat()}Z, less than the horizon "
+            f"({plural(span / _DAY, 'day')}) after the last train date "
+            f"{train_dates[-1].isoformat()}Z: the periods would share churn; validate later"
+        )
+    return train_dates, check_dates, span
 
 
 def _rescored(table: pl.DataFrame, scorer: Scorer) -> pl.DataFrame:

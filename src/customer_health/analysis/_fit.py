@@ -19,16 +19,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .._format import plural
 from ..builtin.types import rate, recency, tenure, trend
-from ..exceptions import ConfigurationError, InvalidInputError, MissingExtraError
+from ..exceptions import ConfigurationError, InvalidInputError
 from ..factors import Factor
 from ..model import ModelFile
 from ._backtest import (
     AsOf,
     Backtest,
     _backtest_of,
-    _dates,
     _fitted,
-    _horizon,
     _html_table,
     _instant,
     _num,
@@ -36,6 +34,7 @@ from ._backtest import (
     _proposed,
     _rescored,
     _unknown,
+    out_of_time,
 )
 
 if TYPE_CHECKING:
@@ -387,25 +386,13 @@ def fit(
     from ..scoring import default_scorer
     from ._backtest_frames import run
 
-    for module in ("numpy", "scipy"):
-        try:
-            __import__(module)
-        except ImportError:
-            raise MissingExtraError(module, "backtest", "fit()") from None
+    train_dates, check_dates, span = out_of_time(train, validate, horizon, "fit()")
     import polars as pl
 
     start = start or default_scorer()
     wanted = _types(types)
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
         raise InvalidInputError(f"resamples={resamples!r}; it must be a whole number >= 100")
-    train_dates, check_dates = _dates(train, "train"), _dates(validate, "validate")
-    span = _horizon(horizon)
-    if check_dates[0] < train_dates[-1] + span:
-        raise InvalidInputError(
-            f"validate= starts at {check_dates[0].isoformat()}Z, less than the horizon "
-            f"({plural(span / _DAY, 'day')}) after the last train date "
-            f"{train_dates[-1].isoformat()}Z: the periods would share churn; validate later"
-        )
     unknown = _unknown(unknown_customers)
     until = None if observed_until is None else _instant(observed_until)
     checked = frames.checked_frames(start.model, customers, events, columns, unknown)
