@@ -228,9 +228,17 @@ def test_a_fit_on_labels_drawn_at_random_claims_no_gain(sim: sample.ChurnSimulat
     assert found.auc.low <= 0
     assert "no gain the data supports" in found.verdict()
     # the customers active after their drawn churn date are reported as leaks
-    assert found.leaks
-    assert found._leaked >= len(found.leaks)
-    assert "labels that leak the future" in found.report()
+    churned_at = dict(rows)
+    after: dict[str, list[Any]] = {}
+    for cid, at in sim.events.select("customer_id", "occurred_at").iter_rows():
+        if cid in churned_at and at > churned_at[cid]:
+            after.setdefault(cid, []).append(at)
+    assert found.leaked == len(after) > 5
+    assert [leak.customer_id for leak in found.leaks] == sorted(after)[:5]
+    for leak in found.leaks:
+        assert leak.events_after == len(after[leak.customer_id])
+        assert leak.last_event.replace(tzinfo=None) == max(after[leak.customer_id])
+    assert f"{found.leaked} churned customers with events after the churn date" in (found.report())
 
 
 def test_too_few_churners_is_an_error_saying_how_many_and_how_many_are_needed(

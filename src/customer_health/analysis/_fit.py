@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any, Final
@@ -144,8 +144,10 @@ class ModelFit:
     first_event: datetime | None
     last_event: datetime | None
     leaks: tuple[Leak, ...] = ()
-    """Churned customers with events after their churn date (their labels leak)."""
-    _leaked: int = field(default=0, repr=False)
+    """A few churned customers with events after their churn date (their labels leak):
+    the first five by id."""
+    leaked: int = 0
+    """How many churned customers have events after their churn date."""
 
     @property
     def gain_is_real(self) -> bool:
@@ -247,9 +249,9 @@ class ModelFit:
             f"{plural(leak.events_after, 'event')} after, the last {_when(leak.last_event)}"
             for leak in self.leaks
         )
-        more = self._leaked - len(self.leaks)
+        more = self.leaked - len(self.leaks)
         return (
-            f"labels that leak the future: {plural(self._leaked, 'churned customer')} "
+            f"labels that leak the future: {plural(self.leaked, 'churned customer')} "
             f"with events after the churn date ({shown}"
             + (f"; and {more} more" if more > 0 else "")
             + "); check the churn dates"
@@ -512,7 +514,7 @@ def fit(
         first_event=None if first_event is None else first_event.replace(tzinfo=UTC),
         last_event=None if last_event is None else last_event.replace(tzinfo=UTC),
         leaks=leaks,
-        _leaked=leaked,
+        leaked=leaked,
     )
 
 
