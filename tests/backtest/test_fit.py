@@ -173,6 +173,21 @@ def test_the_start_model_s_factors_made_from_a_type_get_expectations_from_the_da
         for segment, value in medians.items():
             assert found.scorer.config.expectations[segment]["last_seen"] == value
     assert all(set(values) == {"last_seen"} for values in found.expectations.values())
+    # the start model is measured with its own expectations, the proposal with the new
+    from customer_health import backtest
+
+    for model, measured in ((found.start, found.before), (found.scorer, found.after)):
+        again = backtest(
+            sim.customers,
+            sim.events,
+            sim.outcomes,
+            as_of=dates(sim)["validate"],
+            horizon=HORIZON,
+            scorer=model,
+            observed_until=sim.end,
+        )
+        assert again.auc == pytest.approx(measured.auc, abs=1e-12)
+        assert again.top_decile_lift == pytest.approx(measured.top_decile_lift, abs=1e-12)
 
 
 def test_the_model_file_round_trips_to_the_same_fingerprint(

@@ -485,8 +485,15 @@ def fit(
         if proposed is not None:
             fitted = fitted.reconfigured(thresholds=proposed)
     after_table = _rescored(checking, fitted)
-    before_table = _rescored(checking, start)
-    before = _backtest_of(result, before_table, check_dates, span, start)
+    if mine & {factor.name for factor in chosen}:
+        # some of the start model's factors were given other expectations: its own
+        # scores on the validation dates come from scoring them again
+        alone = run(start, customers, events, outcomes, check_dates, span, **options)
+        before_table = alone.scores
+        before = _backtest_of(alone, before_table, check_dates, span, start)
+    else:  # its factors' columns are the candidates' (same expectations)
+        before_table = _rescored(checking, start)
+        before = _backtest_of(result, before_table, check_dates, span, start)
     after = _backtest_of(result, after_table, check_dates, span, fitted)
     auc_gain, lift_gain = _bootstrap(before_table, after_table, before, after, resamples, seed)
     leaks, leaked = _leaks(checked, outcomes, unknown == "skip")
