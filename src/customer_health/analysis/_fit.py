@@ -415,8 +415,9 @@ def fit(
 
     if progress is not None:
         progress(0, steps[1])
-    # 1. the values of the candidates that compare with an expectation, on the training
-    # dates: their expectations come from them (the start model's factors keep theirs)
+    # 1. the values of the factors made from a type that compares with an expectation
+    # (candidates, and the start model's own), on the training dates: their
+    # expectations come from them
     own = [
         start.registry.factors[name]
         for name in start.factors
@@ -757,12 +758,20 @@ def _bootstrap(
 
     from ._backtest_frames import rounded
 
-    ids = before_table.get_column("customer_id")
+    # the rows of both tables in one order: each customer's row at each date
+    keys = ["as_of", "customer_id"]
+    aligned = (
+        before_table.select(*keys, "churned", "score")
+        .with_row_index("_row")
+        .join(after_table.select(*keys, after="score"), on=keys, how="left")
+        .sort("_row")
+    )
+    ids = aligned.get_column("customer_id")
     customers, index = np.unique(ids.to_numpy(), return_inverse=True)
-    churned = before_table.get_column("churned").to_numpy().astype(np.float64)
+    churned = aligned.get_column("churned").to_numpy().astype(np.float64)
     models = [
-        _Ranked(rounded(table.get_column("score")).to_numpy(), churned)
-        for table in (before_table, after_table)
+        _Ranked(rounded(aligned.get_column(column)).to_numpy(), churned)
+        for column in ("score", "after")
     ]
     rng = np.random.default_rng(seed)
     aucs, lifts = [], []
