@@ -153,7 +153,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=CORE_PYTHONS)
 def tests_core(session: nox.Session) -> None:
-    """The suite without the slow tests (those building wheels and venvs), no coverage."""
+    """The suite without the slow tests (those building wheels and venvs, and fitting
+    models on simulated histories), no coverage."""
     session.install(*_project(), *TEST_DEPS)
     session.run("pytest", *XDIST, "-m", "not slow", *session.posargs)
 

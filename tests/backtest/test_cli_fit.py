@@ -13,6 +13,8 @@ from customer_health.cli import EXIT_DATA, main
 
 from ._stored import stored
 
+pytestmark = pytest.mark.slow  # fits on a simulation: the main session only
+
 pl = pytest.importorskip("polars")
 pytest.importorskip("scipy")
 

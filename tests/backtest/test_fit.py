@@ -15,6 +15,8 @@ import pytest
 
 from customer_health import InvalidInputError, ModelFit, Scorer, fit, sample
 
+pytestmark = pytest.mark.slow  # fits on a simulation: the main session only
+
 pl = pytest.importorskip("polars")
 pytest.importorskip("scipy")
 
