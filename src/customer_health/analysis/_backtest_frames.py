@@ -53,11 +53,15 @@ def run(
     unknown_customers: str,
     observed_until: datetime | None,
     progress: Callable[[int, int], None] | None = None,
+    checked: frames.CheckedFrames | None = None,
 ) -> Run:
     """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
-    within ``horizon`` after it; see :func:`customer_health.backtest`."""
+    within ``horizon`` after it; see :func:`customer_health.backtest`. ``checked``: the
+    frames as :func:`~customer_health.engines.frames.checked_frames` made them already
+    (by a caller that scores them more than once), instead of checking them again."""
     restore = frames.restorer(customers)
-    checked = frames.checked_frames(scorer.model, customers, events, columns, unknown_customers)
+    if checked is None:
+        checked = frames.checked_frames(scorer.model, customers, events, columns, unknown_customers)
     people = checked.people
     churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
     frame, relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))

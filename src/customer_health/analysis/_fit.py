@@ -401,10 +401,13 @@ def fit(
     kinds = sorted(set(checked.events.get_column("kind").unique().to_list()))
     dated = checked.people.get_column("created_at").null_count() < checked.people.height
     made, skipped = _candidates(start, kinds, wanted, dated)
+    # the frames are checked once, with the start model; every run below reuses them
+    # (the candidates know every kind in the data, and the start model's segments)
     options: dict[str, Any] = {
         "columns": columns,
         "unknown_customers": unknown,
         "observed_until": until,
+        "checked": checked,
     }
     steps = [0, len(train_dates) * 2 + len(check_dates)]
 
@@ -472,10 +475,14 @@ def fit(
         elif weights[name] == 0:
             left.append(LeftOut(name, "adds nothing to the fit: weight 0"))
     kept = tuple(factor for factor in chosen if factor.name in used)
+    kept_expectations = {
+        segment: {name: value for name, value in values.items() if name in used}
+        for segment, values in expectations.items()
+    }
     fitted = _scorer(
         start,
         kept,
-        {s: {k: v for k, v in e.items() if k in used} for s, e in expectations.items()},
+        kept_expectations,
         model_name,
         model_version,
         factors=used,
@@ -506,9 +513,7 @@ def fit(
         start=start,
         weights=dict(fitted.weights),
         thresholds=fitted.thresholds,
-        expectations={
-            s: {k: v for k, v in e.items() if k in used} for s, e in expectations.items()
-        },
+        expectations=kept_expectations,
         candidates=tuple(candidate.factors),
         training_auc={name: _own_auc(training, name) for name in candidate.factors},
         left_out=tuple(left),
