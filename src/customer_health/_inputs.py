@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Final, cast
+from typing import Annotated, Any, Final, Union, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from .exceptions import (
     InvalidCustomerError,
@@ -24,7 +24,6 @@ from .models import (
     Customer,
     CustomEvent,
     Event,
-    event_tag,
     to_utc,
 )
 
@@ -145,7 +144,7 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
                 )
     if raw:
         try:
-            models.extend(_validated_by_kind(raw))
+            models.extend(_FIRST_PASS.validate_python(raw))
         except ValidationError:
             # The errors as the union reports them, in the order given (a failure is
             # rare: validating the mappings again for its message costs nothing that
@@ -159,34 +158,26 @@ def validate_events(events: Iterable[Event | Mapping[str, Any]]) -> list[Event]:
     return models
 
 
-_BY_TAG: Final[dict[str, TypeAdapter[list[Any]]]] = {
-    "custom" if cls is CustomEvent else cls.model_fields["kind"].default: TypeAdapter(
-        list[cls]  # type: ignore[valid-type]
-    )
-    for cls in EVENT_TYPES
-}
-"""A list of each event type, by the union's tag: validating the mappings of one kind
-together is the union's validation without its per-item Python call for the tag."""
-
-
-def _validated_by_kind(raw: list[Any]) -> list[Event]:
-    """The mappings of ``raw`` as models, validated one kind at a time (in the order of
-    ``raw`` within each kind); a :class:`ValidationError` if one is not an event."""
-    groups: dict[str, list[Any]] = {}
-    for event in raw:
-        tag = event_tag(event)
-        found = groups.get(tag)
-        if found is None:
-            groups[tag] = [event]
-        else:
-            found.append(event)
-    if len(groups) == 1:
-        ((tag, only),) = groups.items()
-        return cast("list[Event]", _BY_TAG[tag].validate_python(only))
-    models: list[Event] = []
-    for tag, group in groups.items():
-        models.extend(_BY_TAG[tag].validate_python(group))
-    return models
+_BUILT_IN_TYPES: Final = tuple(cls for cls in EVENT_TYPES if cls is not CustomEvent)
+_FIRST_PASS: Final = TypeAdapter(
+    list[
+        Annotated[
+            Union[  # noqa: UP007 - the members are a tuple
+                Annotated[
+                    Union[_BUILT_IN_TYPES],  # type: ignore[valid-type]  # noqa: UP007
+                    Field(discriminator="kind"),
+                ],
+                CustomEvent,
+            ],
+            Field(union_mode="left_to_right"),
+        ]
+    ]
+)
+"""The :data:`Event` union with its tag read by pydantic-core, not by a Python call per
+event: a built-in ``kind`` picks its type by the key's value; any other mapping is tried
+as a :class:`CustomEvent`, which refuses the built-in kinds. It accepts exactly what the
+union accepts, as the same models (tested), but its errors read otherwise: a failure is
+validated again by the union for its message."""
 
 
 def _event_label(raw: list[Any], positions: Sequence[int]) -> Callable[[tuple[Any, ...]], str]:
