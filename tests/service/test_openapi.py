@@ -219,3 +219,45 @@ def test_the_examples_are_accepted(make_client: Client) -> None:
         events = example("/api/customers/{customer_id}/events", "post", name)
         recorded = client.post(f"/api/customers/{customer['id']}/events", json=events)
         assert recorded.status_code == 202, recorded.text
+
+
+def test_the_score_example_is_a_score_of_the_default_model() -> None:
+    """The documented score (``GET /api/customers/{id}/score``) is what the default
+    scorer gives for a customer with these events, factor by factor: it cannot go stale
+    when the default model changes (it once showed a model v1 score after v2 became the
+    default)."""
+    from datetime import UTC, datetime, timedelta
+
+    from customer_health import Scorer
+    from customer_health.service import examples
+
+    as_of = datetime(2026, 6, 30, tzinfo=UTC)
+    customer = Customer.model_validate(examples.CUSTOMER)
+
+    def ago(**delta: float) -> datetime:
+        return as_of - timedelta(**delta)
+
+    events: list[dict[str, Any]] = [
+        {"kind": "api_call", "occurred_at": ago(days=2), "quantity": 420},
+        *(
+            {"kind": "login", "occurred_at": ago(days=day, hours=3)}
+            for day in [*range(1, 25, 2), *range(31, 60, 2)]
+        ),
+        *(
+            {"kind": "feature_used", "occurred_at": ago(days=3), "feature": feature}
+            for feature in ("reports", "exports", "alerts", "api_keys")
+        ),
+        *(
+            {"kind": "payment", "occurred_at": ago(days=d), "due_at": ago(days=d),
+             "paid_at": ago(days=d + 1), "amount": 2490.0}
+            for d in (20, 50, 80)
+        ),
+    ]  # fmt: skip
+    score = Scorer().score(
+        customer, [{**event, "customer_id": customer.id} for event in events], as_of=as_of
+    )
+    assert score.model_dump(mode="json") == examples.HEALTH_SCORE
+    summary = {"score": score.score, "status": score.status}
+    for listed in (examples.CUSTOMER_PAGE["items"][0], examples.CUSTOMER_SUMMARY):
+        assert listed["id"] == customer.id
+        assert {name: listed[name] for name in summary} == summary

@@ -41,7 +41,7 @@ _FACTORS: list[dict[str, Any]] = [
         "name": "api_usage",
         "score": 42.0,
         "weight": 0.25,
-        "contribution": 10.5,
+        "contribution": 8.076923076923077,
         "value": 420.0,
         "expected": 1000.0,
         "explanation": "420 API calls in 30 days; enterprise customers are expected 1000",
@@ -50,7 +50,7 @@ _FACTORS: list[dict[str, Any]] = [
         "name": "login_frequency",
         "score": 60.0,
         "weight": 0.2,
-        "contribution": 12.0,
+        "contribution": 9.23076923076923,
         "value": 12.0,
         "expected": 20.0,
         "explanation": (
@@ -61,16 +61,16 @@ _FACTORS: list[dict[str, Any]] = [
         "name": "payment_timeliness",
         "score": 100.0,
         "weight": 0.25,
-        "contribution": 25.0,
+        "contribution": 19.23076923076923,
         "value": 0.0,
         "expected": 0.0,
-        "explanation": "3 invoices due in 180 days, paid 0.00 days late on average",
+        "explanation": "3 invoices due in 180 days, paid 0 days late on average",
     },
     {
         "name": "feature_adoption",
         "score": 50.0,
         "weight": 0.15,
-        "contribution": 7.5,
+        "contribution": 5.769230769230769,
         "value": 4.0,
         "expected": 8.0,
         "explanation": "4 distinct features used in 30 days; enterprise customers are expected 8",
@@ -79,7 +79,7 @@ _FACTORS: list[dict[str, Any]] = [
         "name": "support_tickets",
         "score": 100.0,
         "weight": 0.15,
-        "contribution": 15.0,
+        "contribution": 11.538461538461538,
         "value": 0.0,
         "expected": 6.0,
         "explanation": (
@@ -87,19 +87,39 @@ _FACTORS: list[dict[str, Any]] = [
             "enterprise customers are expected at most 6"
         ),
     },
+    {
+        "name": "last_seen",
+        "score": 100.0,
+        "weight": 0.2,
+        "contribution": 15.384615384615383,
+        "value": 1.125,
+        "expected": 7.0,
+        "explanation": "last usage event 1.12 days ago; expected within 7",
+    },
+    {
+        "name": "activity_trend",
+        "score": 100.0,
+        "weight": 0.1,
+        "contribution": 7.692307692307692,
+        "value": 1.1333333333333333,
+        "expected": None,
+        "explanation": "17 usage events in the last 30 days, 15 in the 30 days before",
+    },
 ]
 
 HEALTH_SCORE: dict[str, Any] = {
     "customer_id": "c000042",
     "as_of": "2026-06-30T00:00:00Z",
-    "score": 70.0,
-    "status": "at_risk",
+    "score": 76.92307692307692,
+    "status": "healthy",
     "coverage": 1.0,
     "factors": _FACTORS,
     "model_name": "customer-health",
-    "model_version": "1",
-    "fingerprint": "74ef5f3876751f8556eaca003e6d253ca11599ff662be4a853aaabc8e235c1b7",
+    "model_version": "2",
+    "fingerprint": "3e50c785f832b0077ac2c5afea65cfac43993517cfc0857ced05c5a30a8bef50",
 }
+"""A score of the default model, as ``tests/service/test_openapi.py`` computes it."""
+
 
 CUSTOMER_PAGE: dict[str, Any] = {
     "items": [
@@ -108,8 +128,8 @@ CUSTOMER_PAGE: dict[str, Any] = {
             "name": "Tyrell Retail",
             "segment": "enterprise",
             "created_at": "2024-05-25T09:07:07Z",
-            "score": 70.0,
-            "status": "at_risk",
+            "score": 76.92307692307692,
+            "status": "healthy",
             "as_of": "2026-06-30T00:00:00Z",
             "scoring": {"pending": False, "attempts": 0},
         },
@@ -128,7 +148,7 @@ CUSTOMER_PAGE: dict[str, Any] = {
             },
         },
     ],
-    "next_cursor": "WzcwLjAsICJjMDAwMDQzIl0",
+    "next_cursor": "WzgxLjUsICJjMDAwMDQzIl0",
 }
 
 CUSTOMER_SUMMARY: dict[str, Any] = {
@@ -136,8 +156,8 @@ CUSTOMER_SUMMARY: dict[str, Any] = {
     "name": "Tyrell Retail",
     "segment": "enterprise",
     "created_at": "2024-05-25T09:07:07Z",
-    "score": 70.0,
-    "status": "at_risk",
+    "score": 76.92307692307692,
+    "status": "healthy",
     "as_of": "2026-06-30T00:00:00Z",
     "scoring": {
         "pending": True,
