@@ -218,6 +218,18 @@ def test_the_explanation_formats_numbers_as_the_library_does() -> None:
     assert part.explanation == "3 numbers adding up to 7.5, the least 1"
 
 
+@pytest.mark.parametrize(
+    ("ago", "shown"),
+    [(timedelta(days=1), "1 day"), (timedelta(days=2.5), "2.5 days"), (timedelta(0), "0 days")],
+)
+def test_days_show_with_their_unit_one_day_alone_singular(ago: timedelta, shown: str) -> None:
+    """``{since:days}`` in a template shows the number with its unit; the built-in recency
+    factors use it (the default model's last_seen once read "1 days ago")."""
+    login = {"customer_id": "c", "kind": "login", "occurred_at": AS_OF - ago}
+    part = Scorer().score({"id": "c", "segment": "smb"}, [login], as_of=AS_OF).factor("last_seen")
+    assert part.explanation == f"last usage event {shown} ago; expected within 7"
+
+
 def test_the_generated_accumulator_is_readable_python() -> None:
     """The object path runs one generated function per factor; its source is its doc."""
     from customer_health.declare import _compiled

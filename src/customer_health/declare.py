@@ -32,7 +32,7 @@ since the last login against the segment's expectation::
             (inputs.since.is_not_null(), 0.0),
         )
         value = inputs.since
-        explanation = "last login {since} days ago; expected within {expected} days"
+        explanation = "last login {since:days} ago; expected within {expected:days}"
 
 **The vocabulary.** Expressions are typed: numbers, texts, conditions and instants.
 :data:`event` reads the event fields (``event.quantity``, ``event.feature``,
@@ -179,6 +179,8 @@ class _Numbers(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if value is None:
             return "none"
+        if format_spec == "days":  # a number of days with its unit: "1 day", "2.5 days"
+            return f"{self.format_field(value, '')} day{'' if value == 1 else 's'}"
         if isinstance(value, float) and not format_spec:
             return number(value)
         shown: str = super().format_field(value, format_spec)
@@ -211,8 +213,9 @@ class DeclaredFactor(Factor):
     """The explanation, a template (``str.format``) of the numbers: the aggregates by
     name, ``score``, ``value``, ``expected`` (numbers, or None), ``segment``,
     ``window_days``, ``tenure_days`` (None if unknown) and ``prorated`` (whether
-    ``expected`` was prorated). Numbers show as the library shows them (``{value:.1f}`` as the
-    format says), None as ``none``. Override :meth:`explain` for more than a template."""
+    ``expected`` was prorated). Numbers show as the library shows them (``{value:.1f}``
+    as the format says; ``{since:days}`` with the unit, ``1 day`` or ``2.5 days``), None
+    as ``none``. Override :meth:`explain` for more than a template."""
     no_data: ClassVar[str | None] = None
     """The template when the score is null (no data); :attr:`explanation` if left out."""
 

@@ -94,7 +94,7 @@ def recency(
             (since.is_not_null(), 0.0),
         ),
         value=since,
-        explanation=f"last {_text(what)}event {{since}} days ago; expected within {{expected}}",
+        explanation=f"last {_text(what)}event {{since:days}} ago; expected within {{expected}}",
         no_data=f"no {_text(what)}event yet",
     )
 
