@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +344,13 @@ def test_the_report_shows_in_a_terminal_and_a_notebook(fitted: ModelFit) -> None
     assert html.startswith("<div>")
     assert "<table>" in html
     assert "interval" in html
+    # what the text has, the notebook shows too: the data's range and the thresholds
+    # (the HTML once left both out), and its numbers aligned right
+    for line in text.splitlines():
+        if line.startswith(("data: ", "thresholds: ")):
+            assert escape(line) in html
+    weight = next(iter(fitted.weights.values()))
+    assert f"<td style='text-align:right;padding:1px 8px'>{weight:.3f}</td>" in html
     for item in fitted.left_out:
         assert item.factor in text
         assert item.factor in html

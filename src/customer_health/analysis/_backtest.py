@@ -11,6 +11,7 @@ checks them on later ones. Both need polars (``pip install
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC as _UTC
@@ -347,10 +348,33 @@ def _left_out(period: BacktestPeriod) -> str:
     return f"  (left out: {', '.join(said)})" if said else ""
 
 
+_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]+)?%?|–|-")
+
+
 def _html_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    cells = "".join(f"<th style='text-align:left'>{escape(name)}</th>" for name in header)
+    """A table; a column of numbers (or dashes for none) is aligned right, as a notebook's
+    own tables align them, whatever the page's style."""
+    rows = [list(row) for row in rows]
+    right = [
+        bool(rows) and all(_NUMBER.fullmatch(row[index]) for row in rows)
+        for index in range(len(header))
+    ]
+    style = {
+        True: " style='text-align:right;padding:1px 8px'",
+        False: " style='text-align:left;padding:1px 8px'",
+    }
+    cells = "".join(
+        f"<th{style[aligned]}>{escape(name)}</th>"
+        for name, aligned in zip(header, right, strict=True)
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in row) + "</tr>" for row in rows
+        "<tr>"
+        + "".join(
+            f"<td{style[aligned]}>{escape(value)}</td>"
+            for value, aligned in zip(row, right, strict=True)
+        )
+        + "</tr>"
+        for row in rows
     )
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -182,10 +182,7 @@ class ModelFit:
     def report(self) -> str:
         """The fit as text: data, periods, gains, factors, expectations, calibration."""
         lines = [self._heading(), f"verdict: {self.verdict()}", ""]
-        lines.append(
-            f"data: events {_when(self.first_event)} to {_when(self.last_event)}; churn "
-            f"known until {_when(self.after.observed_until)}"
-        )
+        lines.append(self._data_text())
         lines.append("period      as_of                 customers  churned  rate")
         for label, backtest in (("train", self.train), ("validate", self.after)):
             for p in backtest.periods:
@@ -211,10 +208,7 @@ class ModelFit:
         if self.left_out:
             lines.append("left out:")
             lines.extend(f"  {item.factor}: {item.reason}" for item in self.left_out)
-        lines.append(
-            f"thresholds: healthy >= {self.thresholds.healthy:g}, at_risk >= "
-            f"{self.thresholds.at_risk:g}"
-        )
+        lines.append(self._thresholds_text())
         lines.append("")
         lines.append("calibration (validation, fitted)  customers  churned  rate")
         for band in self.after.calibration:
@@ -224,6 +218,18 @@ class ModelFit:
             lines.append("")
             lines.append(self._leak_text())
         return "\n".join(lines)
+
+    def _data_text(self) -> str:
+        return (
+            f"data: events {_when(self.first_event)} to {_when(self.last_event)}; churn "
+            f"known until {_when(self.after.observed_until)}"
+        )
+
+    def _thresholds_text(self) -> str:
+        return (
+            f"thresholds: healthy >= {self.thresholds.healthy:g}, at_risk >= "
+            f"{self.thresholds.at_risk:g}"
+        )
 
     def _heading(self) -> str:
         train, check = self.train.periods, self.after.periods
@@ -261,7 +267,7 @@ class ModelFit:
         return self.report()
 
     def _repr_html_(self) -> str:
-        """Jupyter's view: the verdict, the gains, the factors and the calibration."""
+        """Jupyter's view: what :meth:`report` prints, as tables."""
         gains = [
             [
                 label,
@@ -295,11 +301,15 @@ class ModelFit:
         return (
             f"<div><p><b>{escape(self._heading())}</b></p>"
             f"<p>{escape(self.verdict())}</p>"
+            f"<p>{escape(self._data_text())}</p>"
             + _html_table(["validation", "start", "fitted", "difference", "interval"], gains)
             + _html_table(["period", "as_of", "customers", "churned", "rate"], periods)
             + _html_table(["factor", "weight", "train AUC", "expectation (by segment)"], factors)
             + (_html_table(["left out", "why"], left) if left else "")
-            + _html_table(["score band (fitted)", "customers", "churned", "rate"], calibration)
+            + f"<p>{escape(self._thresholds_text())}</p>"
+            + _html_table(
+                ["calibration (validation, fitted)", "customers", "churned", "rate"], calibration
+            )
             + leaks
             + "</div>"
         )
