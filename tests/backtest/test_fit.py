@@ -340,6 +340,15 @@ def test_the_report_shows_in_a_terminal_and_a_notebook(fitted: ModelFit) -> None
     ):
         assert part in text
     assert str(fitted) == text
+    # every factor's expectations: chosen by the fit, or the start model's kept
+    v1 = Scorer(model="v1").config.expectations
+    shown = 0
+    for name, key in (("api_usage", "api_calls_30d"), ("feature_adoption", "features_30d")):
+        if name in fitted.weights:
+            kept = ", ".join(f"{segment} {values[key]:g}" for segment, values in v1.items())
+            assert f"kept: {kept}" in text
+            shown += 1
+    assert shown
     html = fitted._repr_html_()
     assert html.startswith("<div>")
     assert "<table>" in html

@@ -198,11 +198,12 @@ class ModelFit:
                 f"{_signed(gain.difference, digits):>11}  {_interval(gain, digits)}"
             )
         lines.append("")
-        lines.append("factor                     weight  train AUC  expectation (by segment)")
+        width = max(26, *map(len, self.candidates))
+        lines.append(f"{'factor':<{width}} weight  train AUC  expectation (by segment)")
         for name in self.candidates:
             weight = self.weights.get(name, 0.0)
             lines.append(
-                f"{name:<26} {weight:>6.3f} {_num(self.training_auc.get(name), 3):>10}  "
+                f"{name:<{width}} {weight:>6.3f} {_num(self.training_auc.get(name), 3):>10}  "
                 f"{self._expected(name)}"
             )
         if self.left_out:
@@ -244,10 +245,27 @@ class ModelFit:
         )
 
     def _expected(self, name: str) -> str:
+        """The factor's expectations by segment: chosen by the fit, kept from the start
+        model ("kept: ..."), "-" for a factor compared with none, or nothing for a
+        factor left out."""
         found = {
             segment: values[name] for segment, values in self.expectations.items() if name in values
         }
-        return ", ".join(f"{segment} {value:g}" for segment, value in found.items())
+        if found:
+            return ", ".join(f"{segment} {value:g}" for segment, value in found.items())
+        if name not in self.weights:
+            return ""
+        if name not in self.start.factors:
+            return "-"
+        key = self.start.model.factor(name).factor.expectation
+        kept = {
+            segment: values[key]
+            for segment, values in self.start.config.expectations.items()
+            if key is not None and key in values
+        }
+        if not kept:
+            return "-"
+        return "kept: " + ", ".join(f"{segment} {value:g}" for segment, value in kept.items())
 
     def _leak_text(self) -> str:
         shown = "; ".join(
