@@ -65,6 +65,7 @@ def run(
     people = checked.people
     churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
     frame, relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
+    split = frames.KindSplit(frame)  # each date's factor queries read their kinds' rows
     until = observed_until or _last_instant(frame, churn)
     for instant in dates:
         if instant + horizon > until:
@@ -99,7 +100,9 @@ def run(
         # as attributes): scores must not know the future
         churned_at = alive.get_column("churned_at")
         alive = alive.drop("churned_at")
-        table = frames.scored_frame(scorer.model, alive, frame, scoped, instant, stacklevel=5)
+        table = frames.scored_frame(
+            scorer.model, alive, frame, scoped, instant, stacklevel=5, split=split
+        )
         end = instant + horizon
         table = table.with_columns(
             churned=(churned_at.is_not_null() & (churned_at <= end)).fill_null(False),

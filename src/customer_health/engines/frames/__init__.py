@@ -25,6 +25,7 @@ from ._combine import combine, combined
 from ._polars import (
     Batches,
     CheckedFrames,
+    KindSplit,
     checked_frames,
     counted_events,
     score_frame,
@@ -38,6 +39,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "Batches",
     "CheckedFrames",
+    "KindSplit",
     "checked_frames",
     "combine",
     "combined",

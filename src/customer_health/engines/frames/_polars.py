@@ -28,12 +28,12 @@ from ...exceptions import (
 from ._compile import divided
 
 if TYPE_CHECKING:
-    from ...model import ResolvedModel
+    from ...model import ActiveFactor, ResolvedModel
 
 from ._checks import _customers, _events, _existing, _first_copies, _normalised
 from ._combine import combine
 from ._factors import _collected, _distinct_hashes, _factor_columns, _factor_query
-from ._read import _both_spark, _is_spark, _renamed, restorer, to_polars
+from ._read import _any_of, _both_spark, _is_spark, _renamed, restorer, to_polars
 
 
 def score_frame(
@@ -206,6 +206,28 @@ def counted_events(checked: CheckedFrames, left_out: pl.Series) -> tuple[pl.Data
     return frame, relevant
 
 
+class KindSplit:
+    """An events frame split by the kinds the factors read, each part made once, when
+    first asked for, and kept: for scoring the same events at many dates (a backtest, a
+    fit), where each factor's query then reads its own kinds' rows alone, not the whole
+    frame again at every date. A part holds the frame's rows of those kinds, in order,
+    with every column."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._parts: dict[tuple[str, ...], pl.DataFrame] = {}
+
+    def rows(self, kinds: tuple[str, ...] | None) -> pl.DataFrame:
+        """The rows of ``kinds`` (every row for None)."""
+        if kinds is None:
+            return self.frame
+        part = self._parts.get(kinds)
+        if part is None:
+            part = self.frame.filter(_any_of(pl.col("kind") == kind for kind in kinds))
+            self._parts[kinds] = part
+        return part
+
+
 def scored_frame(
     model: ResolvedModel,
     people: pl.DataFrame,
@@ -214,14 +236,23 @@ def scored_frame(
     instant: datetime,
     *,
     stacklevel: int,
+    split: KindSplit | None = None,
 ) -> pl.DataFrame:
     """The scores at ``instant`` (naive UTC) of ``people`` (who all existed then) from the
     rows of ``frame`` where ``relevant`` holds (none of another customer's), as a polars
     frame with the columns of :func:`score_frame`. Warnings point ``stacklevel`` frames
-    up from this function's (as :func:`warnings.warn` counts)."""
+    up from this function's (as :func:`warnings.warn` counts). ``split``: ``frame``
+    split by kinds (:class:`KindSplit`), for a caller that scores it at many dates."""
     # Everything below stays lazy: each factor's query reads only its own rows and
     # columns, instead of copying the whole events frame at every step.
-    rows = _normalised(frame.lazy().filter(relevant, pl.col("occurred_at") <= instant))
+    counted = (relevant, pl.col("occurred_at") <= instant)
+    rows = _normalised(frame.lazy().filter(*counted))
+
+    def rows_of(active: ActiveFactor) -> pl.LazyFrame:
+        if split is None or active.kinds is None:
+            return rows
+        return _normalised(split.rows(active.kinds).lazy().filter(*counted))
+
     people = people.with_columns(
         tenure_days=divided(
             (pl.lit(instant) - pl.col("created_at")).dt.total_microseconds(), DAY_US
@@ -229,7 +260,9 @@ def scored_frame(
     )
     table = people.select(pl.col("id").alias("customer_id"))
     hashed = _distinct_hashes(people.get_column("id"))
-    queries = [_factor_query(active, people, rows, instant, hashed) for active in model.factors]
+    queries = [
+        _factor_query(active, people, rows_of(active), instant, hashed) for active in model.factors
+    ]
     found = iter(_collected(model.factors, [inputs for _, inputs in queries]))
     parts = []
     for active, (mine, inputs) in zip(model.factors, queries, strict=True):
