@@ -803,7 +803,7 @@ def _bootstrap(
     customers, index = np.unique(ids.to_numpy(), return_inverse=True)
     churned = aligned.get_column("churned").to_numpy().astype(np.float64)
     models = [
-        _Ranked(rounded(aligned.get_column(column)).to_numpy(), churned)
+        _Ranked(rounded(aligned.get_column(column)).to_numpy(), churned, index)
         for column in ("score", "after")
     ]
     rng = np.random.default_rng(seed)
@@ -811,9 +811,8 @@ def _bootstrap(
     for _ in range(resamples):
         counts = np.bincount(
             rng.integers(0, len(customers), len(customers)), minlength=len(customers)
-        )
-        weights = counts[index].astype(np.float64)
-        first, second = (model.measures(weights) for model in models)
+        ).astype(np.float64)  # each customer's draws: the weight of each of its rows
+        first, second = (model.measures(counts) for model in models)
         if first[0] is not None and second[0] is not None:
             aucs.append(second[0] - first[0])
         if first[1] is not None and second[1] is not None:
@@ -836,36 +835,55 @@ def _gain(before: float | None, after: float | None, found: list[float], wanted:
 
 class _Ranked:
     """One model's validation scores, grouped by rounded score once, so that each
-    resample's AUC and lift cost a weighted count per group."""
+    resample's AUC and lift cost a weighted count per group.
 
-    def __init__(self, scores: np.ndarray, churned: np.ndarray) -> None:
+    ``owner`` gives each row the index of its weight (its customer's draw count; by
+    default each row its own). The churners' and the stayers' rows are kept apart, so
+    that each resample counts each row once, with no multiplication by the label."""
+
+    def __init__(
+        self, scores: np.ndarray, churned: np.ndarray, owner: np.ndarray | None = None
+    ) -> None:
         import numpy as np
 
-        scored = ~np.isnan(scores)
-        self.rows = np.flatnonzero(scored)
-        values, self.group = np.unique(scores[scored], return_inverse=True)  # ascending
+        scored = np.flatnonzero(~np.isnan(scores))
+        values, group = np.unique(scores[scored], return_inverse=True)  # ascending
         self.groups = len(values)
-        self.churned = churned[scored]
+        owners = scored if owner is None else owner[scored]
+        churner = churned[scored] > 0
+        self.churner_group, self.churner_owner = group[churner], owners[churner]
+        self.stayer_group, self.stayer_owner = group[~churner], owners[~churner]
+        self.churner_groups = np.unique(self.churner_group)  # the groups the AUC sums over
 
     def measures(self, weights: np.ndarray) -> tuple[float | None, float | None]:
+        """The AUC and top-decile lift with each row counted as many times as its weight
+        (``weights`` indexed as ``owner`` says)."""
         import numpy as np
 
-        w = weights[self.rows]
-        p = np.bincount(self.group, weights=w * self.churned, minlength=self.groups)
-        n = np.bincount(self.group, weights=w, minlength=self.groups)
-        q = n - p  # stayers per score
-        positives, total = p.sum(), n.sum()
-        negatives = total - positives
+        p = np.bincount(
+            self.churner_group, weights=weights[self.churner_owner], minlength=self.groups
+        )
+        q = np.bincount(  # stayers per score
+            self.stayer_group, weights=weights[self.stayer_owner], minlength=self.groups
+        )
+        positives, negatives = p.sum(), q.sum()
+        total = positives + negatives
         auc = None
         if positives > 0 and negatives > 0:
             # a churner beats the stayers scoring above it, and half of those tied with it
-            above = negatives - np.cumsum(q)
-            auc = float((p * (above + q / 2)).sum() / (positives * negatives))
+            # (summed over the churners' groups alone: the others add nothing)
+            g = self.churner_groups
+            above = negatives - np.cumsum(q)[g]
+            auc = float((p[g] * (above + q[g] / 2)).sum() / (positives * negatives))
         lift = None
         if positives > 0:
+            n = p + q
             room = total / 10
-            before_group = np.cumsum(n) - n
-            take = np.clip(room - before_group, 0, n)
+            through = np.cumsum(n)
+            # the lowest groups, up to the one that fills the tenth: the others take none
+            k = min(int(np.searchsorted(through, room, side="left")) + 1, self.groups)
+            n, p = n[:k], p[:k]
+            take = np.clip(room - (through[:k] - n), 0, n)
             share = np.divide(take, n, out=np.zeros_like(n), where=n > 0)
             caught = float((p * share).sum())
             lift = (caught / room) / (positives / total)
