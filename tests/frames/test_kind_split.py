@@ -56,7 +56,7 @@ def _scored_both_ways(portfolio: Portfolio, scorer: Scorer) -> list[tuple[pl.Dat
 
 
 @pytest.mark.parametrize("name", SCORERS)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(portfolio=answered_portfolios())
 def test_the_split_frame_scores_as_the_whole_frame(name: str, portfolio: Portfolio) -> None:
     for whole, parted in _scored_both_ways(portfolio, SCORERS[name]()):
