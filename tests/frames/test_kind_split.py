@@ -1,6 +1,8 @@
 """Scoring the same events at many dates (``backtest``, ``fit``) reads each factor's
 kinds from the events split by kind once (``KindSplit``), not from the whole frame at
-every date: bit for bit the scores of the whole frame."""
+every date: the scores of the whole frame, statuses exactly. Numbers agree to 1e-12, not
+always bit for bit: polars sums floats (a declared factor's mean of a property) in
+chunks, and the split frame's chunks are not the whole frame's."""
 
 from __future__ import annotations
 
@@ -60,4 +62,5 @@ def _scored_both_ways(portfolio: Portfolio, scorer: Scorer) -> list[tuple[pl.Dat
 @given(portfolio=answered_portfolios())
 def test_the_split_frame_scores_as_the_whole_frame(name: str, portfolio: Portfolio) -> None:
     for whole, parted in _scored_both_ways(portfolio, SCORERS[name]()):
-        assert_frame_equal(parted, whole, check_exact=True)
+        assert_frame_equal(parted, whole, check_exact=False, rel_tol=1e-12, abs_tol=1e-12)
+        assert parted.get_column("status").to_list() == whole.get_column("status").to_list()
