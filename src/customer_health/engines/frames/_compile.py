@@ -26,6 +26,7 @@ from ..._expr import (
     Ref,
     When,
     to_python,
+    type_of,
     visit,
 )
 from ..._time import DAY_US
@@ -159,24 +160,27 @@ def declared_inputs(
     columns: dict[str, Any] = {name: nw.col(name) for name in events.collect_schema().names()}
     columns[AS_OF] = as_of.replace(tzinfo=None)
     flagged: dict[str, Any] = {}
-    plain = []
+    plain: list[tuple[str, str, str]] = []  # (name, column, op)
     distinct = []
+    floats = set()  # the sums of floats
     for at, (name, aggregate) in enumerate(declared.aggregates.items()):
         met = None if aggregate.where is None else to_narwhals(aggregate.where, columns, spark)
         if aggregate.of is None:  # count
             flag = nw.lit(1, nw.Int64()) if met is None else nw.when(met).then(1).otherwise(0)
             flagged[f"_a{at}"] = flag
-            plain.append(nw.col(f"_a{at}").sum().alias(name))
+            plain.append((name, f"_a{at}", "sum"))
             continue
         value = to_narwhals(aggregate.of, columns, spark)
         flagged[f"_a{at}"] = value if met is None else nw.when(met).then(value)
         if aggregate.op == "count_distinct":
             distinct.append((name, f"_a{at}"))
         else:
-            plain.append(getattr(nw.col(f"_a{at}"), aggregate.op)().alias(name))
+            plain.append((name, f"_a{at}", aggregate.op))
+            if aggregate.op == "sum" and type_of(aggregate.of) == "float":
+                floats.add(name)
     rows = events.select("customer_id", **flagged)
     if plain:
-        found = rows.group_by("customer_id").agg(*plain)
+        found = _aggregated(rows, plain, floats)
     elif len(distinct) == 1:  # a customer without a value has no row: the inputs of none
         name, column = distinct.pop()
         values = rows.filter(~nw.col(column).is_null()).unique()
@@ -192,6 +196,32 @@ def declared_inputs(
         number = nw.col(name).cast(nw.Float64())
         filled.append((number if aggregate.nullable else number.fill_null(0.0)).alias(name))
     return found.select("customer_id", *filled)
+
+
+def _aggregated(rows: Any, plain: Sequence[tuple[str, str, str]], floats: set[str]) -> Any:
+    """Per customer, each ``(name, column, op)`` of ``plain`` over its rows (narwhals).
+
+    On polars, each sum of floats (``floats``, by name) is added in the rows' order, one
+    row after the other, as the object path adds them: a customer's sum is then the same
+    whatever other rows share the frame, and the object path's to the last bit. polars'
+    own ``sum`` adds in blocks and per thread, so it depends on where the customer's
+    rows fall (integer sums are exact in any order). Spark adds in its own order.
+    """
+    if rows.implementation is not nw.Implementation.POLARS:
+        return rows.group_by("customer_id").agg(
+            *(getattr(nw.col(column), op)().alias(name) for name, column, op in plain)
+        )
+    import polars as pl
+
+    aggregates = [
+        (
+            pl.col(column).fill_null(0.0).cum_sum().last()  # a group keeps its rows' order
+            if name in floats
+            else getattr(pl.col(column), op)()
+        ).alias(name)
+        for name, column, op in plain
+    ]
+    return nw.from_native(rows.to_native().group_by("customer_id").agg(aggregates))
 
 
 def declared_score(
