@@ -304,12 +304,20 @@ def test_a_factor_with_one_score_for_everyone_gets_weight_0_and_is_reported(
     ]
 
 
-def test_the_bootstrap_measures_agree_with_the_backtest_measures_unweighted() -> None:
+@pytest.mark.parametrize(
+    ("values", "churn"),
+    [(20, 0.2), (1_000, 0.05)],  # few ties; many stayers' groups merged between churners'
+)
+def test_the_bootstrap_measures_agree_with_the_backtest_measures_unweighted(
+    values: int, churn: float
+) -> None:
     rng = random.Random(3)
-    scores = [float(rng.randrange(0, 20)) * 5 for _ in range(300)] + [math.nan] * 5
-    churned = [rng.random() < 0.2 for _ in scores]
+    scores = [float(rng.randrange(0, values)) * 5 for _ in range(300)] + [math.nan] * 5
+    churned = [rng.random() < churn for _ in scores]
     np = pytest.importorskip("numpy")
     ranked = _fit._Ranked(np.array(scores), np.array(churned, dtype=float))
+    if values > 20:
+        assert ranked.groups < len(set(scores)) / 3  # the stayers' groups are merged
     got_auc, got_lift = ranked.measures(np.ones(len(scores)))
     s = pl.Series([None if math.isnan(v) else v for v in scores], dtype=pl.Float64)
     y = pl.Series(churned)
@@ -323,6 +331,11 @@ def test_the_bootstrap_measures_agree_with_the_backtest_measures_unweighted() ->
     w_auc, w_lift = ranked.measures(weights)
     assert w_auc == pytest.approx(auc(s2, y2), abs=1e-12)
     assert w_lift == pytest.approx(lift(s2, y2), abs=1e-12)
+    # many resamples at once: each column as if alone
+    columns = np.stack([np.ones(len(scores)), weights], axis=1)
+    aucs, lifts = ranked.measures_of(columns)
+    assert aucs.tolist() == [got_auc, w_auc]
+    assert lifts.tolist() == [got_lift, w_lift]
 
 
 def test_the_report_shows_in_a_terminal_and_a_notebook(fitted: ModelFit) -> None:
@@ -372,3 +385,34 @@ def test_bad_arguments_are_refused(sim: sample.ChurnSimulation) -> None:
         fit(sim.customers, sim.events, sim.outcomes, types=("recent",), **dates(sim))
     with pytest.raises(InvalidInputError, match="resamples=5"):
         fit(sim.customers, sim.events, sim.outcomes, resamples=5, **dates(sim))
+
+
+def test_keeping_the_declared_inputs_between_runs_changes_nothing(
+    sim: sample.ChurnSimulation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fit() keeps each declared factor's inputs at each date for its next run (the
+    expectations' run, every date's, the start model's): the same fit as computing them
+    again each time, from model v2 (whose last_seen gets another expectation)."""
+    from customer_health.analysis import _backtest_frames
+
+    def fitted() -> ModelFit:
+        return fit(
+            sim.customers,
+            sim.events,
+            sim.outcomes,
+            observed_until=sim.end,
+            resamples=100,
+            **dates(sim),
+        )
+
+    kept = fitted()
+    made = _backtest_frames.Prepared.__init__
+
+    def forgetting(self: Any, checked: Any, *, keep_inputs: bool = False) -> None:
+        made(self, checked, keep_inputs=False)
+
+    monkeypatch.setattr(_backtest_frames.Prepared, "__init__", forgetting)
+    again = fitted()
+    assert again.scorer.fingerprint == kept.scorer.fingerprint
+    assert (again.auc, again.lift, again.training_auc) == (kept.auc, kept.lift, kept.training_auc)
+    assert again.report() == kept.report()

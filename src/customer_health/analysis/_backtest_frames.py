@@ -24,7 +24,17 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 if TYPE_CHECKING:
     from ..scoring import Scorer
 
-__all__ = ["Run", "auc", "bands", "lift", "roc_points", "rounded", "run", "status_rates"]
+__all__ = [
+    "Prepared",
+    "Run",
+    "auc",
+    "bands",
+    "lift",
+    "roc_points",
+    "rounded",
+    "run",
+    "status_rates",
+]
 
 _SHOWN = 5
 _STATUSES = ("healthy", "at_risk", "critical", "unknown")
@@ -41,6 +51,19 @@ class Run(NamedTuple):
     restore: Any
 
 
+class Prepared:
+    """Checked frames as runs over them read them: the events that count, split by kind
+    once, and with ``keep_inputs``, for a caller that scores them more than once with
+    the same outcomes (a fit), the declared factors' inputs at each date, kept for the
+    next run (each run then scores the same customers from the same rows at a date)."""
+
+    def __init__(self, checked: frames.CheckedFrames, *, keep_inputs: bool = False) -> None:
+        self.checked = checked
+        self.frame, self.relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
+        self.split = frames.KindSplit(self.frame)
+        self.inputs: dict[Any, pl.DataFrame] | None = {} if keep_inputs else None
+
+
 def run(
     scorer: Scorer,
     customers: Any,
@@ -53,19 +76,20 @@ def run(
     unknown_customers: str,
     observed_until: datetime | None,
     progress: Callable[[int, int], None] | None = None,
-    checked: frames.CheckedFrames | None = None,
+    prepared: Prepared | None = None,
 ) -> Run:
     """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
-    within ``horizon`` after it; see :func:`customer_health.backtest`. ``checked``: the
-    frames as :func:`~customer_health.engines.frames.checked_frames` made them already
-    (by a caller that scores them more than once), instead of checking them again."""
+    within ``horizon`` after it; see :func:`customer_health.backtest`. ``prepared``: the
+    frames as :func:`~customer_health.engines.frames.checked_frames` made them already,
+    by a caller that scores them more than once with the same outcomes, instead of
+    checking them again; its declared factors' inputs are kept between the runs."""
     restore = frames.restorer(customers)
-    if checked is None:
+    if prepared is None:
         checked = frames.checked_frames(scorer.model, customers, events, columns, unknown_customers)
-    people = checked.people
+        prepared = Prepared(checked)
+    people = prepared.checked.people
     churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
-    frame, relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
-    split = frames.KindSplit(frame)  # each date's factor queries read their kinds' rows
+    frame, relevant, split = prepared.frame, prepared.relevant, prepared.split
     until = observed_until or _last_instant(frame, churn)
     for instant in dates:
         if instant + horizon > until:
@@ -101,7 +125,14 @@ def run(
         churned_at = alive.get_column("churned_at")
         alive = alive.drop("churned_at")
         table = frames.scored_frame(
-            scorer.model, alive, frame, scoped, instant, stacklevel=5, split=split
+            scorer.model,
+            alive,
+            frame,
+            scoped,
+            instant,
+            stacklevel=5,
+            split=split,
+            inputs=prepared.inputs,
         )
         end = instant + horizon
         table = table.with_columns(

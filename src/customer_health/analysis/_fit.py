@@ -414,7 +414,7 @@ def fit(
     """
     from ..engines import frames
     from ..scoring import default_scorer
-    from ._backtest_frames import run
+    from ._backtest_frames import Prepared, run
 
     train_dates, check_dates, span = out_of_time(train, validate, horizon, "fit()")
     import polars as pl
@@ -430,12 +430,14 @@ def fit(
     dated = checked.people.get_column("created_at").null_count() < checked.people.height
     made, skipped = _candidates(start, kinds, wanted, dated)
     # the frames are checked once, with the start model; every run below reuses them
-    # (the candidates know every kind in the data, and the start model's segments)
+    # (the candidates know every kind in the data, and the start model's segments),
+    # and each declared factor's inputs at each date, whatever its expectation
+    prepared = Prepared(checked, keep_inputs=True)
     options: dict[str, Any] = {
         "columns": columns,
         "unknown_customers": unknown,
         "observed_until": until,
-        "checked": checked,
+        "prepared": prepared,
     }
     steps = [0, len(train_dates) * 2 + len(check_dates)]
 
@@ -786,7 +788,8 @@ def _bootstrap(
 ) -> tuple[Gain, Gain]:
     """The intervals of the AUC and lift differences: the validation customers drawn
     with replacement (a customer with all its dates, as their rows are not independent),
-    both models measured on each draw, the percentiles of the differences."""
+    both models measured on each draw, the percentiles of the differences. The draws
+    are made one after the other from the seed, and measured :data:`_BATCH` at a time."""
     import numpy as np
 
     from ._backtest_frames import rounded
@@ -803,24 +806,36 @@ def _bootstrap(
     customers, index = np.unique(ids.to_numpy(), return_inverse=True)
     churned = aligned.get_column("churned").to_numpy().astype(np.float64)
     models = [
-        _Ranked(rounded(aligned.get_column(column)).to_numpy(), churned, index)
+        _Ranked(rounded(aligned.get_column(column)).to_numpy(), churned, index, len(customers))
         for column in ("score", "after")
     ]
     rng = np.random.default_rng(seed)
-    aucs, lifts = [], []
-    for _ in range(resamples):
-        counts = np.bincount(
-            rng.integers(0, len(customers), len(customers)), minlength=len(customers)
-        ).astype(np.float64)  # each customer's draws: the weight of each of its rows
-        first, second = (model.measures(counts) for model in models)
-        if first[0] is not None and second[0] is not None:
-            aucs.append(second[0] - first[0])
-        if first[1] is not None and second[1] is not None:
-            lifts.append(second[1] - first[1])
+    count = len(customers)
+    aucs: list[float] = []
+    lifts: list[float] = []
+    for done in range(0, resamples, _BATCH):
+        draws = min(_BATCH, resamples - done)
+        # each customer's draws in each resample (a column): the weight of its rows
+        weights = np.empty((count, draws))
+        for column in range(draws):
+            weights[:, column] = np.bincount(rng.integers(0, count, count), minlength=count)
+        (auc_before, lift_before), (auc_after, lift_after) = (
+            model.measures_of(weights) for model in models
+        )
+        for found, first, second in (
+            (aucs, auc_before, auc_after),
+            (lifts, lift_before, lift_after),
+        ):
+            both = ~(np.isnan(first) | np.isnan(second))  # NaN: no measure on that draw
+            found.extend((second - first)[both].tolist())
     return (
         _gain(before.auc, after.auc, aucs, resamples),
         _gain(before.top_decile_lift, after.top_decile_lift, lifts, resamples),
     )
+
+
+_BATCH: Final = 50
+"""Resamples measured together (their weights: a column each, 50 x the customers)."""
 
 
 def _gain(before: float | None, after: float | None, found: list[float], wanted: int) -> Gain:
@@ -834,57 +849,77 @@ def _gain(before: float | None, after: float | None, found: list[float], wanted:
 
 
 class _Ranked:
-    """One model's validation scores, grouped by rounded score once, so that each
-    resample's AUC and lift cost a weighted count per group.
+    """One model's validation scores as counts per rounded score, so that the AUC and the
+    lift of many resamples cost two sparse products.
 
-    ``owner`` gives each row the index of its weight (its customer's draw count; by
-    default each row its own). The churners' and the stayers' rows are kept apart, so
-    that each resample counts each row once, with no multiplication by the label."""
+    The rows are grouped by rounded score, ascending, and the groups without a churner
+    between two groups with one are merged into one group: neither measure tells them
+    apart (the AUC counts, for each churner, the stayers above it and tied with it; the
+    lift, the churners of the groups that fill the lowest tenth, so it needs only how
+    many come before each churners' group). The churners' and the stayers' counts of
+    each group are sparse matrices of group by weight: ``owner`` gives each row the index
+    of its weight among ``owners`` (by default each row its own weight)."""
 
     def __init__(
-        self, scores: np.ndarray, churned: np.ndarray, owner: np.ndarray | None = None
+        self,
+        scores: np.ndarray,
+        churned: np.ndarray,
+        owner: np.ndarray | None = None,
+        owners: int | None = None,
     ) -> None:
         import numpy as np
+        from scipy import sparse  # type: ignore[import-untyped]
 
         scored = np.flatnonzero(~np.isnan(scores))
         values, group = np.unique(scores[scored], return_inverse=True)  # ascending
-        self.groups = len(values)
-        owners = scored if owner is None else owner[scored]
+        rows = scored if owner is None else owner[scored]
         churner = churned[scored] > 0
-        self.churner_group, self.churner_owner = group[churner], owners[churner]
-        self.stayer_group, self.stayer_owner = group[~churner], owners[~churner]
-        self.churner_groups = np.unique(self.churner_group)  # the groups the AUC sums over
+        has = np.zeros(len(values), dtype=bool)
+        has[group[churner]] = True
+        # a group starts a merged group when it or the group below has churners
+        starts = has | np.concatenate(([True], has[:-1]))
+        merged = (np.cumsum(starts) - 1)[group]
+        self.groups = int(starts.sum())
+        shape = (self.groups, len(scores) if owners is None else owners)
+        self.churners, self.stayers = (
+            sparse.csr_array(
+                (np.ones(int(mask.sum())), (merged[mask], rows[mask])), shape=shape
+            )  # (repeated pairs are added up)
+            for mask in (churner, ~churner)
+        )
 
     def measures(self, weights: np.ndarray) -> tuple[float | None, float | None]:
         """The AUC and top-decile lift with each row counted as many times as its weight
-        (``weights`` indexed as ``owner`` says)."""
+        (``weights`` indexed as ``owner`` says); None where there is none."""
         import numpy as np
 
-        p = np.bincount(
-            self.churner_group, weights=weights[self.churner_owner], minlength=self.groups
+        auc, lift = self.measures_of(weights[:, np.newaxis])
+        return (
+            None if np.isnan(auc[0]) else float(auc[0]),
+            None if np.isnan(lift[0]) else float(lift[0]),
         )
-        q = np.bincount(  # stayers per score
-            self.stayer_group, weights=weights[self.stayer_owner], minlength=self.groups
-        )
-        positives, negatives = p.sum(), q.sum()
+
+    def measures_of(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The AUC and the lift of each column of ``weights`` (the rows' weights as
+        :meth:`measures` takes them): NaN where there is none."""
+        import numpy as np
+
+        p = self.churners @ weights  # churners per group, a column per resample
+        q = self.stayers @ weights
+        positives, negatives = p.sum(axis=0), q.sum(axis=0)
         total = positives + negatives
-        auc = None
-        if positives > 0 and negatives > 0:
-            # a churner beats the stayers scoring above it, and half of those tied with it
-            # (summed over the churners' groups alone: the others add nothing)
-            g = self.churner_groups
-            above = negatives - np.cumsum(q)[g]
-            auc = float((p[g] * (above + q[g] / 2)).sum() / (positives * negatives))
-        lift = None
-        if positives > 0:
+        # a churner beats the stayers scoring above it, and half of those tied with it
+        # (every count is a whole number, so the sums are exact in any order)
+        above = negatives - np.cumsum(q, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            auc = (p * (above + q / 2)).sum(axis=0) / (positives * negatives)
+            auc[(positives == 0) | (negatives == 0)] = np.nan
             n = p + q
             room = total / 10
-            through = np.cumsum(n)
-            # the lowest groups, up to the one that fills the tenth: the others take none
-            k = min(int(np.searchsorted(through, room, side="left")) + 1, self.groups)
-            n, p = n[:k], p[:k]
-            take = np.clip(room - (through[:k] - n), 0, n)
+            through = np.cumsum(n, axis=0)
+            # the groups up to the one that fills the tenth take all, that one a part
+            take = np.clip(room - (through - n), 0, n)
             share = np.divide(take, n, out=np.zeros_like(n), where=n > 0)
-            caught = float((p * share).sum())
-            lift = (caught / room) / (positives / total)
+            lift = ((p * share).sum(axis=0) / room) / (positives / total)
+            lift[positives == 0] = np.nan
         return auc, lift

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 
+from ..._expr import structure
 from ..._time import DAY_US
+from ...declare import DeclaredFactor
 from ...exceptions import (
     ConfigurationError,
 )
@@ -228,6 +230,26 @@ class KindSplit:
         return part
 
 
+def inputs_key(active: ActiveFactor, instant: datetime, hashed: bool) -> Hashable | None:
+    """What a declared factor's inputs at ``instant`` depend on, besides the customers and
+    the rows: its kinds, its window and its aggregates (not its expectation, which only
+    its score reads). None for any other factor, whose inputs are not kept."""
+    factor = active.factor
+    if not isinstance(factor, DeclaredFactor):
+        return None
+    aggregates = tuple(
+        (
+            name,
+            aggregate.op,
+            None if aggregate.of is None else structure(aggregate.of),
+            None if aggregate.where is None else structure(aggregate.where),
+        )
+        for name, aggregate in factor.aggregates.items()
+    )
+    kinds = None if active.kinds is None else tuple(sorted(active.kinds))
+    return (instant, kinds, active.window, aggregates, hashed)
+
+
 def scored_frame(
     model: ResolvedModel,
     people: pl.DataFrame,
@@ -237,12 +259,18 @@ def scored_frame(
     *,
     stacklevel: int,
     split: KindSplit | None = None,
+    inputs: dict[Hashable, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """The scores at ``instant`` (naive UTC) of ``people`` (who all existed then) from the
     rows of ``frame`` where ``relevant`` holds (none of another customer's), as a polars
     frame with the columns of :func:`score_frame`. Warnings point ``stacklevel`` frames
     up from this function's (as :func:`warnings.warn` counts). ``split``: ``frame``
-    split by kinds (:class:`KindSplit`), for a caller that scores it at many dates."""
+    split by kinds (:class:`KindSplit`), for a caller that scores it at many dates.
+
+    ``inputs``: for a caller that scores the same ``people`` from the same rows at the
+    same instant more than once, with other factors or other expectations (a fit), one
+    dict for every call: a declared factor's inputs are computed once per instant and
+    declaration (:func:`inputs_key`), and kept there."""
     # Everything below stays lazy: each factor's query reads only its own rows and
     # columns, instead of copying the whole events frame at every step.
     counted = (relevant, pl.col("occurred_at") <= instant)
@@ -260,13 +288,22 @@ def scored_frame(
     )
     table = people.select(pl.col("id").alias("customer_id"))
     hashed = _distinct_hashes(people.get_column("id"))
-    queries = [
-        _factor_query(active, people, rows_of(active), instant, hashed) for active in model.factors
+    keys = [
+        None if inputs is None else inputs_key(active, instant, hashed) for active in model.factors
     ]
-    found = iter(_collected(model.factors, [inputs for _, inputs in queries]))
+    kept = {key: inputs[key] for key in keys if inputs is not None and key in inputs}
+    queries = [
+        (rows_of(active), None)  # the rows (never read: its inputs are kept)
+        if key in kept
+        else _factor_query(active, people, rows_of(active), instant, hashed)
+        for active, key in zip(model.factors, keys, strict=True)
+    ]
+    found = iter(_collected(model.factors, [query for _, query in queries]))
     parts = []
-    for active, (mine, inputs) in zip(model.factors, queries, strict=True):
-        given = None if inputs is None else next(found)
+    for active, key, (mine, query) in zip(model.factors, keys, queries, strict=True):
+        given = kept[key] if key in kept else None if query is None else next(found)
+        if inputs is not None and key is not None and given is not None:
+            inputs[key] = given = given.select(active.factor.inputs)  # what the score reads
         score, value = _factor_columns(model, active, people, mine, given, instant, stacklevel + 1)
         parts.append((active, score, value))
     table = table.with_columns(
