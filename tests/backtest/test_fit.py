@@ -408,8 +408,8 @@ def test_keeping_the_declared_inputs_between_runs_changes_nothing(
     kept = fitted()
     made = _backtest_frames.Prepared.__init__
 
-    def forgetting(self: Any, checked: Any, *, keep_inputs: bool = False) -> None:
-        made(self, checked, keep_inputs=False)
+    def forgetting(self: Any, *args: Any, keep_inputs: bool = False) -> None:
+        made(self, *args, keep_inputs=False)
 
     monkeypatch.setattr(_backtest_frames.Prepared, "__init__", forgetting)
     again = fitted()

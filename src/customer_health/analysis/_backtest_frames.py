@@ -52,16 +52,49 @@ class Run(NamedTuple):
 
 
 class Prepared:
-    """Checked frames as runs over them read them: the events that count, split by kind
-    once, and with ``keep_inputs``, for a caller that scores them more than once with
-    the same outcomes (a fit), the declared factors' inputs at each date, kept for the
-    next run (each run then scores the same customers from the same rows at a date)."""
+    """Checked frames and outcomes as runs over them read them, made once for a caller
+    that scores them more than once (a fit): the people with their churn dates; the
+    events that count, each with its customer's creation and churn dates and its id
+    hashed (which events count at a date is then two comparisons of instants per row,
+    not a look-up of its id among the customers who did not exist, and no date's query
+    hashes the ids again), split by kind once; with ``keep_inputs``, the declared
+    factors' inputs at each date, kept for the next run (each run then scores the same
+    customers from the same rows at a date)."""
 
-    def __init__(self, checked: frames.CheckedFrames, *, keep_inputs: bool = False) -> None:
+    def __init__(
+        self,
+        checked: frames.CheckedFrames,
+        outcomes: Any,
+        skip_unknown: bool,
+        *,
+        keep_inputs: bool = False,
+    ) -> None:
         self.checked = checked
-        self.frame, self.relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
+        self.churn, self.skipped = _outcomes(outcomes, checked.people, skip_unknown)
+        self.people = checked.people.join(self.churn, on="id", how="left", maintain_order="left")
+        frame, self.relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
+        dates = self.people.select(
+            pl.col("id").alias("customer_id"),
+            pl.col("created_at").alias(_BORN),
+            pl.col("churned_at").alias(_GONE),
+        )
+        self.frame = frame.join(
+            dates, on="customer_id", how="left", maintain_order="left"
+        ).with_columns(pl.col("customer_id").hash().alias(frames.KEY))
         self.split = frames.KindSplit(self.frame)
         self.inputs: dict[Any, pl.DataFrame] | None = {} if keep_inputs else None
+
+    def alive_at(self, instant: datetime) -> pl.Expr:
+        """The events that count at ``instant``: those of customers alive then."""
+        born, gone = pl.col(_BORN), pl.col(_GONE)
+        return (
+            self.relevant
+            & (born.is_null() | (born <= instant))
+            & (gone.is_null() | (gone > instant))
+        )
+
+
+_BORN, _GONE = "_ch_created_at", "_ch_churned_at"
 
 
 def run(
@@ -80,17 +113,15 @@ def run(
 ) -> Run:
     """Score every customer alive at each of ``dates`` (naive UTC) and label who churned
     within ``horizon`` after it; see :func:`customer_health.backtest`. ``prepared``: the
-    frames as :func:`~customer_health.engines.frames.checked_frames` made them already,
-    by a caller that scores them more than once with the same outcomes, instead of
-    checking them again; its declared factors' inputs are kept between the runs."""
+    frames as :func:`~customer_health.engines.frames.checked_frames` made them and the
+    ``outcomes`` read (:class:`Prepared`), by a caller that scores them more than once,
+    instead of checking and reading them again (``outcomes`` is then not read)."""
     restore = frames.restorer(customers)
     if prepared is None:
         checked = frames.checked_frames(scorer.model, customers, events, columns, unknown_customers)
-        prepared = Prepared(checked)
-    people = prepared.checked.people
-    churn, skipped = _outcomes(outcomes, people, unknown_customers == "skip")
-    frame, relevant, split = prepared.frame, prepared.relevant, prepared.split
-    until = observed_until or _last_instant(frame, churn)
+        prepared = Prepared(checked, outcomes, unknown_customers == "skip")
+    frame, split = prepared.frame, prepared.split
+    until = observed_until or _last_instant(frame, prepared.churn)
     for instant in dates:
         if instant + horizon > until:
             raise InvalidInputError(
@@ -100,7 +131,7 @@ def run(
                 f"too low; use an earlier {AS_OF} or a shorter horizon, or pass "
                 f"{OBSERVED_UNTIL} if outcomes are known for longer"
             )
-    people = people.join(churn, on="id", how="left", maintain_order="left")
+    people = prepared.people
     tables = []
     excluded: dict[datetime, dict[str, int]] = {}
     if progress is not None:
@@ -118,8 +149,7 @@ def run(
                 f"({plural(counts['not_created'], 'customer')} not created yet, "
                 f"{counts['already_churned']} churned already); backtest later dates"
             )
-        ids = people.filter(~(created & ~gone)).get_column("id")
-        scoped = relevant & ~pl.col("customer_id").is_in(ids.implode()) if ids.len() else relevant
+        scoped = prepared.alive_at(instant)
         # the churn date stays out of what the factors see (plugins get other columns
         # as attributes): scores must not know the future
         churned_at = alive.get_column("churned_at")
@@ -144,7 +174,7 @@ def run(
         tables.append(table)
         if progress is not None:
             progress(len(tables), len(dates))
-    return Run(pl.concat(tables), excluded, skipped, until, restore)
+    return Run(pl.concat(tables), excluded, prepared.skipped, until, restore)
 
 
 def _iso(instant: datetime) -> str:

@@ -432,7 +432,7 @@ def fit(
     # the frames are checked once, with the start model; every run below reuses them
     # (the candidates know every kind in the data, and the start model's segments),
     # and each declared factor's inputs at each date, whatever its expectation
-    prepared = Prepared(checked, keep_inputs=True)
+    prepared = Prepared(checked, outcomes, unknown == "skip", keep_inputs=True)
     options: dict[str, Any] = {
         "columns": columns,
         "unknown_customers": unknown,

@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError(exc.name or "polars", "polars", "score_frame()") from exc
 
 from ._combine import combine, combined
+from ._factors import KEY
 from ._polars import (
     Batches,
     CheckedFrames,
@@ -37,6 +38,7 @@ from ._schema import EVENT_COLUMNS
 
 __all__ = [
     "EVENT_COLUMNS",
+    "KEY",
     "Batches",
     "CheckedFrames",
     "KindSplit",

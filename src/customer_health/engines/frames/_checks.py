@@ -151,9 +151,10 @@ def _defaults() -> list[pl.Expr]:
     ]
 
 
-def _normalised(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """The events with the models' defaults filled in, and only the event columns."""
-    return rows.with_columns(_defaults()).select(list(EVENT_COLUMNS))
+def _normalised(rows: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """The events with the models' defaults filled in, and only the event columns (and
+    the columns of ``keep``)."""
+    return rows.with_columns(_defaults()).select([*EVENT_COLUMNS, *keep])
 
 
 def _properties_key(frame: pl.DataFrame) -> pl.DataFrame:

@@ -31,6 +31,10 @@ from ._schema import CUSTOMER_COLUMNS, EVENT_COLUMNS
 
 # -- factors ----------------------------------------------------------------------------------
 
+KEY = "_ch_key"
+"""The column of each event's ``customer_id`` hashed (``pl.col("customer_id").hash()``),
+where the events carry it: made once for scoring at many dates."""
+
 
 def _distinct_hashes(ids: pl.Series) -> bool:
     """Whether no two of ``ids`` share a 64-bit hash (see :func:`_factor_query`)."""
@@ -43,6 +47,9 @@ def _factor_query(
     rows: pl.LazyFrame,
     as_of: datetime,
     hashed: bool,
+    *,
+    keyed: bool = False,
+    of_kinds: bool = False,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
     """The factor's events (its kinds, in its window), and the query of its inputs for
     every customer in ``people``, in their order (None when it has no frame form).
@@ -52,13 +59,19 @@ def _factor_query(
     This is exact because every event that counts is of a customer in ``people``, and
     ``hashed`` says that no two of those share a hash (they never do in practice; if
     they did, the ids themselves would be used). Plugins always get the ids.
+
+    ``keyed``: ``rows`` carry that hash already, in a column :data:`KEY` (made once for
+    many dates); ``of_kinds``: ``rows`` hold the factor's kinds alone already.
     """
     mine = rows
-    if active.kinds is not None:
+    if active.kinds is not None and not of_kinds:
         # a comparison per kind: several times cheaper than is_in on a short list
         mine = mine.filter(_any_of(pl.col("kind") == kind for kind in sorted(active.kinds)))
     if active.window is not None:
         mine = mine.filter(pl.col("occurred_at") > as_of - active.window)
+    hashes = mine
+    if keyed:
+        mine = mine.drop(KEY)  # what a plugin or the slow path gets: the event columns
     factor = active.factor
     if not factor.vectorized:
         return mine, None
@@ -69,7 +82,10 @@ def _factor_query(
     if not active.trusted and not declared:
         given = _decoded(mine.collect()).lazy()
     elif hashed:
-        given = mine.with_columns(pl.col("customer_id").hash())
+        hash_of_id = pl.col(KEY) if keyed else pl.col("customer_id").hash()
+        given = hashes.with_columns(hash_of_id.alias("customer_id"))
+        if keyed:
+            given = given.drop(KEY)
         key = key.hash()
     else:
         given = mine
