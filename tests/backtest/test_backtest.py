@@ -24,7 +24,7 @@ from customer_health import (
 pl = pytest.importorskip("polars")
 pytest.importorskip("scipy")
 
-from customer_health.analysis._backtest_frames import auc, lift  # noqa: E402
+from customer_health.analysis._backtest_frames import auc, aucs, lift  # noqa: E402
 
 from ..test_display import as_backend  # noqa: E402
 
@@ -70,6 +70,33 @@ def test_auc_is_the_pairwise_definition_with_ties(seed: int) -> None:
     churned[0], churned[1] = True, False  # both classes
     found = auc(pl.Series(scores), pl.Series(churned))
     assert found == pytest.approx(pairwise_auc(scores, churned), abs=1e-12)
+
+
+def test_the_aucs_of_many_columns_at_once_are_each_column_s() -> None:
+    """``aucs`` (every factor's AUC in one pass): each column's pairwise AUC over its own
+    rows with a score, whatever the other columns hold; None for a column where every
+    scored row churned."""
+    rng = random.Random(5)
+    n = 80
+    churned = [rng.random() < 0.3 for _ in range(n)]
+    churned[0], churned[1] = True, False
+    columns: dict[str, list[float | None]] = {
+        name: [
+            None if rng.random() < share else float(rng.choice([0, 12.5, 40, 55, 70, 100]))
+            for _ in range(n)
+        ]
+        for name, share in (("a", 0.0), ("b", 0.3), ("c", 0.6))
+    }
+    columns["d"] = [50.0 if c else None for c in churned]  # only churners scored
+    table = pl.DataFrame({**columns, "churned": churned})
+    found = aucs(table, list(columns))
+    for name, values in columns.items():
+        kept = [(v, c) for v, c in zip(values, churned, strict=True) if v is not None]
+        if name == "d":
+            assert found[name] is None
+            continue
+        want = pairwise_auc([v for v, _ in kept], [c for _, c in kept])
+        assert found[name] == pytest.approx(want, abs=1e-12), name
 
 
 def test_auc_of_all_ties_is_one_half_and_undefined_without_both_classes() -> None:

@@ -493,11 +493,19 @@ def _backtest_of(
     """The measures of ``table`` (the scores of ``dates``), pooled and per date."""
     import polars as pl
 
-    from ._backtest_frames import roc_points
+    from ._backtest_frames import roc_points, rounded
 
+    # each factor's scores rounded once, for its AUC over all dates and at each
+    ranked = table.select(
+        "as_of", "churned", *(rounded(table.get_column(name)) for name in scorer.factors)
+    )
     periods = tuple(
         BacktestPeriod(
-            **_measures(table.filter(pl.col("as_of") == instant), scorer),
+            **_measures(
+                table.filter(pl.col("as_of") == instant),
+                ranked.filter(pl.col("as_of") == instant),
+                scorer,
+            ),
             as_of=instant.replace(tzinfo=_UTC),
             until=(instant + span).replace(tzinfo=_UTC),
             not_created=result.excluded[instant]["not_created"],
@@ -507,7 +515,7 @@ def _backtest_of(
         for instant in dates
     )
     return Backtest(
-        **_measures(table, scorer),
+        **_measures(table, ranked, scorer),
         periods=periods,
         horizon=span,
         fingerprint=scorer.fingerprint,
@@ -518,8 +526,9 @@ def _backtest_of(
     )
 
 
-def _measures(table: pl.DataFrame, scorer: Scorer) -> dict[str, Any]:
-    from ._backtest_frames import auc, bands, lift, status_rates
+def _measures(table: pl.DataFrame, ranked: pl.DataFrame, scorer: Scorer) -> dict[str, Any]:
+    """The measures of ``table``; ``ranked``: its rows' factor scores, rounded."""
+    from ._backtest_frames import auc, aucs, bands, lift, status_rates
 
     scored = table.drop_nulls("score")
     churned = scored.get_column("churned")
@@ -529,10 +538,7 @@ def _measures(table: pl.DataFrame, scorer: Scorer) -> dict[str, Any]:
         "auc": auc(scored.get_column("score"), churned),
         "top_decile_lift": lift(scored.get_column("score"), churned),
         "by_status": {status: ChurnRate(*counts) for status, counts in status_rates(table).items()},
-        "factor_auc": {
-            name: auc(table.get_column(name), table.get_column("churned"))
-            for name in scorer.factors
-        },
+        "factor_auc": aucs(ranked, list(scorer.factors), rounded_already=True),
         "calibration": tuple(
             CalibrationBand(10.0 * i, 10.0 * (i + 1), n, p, mean)
             for i, (n, p, mean) in enumerate(bands(scored))

@@ -28,6 +28,7 @@ __all__ = [
     "Prepared",
     "Run",
     "auc",
+    "aucs",
     "bands",
     "lift",
     "roc_points",
@@ -282,16 +283,50 @@ def auc(score: pl.Series, churned: pl.Series) -> float | None:
     """ROC AUC of a low ``score`` predicting ``churned`` (rows with a score only): the
     chance that a churner scores below a customer who stayed, ties counting one half
     (the Mann-Whitney U over both counts). None without churners or without stayers."""
-    frame = pl.DataFrame({"s": rounded(score), "y": churned}).drop_nulls("s")
-    positives = int(frame.get_column("y").sum())
-    negatives = frame.height - positives
-    if positives == 0 or negatives == 0:
-        return None
-    # ranks of -score, ascending and averaged over ties: a churner's rank counts the
-    # customers scoring above it, and half of those tied with it
-    ranks = frame.select((-pl.col("s")).rank("average").filter(pl.col("y")).sum()).item()
-    u = ranks - positives * (positives + 1) / 2
-    return float(u / (positives * negatives))
+    return aucs(pl.DataFrame({"s": score, "churned": churned}), ["s"])["s"]
+
+
+def aucs(
+    table: pl.DataFrame, names: Sequence[str], *, rounded_already: bool = False
+) -> dict[str, float | None]:
+    """The :func:`auc` of each column of ``names`` against ``table``'s ``churned``, the
+    columns counted side by side (``rounded_already``: they hold :func:`rounded` scores).
+
+    Each column's rows are counted per score, churners (p) and stayers (q), and a
+    churner beats the stayers scoring above it and half of those tied with it: the U
+    statistic is the sum over scores of ``p * (stayers above + q / 2)``. Every term is a
+    multiple of one half far below 2**53, so the sum is exact in any order: what ranking
+    every row would give, without sorting them."""
+    y = table.get_column("churned").alias("y")
+    queries = []
+    for name in names:
+        score = table.get_column(name)
+        s = (score if rounded_already else rounded(score)).cast(pl.Float64).alias("s")
+        queries.append(
+            pl.DataFrame([s, y])
+            .lazy()
+            .drop_nulls("s")
+            .group_by("s")
+            .agg(p=pl.col("y").sum(), n=pl.len())
+            .sort("s", descending=True)
+            .select(
+                p=pl.col("p").sum(),
+                n=pl.col("n").sum(),
+                u=(
+                    pl.col("p")
+                    * ((pl.col("n") - pl.col("p")).cum_sum() - (pl.col("n") - pl.col("p")) / 2)
+                ).sum(),
+            )
+        )
+    result: dict[str, float | None] = {}
+    for name, found in zip(names, pl.collect_all(queries), strict=True):
+        positives = int(found.item(0, "p") or 0)
+        negatives = int(found.item(0, "n") or 0) - positives
+        if positives == 0 or negatives == 0:
+            result[name] = None
+            continue
+        result[name] = float(found.item(0, "u") / (positives * negatives))
+    return result
 
 
 def roc_points(score: pl.Series, churned: pl.Series) -> tuple[list[float], list[float]]:

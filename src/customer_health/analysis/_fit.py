@@ -414,7 +414,7 @@ def fit(
     """
     from ..engines import frames
     from ..scoring import default_scorer
-    from ._backtest_frames import Prepared, run
+    from ._backtest_frames import Prepared, aucs, run
 
     train_dates, check_dates, span = out_of_time(train, validate, horizon, "fit()")
     import polars as pl
@@ -545,7 +545,7 @@ def fit(
         thresholds=fitted.thresholds,
         expectations=kept_expectations,
         candidates=tuple(candidate.factors),
-        training_auc={name: _own_auc(training, name) for name in candidate.factors},
+        training_auc=aucs(training, list(candidate.factors)),
         left_out=tuple(left),
         train=_backtest_of(result, _rescored(training, fitted), train_dates, span, fitted),
         before=before,
@@ -745,12 +745,6 @@ def _expecting(factor: Factor, expected: float | None) -> Factor:
     parameters = dict(factor.parameters)
     build = FACTOR_TYPES[parameters.pop("type")]
     return build(factor.name, **{**parameters, "expected": expected})
-
-
-def _own_auc(table: pl.DataFrame, name: str) -> float | None:
-    from ._backtest_frames import auc
-
-    return auc(table.get_column(name), table.get_column("churned"))
 
 
 def _leaks(checked: Any, outcomes: Any, skip: bool) -> tuple[tuple[Leak, ...], int]:
