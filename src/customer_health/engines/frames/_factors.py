@@ -168,10 +168,12 @@ def _factor_columns(
     inputs: pl.DataFrame | None,
     as_of: datetime,
     stacklevel: int,
+    segments: pl.Series | None = None,
 ) -> tuple[pl.Expr, pl.Expr]:
     """The factor's score and value for every customer, as expressions over a column of
     literal values aligned with ``people``; ``inputs`` of every customer (as collected
-    from :func:`_factor_query`), or None for the slow path over its events, ``mine``."""
+    from :func:`_factor_query`), or None for the slow path over its events, ``mine``.
+    ``segments``: :func:`segment_numbers` of ``people``, made once for every factor."""
     factor = active.factor
     if inputs is None:
         warnings.warn(
@@ -182,7 +184,7 @@ def _factor_columns(
             stacklevel=stacklevel,
         )
         return _per_customer(model, active, people, mine.collect(), as_of)
-    expected = _expected(model, active, people)
+    expected = _expected(model, active, people, segments)
     frame = inputs.with_columns(expected=expected)
     columns = {name: nw.col(name) for name in factor.inputs}
     given = None if expected is None else nw.col("expected")
@@ -225,12 +227,27 @@ def _decoded(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.col("properties").str.json_decode(dtype))
 
 
-def _expected(model: ResolvedModel, active: ActiveFactor, people: pl.DataFrame) -> pl.Series | None:
+def segment_numbers(model: ResolvedModel, people: pl.DataFrame) -> pl.Series:
+    """Each customer's segment as its place among the model's segments."""
+    known = pl.Enum(list(model.segments))
+    return people.get_column("segment").cast(known).to_physical()
+
+
+def _expected(
+    model: ResolvedModel,
+    active: ActiveFactor,
+    people: pl.DataFrame,
+    segments: pl.Series | None = None,
+) -> pl.Series | None:
+    """Each customer's expectation of the factor (prorated); ``segments``:
+    :func:`segment_numbers` of ``people`` (made here if not given)."""
     key = active.expectation
     if key is None:
         return None
-    values = {name: seg[key] for name, seg in model.segments.items()}
-    base = people.get_column("segment").replace_strict(values, return_dtype=pl.Float64)
+    if segments is None:
+        segments = segment_numbers(model, people)
+    values = pl.Series([values[key] for values in model.segments.values()], dtype=pl.Float64)
+    base = values.gather(segments)
     window = active.window_days
     if not active.prorate or window is None:
         return base

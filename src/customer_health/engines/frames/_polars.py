@@ -34,7 +34,14 @@ if TYPE_CHECKING:
 
 from ._checks import _customers, _events, _existing, _first_copies, _normalised
 from ._combine import combine
-from ._factors import KEY, _collected, _distinct_hashes, _factor_columns, _factor_query
+from ._factors import (
+    KEY,
+    _collected,
+    _distinct_hashes,
+    _factor_columns,
+    _factor_query,
+    segment_numbers,
+)
 from ._read import _any_of, _both_spark, _is_spark, _renamed, restorer, to_polars
 
 
@@ -328,12 +335,15 @@ def scored_frame(
         for active, key in zip(model.factors, keys, strict=True)
     ]
     found = iter(_collected(model.factors, [query for _, query in queries]))
+    segments = segment_numbers(model, people)
     parts = []
     for active, key, (mine, query) in zip(model.factors, keys, queries, strict=True):
         given = kept[key] if key in kept else None if query is None else next(found)
         if inputs is not None and key is not None and given is not None:
             inputs[key] = given = given.select(active.factor.inputs)  # what the score reads
-        score, value = _factor_columns(model, active, people, mine, given, instant, stacklevel + 1)
+        score, value = _factor_columns(
+            model, active, people, mine, given, instant, stacklevel + 1, segments
+        )
         parts.append((active, score, value))
     table = table.with_columns(
         [score.alias(active.name) for active, score, _ in parts]
