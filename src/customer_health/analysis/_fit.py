@@ -805,12 +805,17 @@ def _bootstrap(
     ]
     rng = np.random.default_rng(seed)
     count = len(customers)
+    # Counts in single precision when no group can count 2**24 rows (a draw counts at
+    # most every customer's rows once per customer drawn): whole numbers are exact in
+    # it below that, and the products read half the memory.
+    most = int(np.bincount(index).max()) if len(index) else 0
+    precision = np.float32 if count * most < 2**24 else np.float64
     aucs: list[float] = []
     lifts: list[float] = []
     for done in range(0, resamples, _BATCH):
         draws = min(_BATCH, resamples - done)
         # each customer's draws in each resample (a column): the weight of its rows
-        weights = np.empty((count, draws))
+        weights = np.empty((count, draws), dtype=precision)
         for column in range(draws):
             weights[:, column] = np.bincount(rng.integers(0, count, count), minlength=count)
         (auc_before, lift_before), (auc_after, lift_after) = (
@@ -877,7 +882,8 @@ class _Ranked:
         shape = (self.groups, len(scores) if owners is None else owners)
         self.churners, self.stayers = (
             sparse.csr_array(
-                (np.ones(int(mask.sum())), (merged[mask], rows[mask])), shape=shape
+                (np.ones(int(mask.sum()), dtype=np.float32), (merged[mask], rows[mask])),
+                shape=shape,
             )  # (repeated pairs are added up)
             for mask in (churner, ~churner)
         )
@@ -898,8 +904,9 @@ class _Ranked:
         :meth:`measures` takes them): NaN where there is none."""
         import numpy as np
 
-        p = self.churners @ weights  # churners per group, a column per resample
-        q = self.stayers @ weights
+        # churners and stayers per group, a column per resample
+        p = (self.churners @ weights).astype(np.float64)
+        q = (self.stayers @ weights).astype(np.float64)
         positives, negatives = p.sum(axis=0), q.sum(axis=0)
         total = positives + negatives
         # a churner beats the stayers scoring above it, and half of those tied with it
