@@ -98,6 +98,23 @@ def test_the_measures_are_those_of_a_backtest_of_each_model(
     assert_measured_as_backtests(sim, fitted)
     assert fitted.auc.before == fitted.before.auc
     assert fitted.auc.after == fitted.after.auc
+    # the proposal's measures on the training dates, its factors' AUCs included
+    from customer_health import backtest
+
+    trained = backtest(
+        sim.customers,
+        sim.events,
+        sim.outcomes,
+        as_of=dates(sim)["train"],
+        horizon=HORIZON,
+        scorer=fitted.scorer,
+        observed_until=sim.end,
+    )
+    assert trained.auc == pytest.approx(fitted.train.auc, abs=1e-12)
+    assert set(trained.factor_auc) == set(fitted.train.factor_auc)
+    for name, value in trained.factor_auc.items():
+        assert value == pytest.approx(fitted.train.factor_auc[name], abs=1e-12), name
+        assert fitted.train.factor_auc[name] == fitted.training_auc[name]
 
 
 def test_the_weights_are_non_negative_and_sum_to_exactly_one_in_scoring_order(

@@ -488,9 +488,15 @@ def _horizon(value: timedelta | int | float) -> timedelta:
 
 
 def _backtest_of(
-    result: Run, table: pl.DataFrame, dates: Sequence[datetime], span: timedelta, scorer: Scorer
+    result: Run,
+    table: pl.DataFrame,
+    dates: Sequence[datetime],
+    span: timedelta,
+    scorer: Scorer,
+    factor_auc: Mapping[str, float | None] | None = None,
 ) -> Backtest:
-    """The measures of ``table`` (the scores of ``dates``), pooled and per date."""
+    """The measures of ``table`` (the scores of ``dates``), pooled and per date;
+    ``factor_auc``: each factor's AUC over the whole table, if the caller has it."""
     import polars as pl
 
     from ._backtest_frames import roc_points, rounded
@@ -515,7 +521,7 @@ def _backtest_of(
         for instant in dates
     )
     return Backtest(
-        **_measures(table, ranked, scorer),
+        **_measures(table, ranked, scorer, factor_auc),
         periods=periods,
         horizon=span,
         fingerprint=scorer.fingerprint,
@@ -526,8 +532,14 @@ def _backtest_of(
     )
 
 
-def _measures(table: pl.DataFrame, ranked: pl.DataFrame, scorer: Scorer) -> dict[str, Any]:
-    """The measures of ``table``; ``ranked``: its rows' factor scores, rounded."""
+def _measures(
+    table: pl.DataFrame,
+    ranked: pl.DataFrame,
+    scorer: Scorer,
+    factor_auc: Mapping[str, float | None] | None = None,
+) -> dict[str, Any]:
+    """The measures of ``table``; ``ranked``: its rows' factor scores, rounded;
+    ``factor_auc``: their AUCs, if the caller has them."""
     from ._backtest_frames import auc, aucs, bands, lift, status_rates
 
     scored = table.drop_nulls("score")
@@ -538,7 +550,11 @@ def _measures(table: pl.DataFrame, ranked: pl.DataFrame, scorer: Scorer) -> dict
         "auc": auc(scored.get_column("score"), churned),
         "top_decile_lift": lift(scored.get_column("score"), churned),
         "by_status": {status: ChurnRate(*counts) for status, counts in status_rates(table).items()},
-        "factor_auc": aucs(ranked, list(scorer.factors), rounded_already=True),
+        "factor_auc": (
+            aucs(ranked, list(scorer.factors), rounded_already=True)
+            if factor_auc is None
+            else {name: factor_auc[name] for name in scorer.factors}
+        ),
         "calibration": tuple(
             CalibrationBand(10.0 * i, 10.0 * (i + 1), n, p, mean)
             for i, (n, p, mean) in enumerate(bands(scored))

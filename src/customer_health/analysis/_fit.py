@@ -535,6 +535,7 @@ def fit(
     after = _backtest_of(result, after_table, check_dates, span, fitted)
     auc_gain, lift_gain = _bootstrap(before_table, after_table, before, after, resamples, seed)
     leaks, leaked = _leaks(checked, outcomes, unknown == "skip")
+    training_auc = aucs(training, list(candidate.factors))
     first_event, last_event = checked.events.select(
         pl.col("occurred_at").min().alias("first"), pl.col("occurred_at").max().alias("last")
     ).row(0)
@@ -545,9 +546,12 @@ def fit(
         thresholds=fitted.thresholds,
         expectations=kept_expectations,
         candidates=tuple(candidate.factors),
-        training_auc=aucs(training, list(candidate.factors)),
+        training_auc=training_auc,
         left_out=tuple(left),
-        train=_backtest_of(result, _rescored(training, fitted), train_dates, span, fitted),
+        # (the rescored table's factor columns are the training table's)
+        train=_backtest_of(
+            result, _rescored(training, fitted), train_dates, span, fitted, training_auc
+        ),
         before=before,
         after=after,
         auc=auc_gain,
