@@ -713,12 +713,12 @@ def _expectations(
     chosen: dict[str, dict[str, float]] = {}
     overall_of: dict[str, float] = {}
     unset: dict[str, str] = {}
-    segments = sorted(set(table.get_column("segment").to_list()))
+    segments = sorted(table.get_column("segment").unique().to_list())
     for factor in made:
         if factor.expectation_default is None:  # trend: no expectation
             continue
         column = f"{factor.name}_value"
-        known = stayed.drop_nulls(column)
+        known = stayed.select("segment", column).drop_nulls(column)
         if known.height == 0:
             unset[factor.name] = "no customer who stayed has a value on the training dates"
             continue
