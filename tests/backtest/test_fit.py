@@ -74,20 +74,25 @@ def test_the_candidates_are_the_start_factors_and_each_type_over_each_kind(
     assert fitted.candidates == (*Scorer(model="v1").factors, *made, "tenure")
 
 
-def assert_measured_as_backtests(sim: sample.ChurnSimulation, found: ModelFit) -> None:
-    """The start model's and the proposal's validation measures are a backtest's."""
+def backtest_of(sim: sample.ChurnSimulation, model: Scorer, which: str) -> Any:
+    """A backtest of ``model`` on the ``train`` or ``validate`` dates of :func:`dates`."""
     from customer_health import backtest
 
+    return backtest(
+        sim.customers,
+        sim.events,
+        sim.outcomes,
+        as_of=dates(sim)[which],
+        horizon=HORIZON,
+        scorer=model,
+        observed_until=sim.end,
+    )
+
+
+def assert_measured_as_backtests(sim: sample.ChurnSimulation, found: ModelFit) -> None:
+    """The start model's and the proposal's validation measures are a backtest's."""
     for model, measured in ((found.start, found.before), (found.scorer, found.after)):
-        again = backtest(
-            sim.customers,
-            sim.events,
-            sim.outcomes,
-            as_of=dates(sim)["validate"],
-            horizon=HORIZON,
-            scorer=model,
-            observed_until=sim.end,
-        )
+        again = backtest_of(sim, model, "validate")
         assert again.auc == pytest.approx(measured.auc, abs=1e-12)
         assert again.top_decile_lift == pytest.approx(measured.top_decile_lift, abs=1e-12)
 
@@ -99,17 +104,7 @@ def test_the_measures_are_those_of_a_backtest_of_each_model(
     assert fitted.auc.before == fitted.before.auc
     assert fitted.auc.after == fitted.after.auc
     # the proposal's measures on the training dates, its factors' AUCs included
-    from customer_health import backtest
-
-    trained = backtest(
-        sim.customers,
-        sim.events,
-        sim.outcomes,
-        as_of=dates(sim)["train"],
-        horizon=HORIZON,
-        scorer=fitted.scorer,
-        observed_until=sim.end,
-    )
+    trained = backtest_of(sim, fitted.scorer, "train")
     assert trained.auc == pytest.approx(fitted.train.auc, abs=1e-12)
     assert set(trained.factor_auc) == set(fitted.train.factor_auc)
     for name, value in trained.factor_auc.items():
