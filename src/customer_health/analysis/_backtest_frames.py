@@ -70,7 +70,6 @@ class Prepared:
         *,
         keep_inputs: bool = False,
     ) -> None:
-        self.checked = checked
         self.churn, self.skipped = _outcomes(outcomes, checked.people, skip_unknown)
         self.people = checked.people.join(self.churn, on="id", how="left", maintain_order="left")
         frame, self.relevant = frames.counted_events(checked, pl.Series("id", [], pl.String))
@@ -87,15 +86,20 @@ class Prepared:
 
     def alive_at(self, instant: datetime) -> pl.Expr:
         """The events that count at ``instant``: those of customers alive then."""
-        born, gone = pl.col(_BORN), pl.col(_GONE)
-        return (
-            self.relevant
-            & (born.is_null() | (born <= instant))
-            & (gone.is_null() | (gone > instant))
-        )
+        return self.relevant & _created(_BORN, instant) & ~_churned(_GONE, instant)
 
 
 _BORN, _GONE = "_ch_created_at", "_ch_churned_at"
+
+
+def _created(column: str, instant: datetime) -> pl.Expr:
+    """Whether the customer existed at ``instant`` (no creation date: always)."""
+    return pl.col(column).is_null() | (pl.col(column) <= instant)
+
+
+def _churned(column: str, instant: datetime) -> pl.Expr:
+    """Whether the customer had churned by ``instant``."""
+    return pl.col(column).is_not_null() & (pl.col(column) <= instant)
 
 
 def run(
@@ -138,8 +142,8 @@ def run(
     if progress is not None:
         progress(0, len(dates))
     for instant in dates:
-        created = pl.col("created_at").is_null() | (pl.col("created_at") <= instant)
-        gone = pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= instant)
+        created = _created("created_at", instant)
+        gone = _churned("churned_at", instant)
         counts = people.select(
             not_created=(~created).sum(), already_churned=(created & gone).sum()
         ).row(0, named=True)

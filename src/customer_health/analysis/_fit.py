@@ -534,7 +534,7 @@ def fit(
         before = _backtest_of(result, before_table, check_dates, span, start)
     after = _backtest_of(result, after_table, check_dates, span, fitted)
     auc_gain, lift_gain = _bootstrap(before_table, after_table, before, after, resamples, seed)
-    leaks, leaked = _leaks(checked, outcomes, unknown == "skip")
+    leaks, leaked = _leaks(checked, prepared.churn)
     training_auc = aucs(training, list(candidate.factors))
     first_event, last_event = checked.events.select(
         pl.col("occurred_at").min().alias("first"), pl.col("occurred_at").max().alias("last")
@@ -751,13 +751,11 @@ def _expecting(factor: Factor, expected: float | None) -> Factor:
     return build(factor.name, **{**parameters, "expected": expected})
 
 
-def _leaks(checked: Any, outcomes: Any, skip: bool) -> tuple[tuple[Leak, ...], int]:
-    """Churned customers with events after their churn date: a few, and how many."""
+def _leaks(checked: Any, churn: pl.DataFrame) -> tuple[tuple[Leak, ...], int]:
+    """Churned customers with events after their churn date (``churn``: the outcomes
+    read, ``id`` and ``churned_at``): a few, and how many."""
     import polars as pl
 
-    from ._backtest_frames import _outcomes
-
-    churn, _ = _outcomes(outcomes, checked.people, skip)
     late = (
         checked.events.select("customer_id", "occurred_at")
         .join(churn.rename({"id": "customer_id"}), on="customer_id")

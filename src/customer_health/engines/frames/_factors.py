@@ -70,8 +70,8 @@ def _factor_query(
     if active.window is not None:
         mine = mine.filter(pl.col("occurred_at") > as_of - active.window)
     hashes = mine
-    if keyed:
-        mine = mine.drop(KEY)  # what a plugin or the slow path gets: the event columns
+    if keyed:  # what a plugin or the slow path gets: the event columns alone
+        mine = mine.drop(KEY)
     factor = active.factor
     if not factor.vectorized:
         return mine, None
@@ -82,10 +82,10 @@ def _factor_query(
     if not active.trusted and not declared:
         given = _decoded(mine.collect()).lazy()
     elif hashed:
-        hash_of_id = pl.col(KEY) if keyed else pl.col("customer_id").hash()
-        given = hashes.with_columns(hash_of_id.alias("customer_id"))
         if keyed:
-            given = given.drop(KEY)
+            given = hashes.with_columns(customer_id=pl.col(KEY)).drop(KEY)
+        else:
+            given = mine.with_columns(pl.col("customer_id").hash())
         key = key.hash()
     else:
         given = mine

@@ -306,15 +306,16 @@ def scored_frame(
     keep = (KEY,) if KEY in frame.columns else ()
     rows = _normalised(frame.lazy().filter(*counted), keep)
 
-    def rows_of(active: ActiveFactor) -> pl.LazyFrame:
+    def rows_of(active: ActiveFactor) -> tuple[pl.LazyFrame, bool]:
+        """The rows the factor reads, and whether they are of its kinds alone."""
         if split is None or active.kinds is None:
-            return rows
-        return _normalised(split.rows(active.kinds).lazy().filter(*counted), keep)
+            return rows, False
+        return _normalised(split.rows(active.kinds).lazy().filter(*counted), keep), True
 
     def query_of(active: ActiveFactor) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
-        of_kinds = split is not None and active.kinds is not None
+        mine, of_kinds = rows_of(active)
         return _factor_query(
-            active, people, rows_of(active), instant, hashed, keyed=bool(keep), of_kinds=of_kinds
+            active, people, mine, instant, hashed, keyed=bool(keep), of_kinds=of_kinds
         )
 
     people = people.with_columns(
@@ -329,7 +330,7 @@ def scored_frame(
     ]
     kept = {key: inputs[key] for key in keys if inputs is not None and key in inputs}
     queries = [
-        (rows_of(active), None)  # the rows (never read: its inputs are kept)
+        (rows_of(active)[0], None)  # the rows (never read: its inputs are kept)
         if key in kept
         else query_of(active)
         for active, key in zip(model.factors, keys, strict=True)
@@ -338,9 +339,13 @@ def scored_frame(
     segments = segment_numbers(model, people)
     parts = []
     for active, key, (mine, query) in zip(model.factors, keys, queries, strict=True):
-        given = kept[key] if key in kept else None if query is None else next(found)
-        if inputs is not None and key is not None and given is not None:
-            inputs[key] = given = given.select(active.factor.inputs)  # what the score reads
+        given: pl.DataFrame | None
+        if key in kept:
+            given = kept[key]
+        else:
+            given = None if query is None else next(found)
+            if inputs is not None and key is not None and given is not None:
+                inputs[key] = given = given.select(active.factor.inputs)  # what the score reads
         score, value = _factor_columns(
             model, active, people, mine, given, instant, stacklevel + 1, segments
         )
